@@ -1,0 +1,74 @@
+"""One settings object for the whole system (env prefix ``CHURN_``).
+
+Every store is a URL, so moving from the embedded defaults under ``CHURN_HOME`` to PostgreSQL
+or a remote MLflow server is a setting, not a code change. Nothing here touches the disk.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as ``CHURN_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CHURN_", extra="ignore")
+
+    home: Path = Field(default=Path(".churn"), description="Folder holding all embedded state.")
+    database_url_override: str | None = Field(
+        default=None,
+        validation_alias="CHURN_DATABASE_URL",
+        description="SQLAlchemy URL of the warehouse; default sqlite under home.",
+    )
+    mlflow_tracking_uri_override: str | None = Field(
+        default=None, validation_alias="CHURN_MLFLOW_TRACKING_URI"
+    )
+    model_name: str = "churn-model"
+    seed: int = 42
+    horizon_days: int = 30
+    chunk_rows: int = 50_000
+
+    @property
+    def database_url(self) -> str:
+        """Warehouse URL (``CHURN_DATABASE_URL`` or SQLite under home)."""
+        if self.database_url_override:
+            return self.database_url_override
+        return f"sqlite:///{(self.home / 'warehouse.db').resolve()}"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        """MLflow tracking + registry store (``CHURN_MLFLOW_TRACKING_URI`` or SQLite under home)."""
+        if self.mlflow_tracking_uri_override:
+            return self.mlflow_tracking_uri_override
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def mlflow_artifact_root(self) -> Path:
+        return (self.home / "mlartifacts").resolve()
+
+    @property
+    def sources_dir(self) -> Path:
+        """Where the simulator writes (and ingestion reads) the source-system exports."""
+        return (self.home / "sources").resolve()
+
+    @property
+    def reports_dir(self) -> Path:
+        return (self.home / "reports").resolve()
+
+    @property
+    def bentoml_home(self) -> Path:
+        return (self.home / "bentoml").resolve()
+
+    @property
+    def prefect_home(self) -> Path:
+        return (self.home / "prefect").resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read from the environment once."""
+    return Settings()

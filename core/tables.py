@@ -1,0 +1,158 @@
+"""Warehouse tables (SQLAlchemy Core). Alembic migrations create and change them.
+
+Timestamps are naive UTC. Natural keys carry unique constraints so every load is an upsert.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# BIGINT on servers, INTEGER on SQLite (only INTEGER PRIMARY KEY autoincrements there).
+_BIGID = BigInteger().with_variant(Integer, "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SCD type 2: one row per version of a customer's CRM attributes; valid_to NULL = current version.
+customers = Table(
+    "customers",
+    metadata,
+    Column("version_id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("signup_date", Date, nullable=False),
+    Column("plan", String(32), nullable=False),
+    Column("contract", String(32), nullable=False),
+    Column("payment_method", String(32), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("monthly_charges", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("cancel_date", Date, nullable=True),
+    Column("valid_from", DateTime, nullable=False),
+    Column("valid_to", DateTime, nullable=True),
+    Column("attrs_hash", String(64), nullable=False),
+    Column("run_id", String(36), nullable=False),
+    UniqueConstraint("customer_id", "valid_from", name="uq_customers_customer_id_valid_from"),
+    Index("ix_customers_customer_id_valid_to", "customer_id", "valid_to"),
+)
+
+# Append-only billing events; txn_id is the billing system's natural key.
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("txn_id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("txn_type", String(16), nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Index("ix_transactions_customer_id_occurred_at", "customer_id", "occurred_at"),
+)
+
+# Support tickets, upserted on ticket_id when their state changes (updated_at decides).
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("resolved_at", DateTime, nullable=True),
+    Column("satisfaction", Integer, nullable=True),
+    Column("run_id", String(36), nullable=False),
+    Index("ix_tickets_customer_id_created_at", "customer_id", "created_at"),
+)
+
+ingestion_runs = Table(
+    "ingestion_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("window_start", DateTime, nullable=True),
+    Column("window_end", DateTime, nullable=True),
+    Column("watermark", DateTime, nullable=True),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("rows_loaded", Integer, nullable=False, default=0),
+    Column("rows_quarantined", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Index("ix_ingestion_runs_source_status", "source", "status"),
+)
+
+# Rejected rows with their raw payload and every reason; payload_hash makes reruns idempotent.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("natural_key", String(128), nullable=True),
+    Column("raw_payload", Text, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("quarantined_at", DateTime, nullable=False),
+    UniqueConstraint("source", "payload_hash", name="uq_quarantine_source_payload_hash"),
+)
+
+# Latest materialized feature vector per customer. Values live in one JSON document so that a
+# change of feature definitions needs no schema migration; definitions_hash pins the set.
+online_features = Table(
+    "online_features",
+    metadata,
+    Column("customer_id", String(64), primary_key=True),
+    Column("as_of", DateTime, nullable=False),
+    Column("definitions_hash", String(64), nullable=False),
+    Column("features", Text, nullable=False),
+    Column("materialized_at", DateTime, nullable=False),
+)
+
+prediction_log = Table(
+    "prediction_log",
+    metadata,
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False),
+    Column("customer_id", String(64), nullable=True),
+    Column("features", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("definitions_hash", String(64), nullable=True),
+    Column("predicted_at", DateTime, nullable=False),
+    Index("ix_prediction_log_predicted_at", "predicted_at"),
+)
+
+monitoring_metrics = Table(
+    "monitoring_metrics",
+    metadata,
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("monitor_run_id", String(36), nullable=False),
+    Column("metric", String(128), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("labels", JSON, nullable=True),
+    Column("window_start", DateTime, nullable=True),
+    Column("window_end", DateTime, nullable=True),
+    Column("computed_at", DateTime, nullable=False),
+    Index("ix_monitoring_metrics_metric_computed_at", "metric", "computed_at"),
+)
