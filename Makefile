@@ -10,7 +10,7 @@ ONLY ?=
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
-.PHONY: setup demo test lint typecheck pytest bench prefect-server stop mlflow-ui rollback clean help
+.PHONY: setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -45,6 +45,12 @@ bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|t
 
 prefect-server: setup  ## start the local Prefect server (UI at http://127.0.0.1:4200)
 	$(PY) -m flows.server start
+
+deploy: setup  ## register prefect.yaml deployments on the local server (work pool churn-local)
+	$(PY) -m flows.deploy
+
+worker: setup  ## run a process worker for the churn-local pool (executes deployment runs)
+	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:4200/api} $(VENV)/bin/prefect worker start --pool churn-local
 
 stop:  ## stop the local Prefect server started by the demo
 	$(PY) -m flows.server stop

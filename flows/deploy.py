@@ -1,0 +1,43 @@
+"""Register the deployments in prefect.yaml on the Prefect server (the local one by default)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flows.server import ensure_server
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WORK_POOL = "churn-local"
+
+
+def deploy_all(api_url: str) -> None:
+    """Create the process work pool if needed, then `prefect deploy --all` from the project root."""
+    prefect = str(Path(sys.executable).parent / "prefect")
+    env = {**os.environ, "PREFECT_API_URL": api_url, "CHURN_PROJECT_DIR": str(PROJECT_DIR)}
+    pools = subprocess.run(
+        [prefect, "work-pool", "ls"], env=env, capture_output=True, text=True, check=True
+    )
+    if WORK_POOL not in pools.stdout:
+        subprocess.run(
+            [prefect, "work-pool", "create", WORK_POOL, "--type", "process"], env=env, check=True
+        )
+    subprocess.run(
+        [prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=PROJECT_DIR, check=True
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
+    args = parser.parse_args(argv)
+    url = ensure_server(args.port)
+    deploy_all(url)
+    print(f"deployments registered at {url.removesuffix('/api')}/deployments; run `make worker`")
+
+
+if __name__ == "__main__":
+    main()
