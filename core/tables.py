@@ -64,7 +64,14 @@ transactions = Table(
     Column("amount", Float, nullable=False),
     Column("occurred_at", DateTime, nullable=False),
     Column("run_id", String(36), nullable=False),
-    Index("ix_transactions_customer_id_occurred_at", "customer_id", "occurred_at"),
+    # Covering index: feature aggregation reads type and amount without touching the table.
+    Index(
+        "ix_transactions_customer_time_type_amount",
+        "customer_id",
+        "occurred_at",
+        "txn_type",
+        "amount",
+    ),
 )
 
 # Support tickets, upserted on ticket_id when their state changes (updated_at decides).

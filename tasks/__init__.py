@@ -1,0 +1,1 @@
+"""Reusable building blocks of the churn system: typed functions with thin Prefect wrappers."""

@@ -1,0 +1,130 @@
+"""Training benchmark on a 100,000-customer warehouse: warehouse → registered model, end to end.
+
+Timed: build the training set (latest 12 cutoffs) → train (all cores) → evaluate → log to MLflow
+→ register. The warehouse (simulate + ingest, SQLite) is built once per size+seed and cached under
+``$CHURN_HOME/bench-cache``; the timed part runs in a child process so that its peak RSS is its own.
+Figures: ``train.wall_s``, ``train.peak_rss_mb``, ``train.holdout_roc_auc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from bench._common import emit, peak_rss_mb
+from core.settings import get_settings
+
+CUSTOMERS = 100_000
+MONTHS = 18
+SEED = 42
+console = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build (or reuse) the warehouse, then time warehouse → registered model in a child process."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--customers", type=int, default=CUSTOMERS)
+    parser.add_argument("--months", type=int, default=MONTHS)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: the timed child
+    args = parser.parse_args(argv)
+    if args.worker:
+        _timed_training(args.worker)
+        return
+    key = f"{args.customers}_m{args.months}_s{args.seed}"
+    cache = (get_settings().home / "bench-cache").resolve()
+    url = _warehouse(cache, key, customers=args.customers, months=args.months, seed=args.seed)
+    with tempfile.TemporaryDirectory(prefix="churn-bench-train-") as home:
+        env = {**os.environ, "CHURN_HOME": home, "CHURN_DATABASE_URL": url}
+        env.pop("CHURN_MLFLOW_TRACKING_URI", None)  # a throwaway MLflow store under the temp home
+        with console.status(f"training on {url} (child process)"):
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.training", "--worker", url],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+    if out.returncode != 0:
+        raise RuntimeError(f"training worker failed ({out.returncode}):\n{out.stderr[-4000:]}")
+    for line in out.stderr.splitlines():
+        if line.startswith("# "):
+            console.print(line)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    emit("train.wall_s", figures["wall_s"], "s", rows=figures["rows"])
+    emit("train.peak_rss_mb", figures["peak_rss_mb"], "MiB")
+    emit("train.holdout_roc_auc", figures["roc_auc"], "ratio")
+
+
+def _warehouse(cache: Path, key: str, *, customers: int, months: int, seed: int) -> str:
+    """The cached SQLite warehouse for this size+seed, simulated and ingested on first use."""
+    path = cache / f"training-warehouse-{key}.db"
+    url = f"sqlite:///{path}"
+    if path.exists():
+        return url
+    from core.db import make_engine, upgrade_database
+    from simulator import SimConfig, simulate
+    from tasks.ingestion import ingest_source, list_sources
+
+    sources = cache / f"training-sources-{key}"
+    started = time.perf_counter()
+    if not (sources / "manifest.json").exists():
+        simulate(SimConfig(customers=customers, months=months, seed=seed), sources, progress=True)
+    partial = path.with_suffix(".partial.db")
+    partial.unlink(missing_ok=True)
+    partial_url = f"sqlite:///{partial}"
+    upgrade_database(partial_url)
+    engine = make_engine(partial_url)
+    try:
+        for source in list_sources():
+            with console.status(f"ingesting {source}"):
+                ingest_source(source, engine=engine, source_dir=sources)
+    finally:
+        engine.dispose()
+    partial.rename(path)  # only a complete warehouse is ever reused
+    console.print(f"# built {path.name} in {time.perf_counter() - started:.0f} s")
+    return url
+
+
+def _timed_training(url: str) -> None:
+    """Child: warehouse → training set → model → evaluation → MLflow run → registered version."""
+    from tasks.evaluation import evaluate_model
+    from tasks.registry import register_model
+    from tasks.tracking import log_training_run
+    from tasks.training import load_feature_spec, load_training_set, train_model
+
+    horizon = get_settings().horizon_days
+    started = time.perf_counter()
+    spec = load_feature_spec.fn()
+    frame = load_training_set.fn(horizon_days=horizon, database_url=url)
+    built = time.perf_counter()
+    trained = train_model.fn(frame, spec=spec)
+    fitted = time.perf_counter()
+    evaluation = evaluate_model.fn(trained, frame)
+    logged = log_training_run.fn(trained, evaluation, frame, horizon_days=horizon)
+    register_model.fn(logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash)
+    wall = time.perf_counter() - started
+    print(
+        f"# training set {built - started:.1f} s, fit {fitted - built:.1f} s, "
+        f"evaluate+log+register {wall - (fitted - started):.1f} s",
+        file=sys.stderr,
+    )
+    figures = {
+        "wall_s": wall,
+        "peak_rss_mb": peak_rss_mb(),
+        "roc_auc": evaluation.metrics["roc_auc"],
+        "rows": len(frame),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

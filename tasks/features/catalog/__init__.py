@@ -1,0 +1,1 @@
+"""Feature declarations by source; ``tasks.features.definitions`` assembles them."""

@@ -1,0 +1,86 @@
+"""Compile feature definitions into point-in-time SELECTs over the entity table.
+
+CRM: the entity table LEFT JOINs the SCD2 version valid at as_of (and, for change features, the
+version valid at as_of - window). Event sources: see ``tasks.features.events``. Every query
+returns one row per entity row (row_id + feature columns), ordered by row_id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.util import ClauseAdapter
+
+from core.tables import customers
+from tasks.features.entity import AS_OF, ENTITY, ENTITY_ID, window_start
+from tasks.features.events import event_queries
+from tasks.features.spec import FeatureDef
+from tasks.features.sql import as_float, days_between, safe_ratio
+
+
+def compile_source_queries(features: Sequence[FeatureDef]) -> dict[str, Select[Any]]:
+    """SELECTs (row_id + feature columns, one row per entity row) covering every feature.
+
+    One query for the CRM, and per event source one query per lookback tier.
+    """
+    by_source: dict[str, list[FeatureDef]] = {}
+    for fd in features:
+        by_source.setdefault(fd.source.name, []).append(fd)
+    queries: dict[str, Select[Any]] = {}
+    for name, defs in by_source.items():
+        if name == "customers":
+            queries[name] = _crm_query(defs)
+        else:
+            queries.update(event_queries(name, defs))
+    return queries
+
+
+def version_valid_at(version: Any, moment: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SCD2 visibility: the version of the entity's customer with valid_from <= t < valid_to."""
+    return and_(
+        version.c.customer_id == ENTITY_ID,
+        version.c.valid_from <= moment,
+        or_(version.c.valid_to.is_(None), version.c.valid_to > moment),
+    )
+
+
+def _crm_query(defs: Sequence[FeatureDef]) -> Select[Any]:
+    joined = ENTITY.outerjoin(customers, version_valid_at(customers, AS_OF))
+    past: dict[int, Any] = {}
+    for fd in defs:
+        if fd.aggregate in {"change", "pct_change"} and fd.window_days not in past:
+            assert fd.window_days is not None  # checked by FeatureDef
+            alias = customers.alias(f"crm_{fd.window_days}d")
+            past[fd.window_days] = alias
+            joined = joined.outerjoin(alias, version_valid_at(alias, window_start(fd.window_days)))
+    columns = [_crm_expression(fd, past).label(fd.name) for fd in defs]
+    return select(ENTITY.c.row_id, *columns).select_from(joined).order_by(ENTITY.c.row_id)
+
+
+def _crm_expression(fd: FeatureDef, past: dict[int, Any]) -> ColumnElement[Any]:
+    assert fd.value is not None
+    if fd.aggregate == "attr":
+        return fd.value if fd.dtype == "category" else as_float(fd.value)
+    if fd.aggregate == "days_since_last":
+        return days_between(AS_OF, fd.value)
+    assert fd.window_days is not None
+    before = ClauseAdapter(past[fd.window_days]).traverse(fd.value)
+    if fd.aggregate == "change":
+        return as_float(fd.value - before)
+    return safe_ratio(fd.value - before, before)  # pct_change
+
+
+def combined_query(features: Sequence[FeatureDef]) -> Select[Any]:
+    """customer_id, as_of and every feature per entity row: the source queries joined on row_id."""
+    joined: Any = ENTITY
+    columns: list[ColumnElement[Any]] = []
+    for i, query in enumerate(compile_source_queries(features).values()):
+        part = query.order_by(None).subquery(f"part_{i}")
+        joined = joined.outerjoin(part, part.c.row_id == ENTITY.c.row_id)
+        columns += [c for c in part.c if c.name != "row_id"]
+    by_name = {c.name: c for c in columns}
+    ordered = [by_name[fd.name] for fd in features]
+    return select(ENTITY.c.row_id, ENTITY_ID, AS_OF, *ordered).select_from(joined)

@@ -1,0 +1,132 @@
+"""Point-in-time feature retrieval: upload the entity rows, run the compiled queries, assemble.
+
+All aggregation happens inside the database (one query per source and lookback tier over a
+temporary entity table); Python only moves whole columns, fetched in chunks to bound memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, DateTime, Dialect, Engine, and_, func, literal, select
+
+from core.settings import get_settings
+from core.tables import customers
+from tasks.features.compiler import compile_source_queries
+from tasks.features.definitions import FEATURES, FeatureDef
+from tasks.features.session import compiled_sql, feature_session, upload_entities
+
+ENTITY_COLUMNS = ("customer_id", "as_of")
+
+
+def get_historical_features(
+    entity_df: pd.DataFrame, *, engine: Engine, features: Sequence[FeatureDef] = FEATURES
+) -> pd.DataFrame:
+    """Features of every (customer_id, as_of) row as known at as_of; same rows, same order.
+
+    Returns ``entity_df``'s columns plus one column per feature: numeric features float64
+    (NaN = no data), categorical features str or None.
+    """
+    as_of = _checked_as_of(entity_df, features)
+    n = len(entity_df)
+    # Upload sorted by customer so index lookups in the sources walk forward, not at random.
+    order = np.lexsort((as_of.to_numpy(), entity_df["customer_id"].to_numpy()))
+    values: dict[str, np.ndarray] = {}
+    if n:
+        with feature_session(engine) as conn:
+            upload_entities(
+                conn, entity_df["customer_id"].to_numpy()[order], as_of.to_numpy()[order]
+            )
+            for source in _source_sql(tuple(features), engine.dialect):
+                values.update(_fetch_columns(conn, source, n))
+    out = entity_df.copy()
+    for fd in features:
+        column = values.get(fd.name)
+        restored = np.empty(n, dtype=object if fd.dtype == "category" else np.float64)
+        if column is not None:
+            restored[order] = column
+        out[fd.name] = restored
+    return out
+
+
+def _checked_as_of(entity_df: pd.DataFrame, features: Sequence[FeatureDef]) -> pd.Series:
+    """The as_of column as naive datetime64, or a ValueError saying what is wrong with it."""
+    missing = [c for c in ENTITY_COLUMNS if c not in entity_df.columns]
+    if missing:
+        raise ValueError(f"entity_df lacks column(s) {missing}; it needs customer_id and as_of")
+    clash = sorted(set(entity_df.columns) & {fd.name for fd in features})
+    if clash:
+        raise ValueError(f"entity_df already has feature column(s) {clash}; drop them first")
+    if entity_df["customer_id"].isna().any():
+        raise ValueError("entity_df.customer_id has missing values")
+    as_of = pd.to_datetime(entity_df["as_of"])
+    if as_of.dt.tz is not None:
+        raise ValueError("entity_df.as_of must be naive UTC timestamps, got a tz-aware column")
+    if as_of.isna().any():
+        raise ValueError("entity_df.as_of has missing values")
+    return as_of.astype("datetime64[us]")
+
+
+@dataclass(frozen=True)
+class _SourceSQL:
+    """One source query compiled for a dialect, with its feature columns."""
+
+    sql: str
+    names: list[str]
+    text_names: frozenset[str]
+
+
+def _source_sql(features: tuple[FeatureDef, ...], dialect: Dialect) -> list[_SourceSQL]:
+    """The per-source SQL text for ``dialect``, compiled once per process (literals inlined)."""
+    out = []
+    for name, query in compile_source_queries(features).items():
+        columns = list(query.selected_columns)[1:]
+        text_names = frozenset(c.name for c in columns if c.type.python_type is str)
+        sql = compiled_sql((features, name), query, dialect)
+        out.append(_SourceSQL(sql, [c.name for c in columns], text_names))
+    return out
+
+
+def _fetch_columns(conn: Connection, source: _SourceSQL, n: int) -> dict[str, np.ndarray]:
+    """Run one source query on the DBAPI cursor, in chunks; columns in row_id order."""
+    chunk = get_settings().chunk_rows
+    dbapi: Any = conn.connection.dbapi_connection
+    # A server-side cursor on PostgreSQL keeps the client's memory to one chunk at a time.
+    postgres = conn.dialect.name == "postgresql"
+    cursor = dbapi.cursor(name="feature_rows") if postgres else dbapi.cursor()
+    try:
+        cursor.execute(source.sql)
+        blocks = []
+        while rows := cursor.fetchmany(chunk):
+            blocks.append(np.array(rows, dtype=object).reshape(len(rows), -1))
+    finally:
+        cursor.close()
+    table = np.concatenate(blocks) if blocks else np.empty((0, len(source.names) + 1), dtype=object)
+    if len(table) != n:
+        raise ValueError(row_count_problem(conn, len(table), n))
+    return {
+        name: table[:, i] if name in source.text_names else table[:, i].astype(np.float64)
+        for i, name in enumerate(source.names, start=1)
+    }
+
+
+def row_count_problem(conn: Connection, got: int, want: int) -> str:
+    """Explain why a source query did not return exactly one row per entity row."""
+    a, b = customers.alias("a"), customers.alias("b")
+    never = literal(datetime(9999, 12, 31), DateTime)
+    overlap = and_(
+        a.c.customer_id == b.c.customer_id,
+        a.c.version_id < b.c.version_id,
+        a.c.valid_from < func.coalesce(b.c.valid_to, never),
+        b.c.valid_from < func.coalesce(a.c.valid_to, never),
+    )
+    sample = conn.execute(select(a.c.customer_id).join(b, overlap).limit(5)).scalars().all()
+    return (
+        f"feature query returned {got} rows for {want} entity rows: the customers table has"
+        f" overlapping SCD2 versions (e.g. customer_id {sample}); fix the CRM load"
+    )

@@ -1,0 +1,128 @@
+"""A feature session: one connection, one read snapshot, and the entity table filled either from
+a DataFrame (training) or from the active population (materialization).
+
+Window starts (``as_of - N days``) are precomputed into the entity table, so the compiled SQL
+only compares timestamps and stays portable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, func, literal, select
+
+from core.db import is_postgres
+from tasks.features.entity import ENTITY, WINDOW_DAYS
+from tasks.features.population import active_customers, moments_table
+
+_POSTGRES_WORK_MEM = "128MB"  # per sort/hash node, for this session's feature queries only
+_COMPILED: dict[tuple[object, str], str] = {}
+
+
+@contextmanager
+def feature_session(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction (one snapshot) with an empty entity table.
+
+    Commits on success (materialization writes through it); rolls back on error.
+    """
+    with engine.connect() as conn:
+        if is_postgres(engine):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            # Sorts and hashes of the windowed joins stay in memory instead of spilling, and
+            # floats print in their shortest exact form.
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{_POSTGRES_WORK_MEM}'")
+            conn.exec_driver_sql("SET LOCAL extra_float_digits = 1")
+        else:
+            conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+        # A failed call may leave the table on a pooled SQLite connection (DDL autocommits there).
+        ENTITY.drop(conn, checkfirst=True)
+        ENTITY.create(conn)
+        yield conn
+        ENTITY.drop(conn)
+        conn.commit()
+
+
+def compiled_sql(key: object, query: Select[Any], dialect: Dialect) -> str:
+    """SQL text of ``query`` for ``dialect`` with literals inlined, compiled once per key."""
+    cache_key = (key, dialect.name)
+    if cache_key not in _COMPILED:
+        compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        _COMPILED[cache_key] = str(compiled)
+    return _COMPILED[cache_key]
+
+
+def timestamp_text(values: np.ndarray) -> np.ndarray:
+    """datetime64 values as 'YYYY-MM-DD HH:MM:SS.ffffff', SQLAlchemy's SQLite storage format."""
+    text = np.datetime_as_string(values.astype("datetime64[us]"), unit="us").astype("U26")
+    text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")  # the 'T' separator
+    return text
+
+
+def upload_entities(conn: Connection, customer_ids: np.ndarray, as_of: np.ndarray) -> None:
+    """Bulk-load entity rows (row_id = position): COPY on PostgreSQL, executemany on SQLite."""
+    columns = _entity_columns(customer_ids, as_of)
+    names = list(columns)
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            # COPY text format; only customer_id can hold characters that need escaping.
+            ids = np.array(columns["customer_id"], dtype=str)
+            for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                ids = np.strings.replace(ids, raw, escaped)
+            columns["customer_id"] = ids.tolist()
+            lines = ["\t".join(map(str, row)) for row in zip(*columns.values(), strict=True)]
+            with cursor.copy(f"COPY {ENTITY.name} ({', '.join(names)}) FROM STDIN") as copy:
+                copy.write("\n".join(lines) + "\n")
+        else:
+            marks = ", ".join("?" * len(names))
+            rows = list(zip(*(columns[name] for name in names), strict=True))
+            cursor.executemany(
+                f"INSERT INTO {ENTITY.name} ({', '.join(names)}) VALUES ({marks})", rows
+            )
+    finally:
+        cursor.close()
+    _analyze_entities(conn)
+
+
+def fill_active_entities(conn: Connection, as_of: datetime) -> int:
+    """Fill the entity table, inside the database, with everyone active at ``as_of``."""
+    population = active_customers(moments_table([as_of])).subquery("population")
+    rows = select(
+        (func.row_number().over(order_by=population.c.customer_id) - 1).label("row_id"),
+        population.c.customer_id,
+        literal(as_of, DateTime).label("as_of"),
+        *[
+            literal(as_of - timedelta(days=days), DateTime).label(f"start_{days}d")
+            for days in WINDOW_DAYS
+        ],
+    )
+    conn.execute(ENTITY.insert().from_select([c.name for c in ENTITY.c], rows))
+    _analyze_entities(conn)
+    return int(conn.execute(select(func.count()).select_from(ENTITY)).scalar_one())
+
+
+def _analyze_entities(conn: Connection) -> None:
+    """Temporary tables get no autovacuum statistics; the planner needs their size."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {ENTITY.name}")
+
+
+def _entity_columns(customer_ids: np.ndarray, as_of: np.ndarray) -> dict[str, list[Any]]:
+    """Columns of the entity table, window starts precomputed (as_of - N days).
+
+    Timestamps are formatted once per distinct as_of (usually a handful of cutoffs).
+    """
+    moments, position = np.unique(as_of.astype("datetime64[us]"), return_inverse=True)
+    columns: dict[str, list[Any]] = {
+        "row_id": list(range(len(as_of))),
+        "customer_id": customer_ids.astype(str).tolist(),
+        "as_of": timestamp_text(moments)[position].tolist(),
+    }
+    for days in WINDOW_DAYS:
+        starts = timestamp_text(moments - np.timedelta64(days, "D"))
+        columns[f"start_{days}d"] = starts[position].tolist()
+    return columns

@@ -1,0 +1,130 @@
+"""What a feature definition is: one frozen record per feature, checked when it is declared."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Table
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.tables import customers, tickets, transactions
+from tasks.features.entity import WINDOW_DAYS
+
+Dtype = Literal["float", "int", "category"]
+# attr/change/pct_change read the CRM version valid at as_of (and at as_of - window);
+# the others aggregate events with event time in (as_of - window, as_of]; "last" is the value of
+# the latest such event (ties broken by the source's primary key).
+Aggregate = Literal[
+    "attr",
+    "change",
+    "pct_change",
+    "sum",
+    "count",
+    "avg",
+    "min",
+    "max",
+    "days_since_last",
+    "days_since_first",
+    "ratio",
+    "trend",
+    "avg_trend",
+    "last",
+]
+
+# The timestamp that makes a row of each event source visible: nothing after as_of is read.
+EVENT_TIME: dict[str, ColumnElement[Any]] = {
+    "transactions": transactions.c.occurred_at,
+    "tickets": tickets.c.created_at,
+}
+SOURCES: dict[str, Table] = {t.name: t for t in (customers, transactions, tickets)}
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NEEDS_VALUE = {
+    "attr",
+    "change",
+    "pct_change",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "ratio",
+    "trend",
+    "avg_trend",
+    "last",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureDef:
+    """One feature: how a value per (customer_id, as_of) is computed inside the database.
+
+    ``value``, ``filter``, ``event_time`` and ``denominator`` are SQLAlchemy expressions over the
+    source table (and the entity table, e.g. ``AS_OF``). eq=False: expressions overload ``==``.
+    """
+
+    name: str
+    dtype: Dtype
+    description: str
+    source: Table
+    aggregate: Aggregate
+    value: ColumnElement[Any] | None = None
+    window_days: int | None = None
+    filter: ColumnElement[bool] | None = None
+    event_time: ColumnElement[Any] | None = None
+    denominator: ColumnElement[Any] | None = None
+    baseline_days: int | None = None
+    entity: str = "customer_id"
+
+    def __post_init__(self) -> None:
+        problems = list(_problems(self))
+        if problems:
+            raise ValueError(f"feature {self.name!r} is ill-defined: " + "; ".join(problems))
+
+    @property
+    def is_crm(self) -> bool:
+        """True when the feature reads SCD2 CRM versions rather than aggregating events."""
+        return self.source.name == "customers"
+
+    @property
+    def time_column(self) -> ColumnElement[Any]:
+        """The event time that places a source row inside or outside the window."""
+        if self.event_time is not None:
+            return self.event_time
+        return EVENT_TIME[self.source.name]
+
+
+def _problems(fd: FeatureDef) -> list[str]:
+    """Every reason ``fd`` cannot be compiled (empty when it is fine)."""
+    out: list[str] = []
+    if not _NAME.match(fd.name):
+        out.append("name must be lower_snake_case")
+    if fd.source.name not in SOURCES:
+        out.append(f"source {fd.source.name!r} is not one of {sorted(SOURCES)}")
+    if fd.entity != "customer_id":
+        out.append("only the customer_id entity exists")
+    if fd.aggregate in _NEEDS_VALUE and fd.value is None:
+        out.append(f"aggregate {fd.aggregate!r} needs a value expression")
+    if fd.dtype == "int" and fd.aggregate != "count":
+        out.append("dtype 'int' is for counts (whole numbers); use 'float'")
+    if fd.dtype == "category" and fd.aggregate != "attr":
+        out.append("a category can only be a CRM attribute (aggregate 'attr')")
+    crm_only = {"attr", "change", "pct_change"}
+    if fd.source.name == "customers" and fd.aggregate not in crm_only | {"days_since_last"}:
+        out.append(f"CRM features use {sorted(crm_only)} or days_since_last")
+    if fd.source.name != "customers" and fd.aggregate in crm_only:
+        out.append(f"aggregate {fd.aggregate!r} only applies to the customers source")
+    if fd.window_days is not None and fd.window_days not in WINDOW_DAYS:
+        out.append(f"window_days must be one of {WINDOW_DAYS}")
+    trends = {"trend", "avg_trend"}
+    if fd.aggregate in {"change", "pct_change"} | trends and fd.window_days is None:
+        out.append(f"aggregate {fd.aggregate!r} needs window_days")
+    if fd.aggregate == "ratio" and fd.denominator is None:
+        out.append("aggregate 'ratio' needs a denominator expression")
+    if fd.aggregate in trends and (
+        fd.baseline_days is None
+        or fd.baseline_days not in WINDOW_DAYS
+        or fd.baseline_days <= (fd.window_days or 0)
+    ):
+        out.append(f"aggregate {fd.aggregate!r} needs baseline_days in WINDOW_DAYS > window_days")
+    return out

@@ -1,0 +1,30 @@
+"""The feature store's public interface: point-in-time retrieval for training, materialization
+and primary-key lookup for serving. One set of definitions feeds both paths."""
+
+from __future__ import annotations
+
+from tasks.features.lookup import (
+    OnlineFeatures,
+    OnlineStoreStatus,
+    StaleFeaturesError,
+    describe_online_store,
+    get_online_features,
+    lookup_online_rows,
+)
+from tasks.features.online import MaterializeResult, materialize
+from tasks.features.population import active_customer_ids, data_watermark
+from tasks.features.retrieval import get_historical_features
+
+__all__ = [
+    "MaterializeResult",
+    "OnlineFeatures",
+    "OnlineStoreStatus",
+    "StaleFeaturesError",
+    "active_customer_ids",
+    "data_watermark",
+    "describe_online_store",
+    "get_historical_features",
+    "get_online_features",
+    "lookup_online_rows",
+    "materialize",
+]

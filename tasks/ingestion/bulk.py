@@ -1,0 +1,159 @@
+"""Set-based bulk writes: DataFrame → DB-ready rows, executemany (SQLite) or COPY (PostgreSQL),
+temporary staging tables, and upserts on natural keys with the dialect's ``ON CONFLICT``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from sqlalchemy import Column, Connection, Date, DateTime, Table
+
+from tasks.ingestion.base import RunContext
+
+
+def frame_rows(df: pd.DataFrame, table: Table) -> list[tuple[Any, ...]]:
+    """Rows of ``df`` as tuples of plain Python values typed for ``table``'s columns.
+
+    Timestamps become SQLAlchemy's canonical SQLite text (``YYYY-MM-DD HH:MM:SS.ffffff``, also
+    valid PostgreSQL input) so SQL comparisons on SQLite stay correct; missing values become None.
+    """
+    columns = [_column_values(df[name], table.c[name]) for name in df.columns]
+    return list(zip(*columns, strict=True))
+
+
+def _column_values(series: pd.Series, column: Column[Any]) -> list[Any]:
+    sql_type = column.type
+    if isinstance(sql_type, DateTime | Date):
+        # Arrow prints timestamp[us] exactly as SQLAlchemy stores DateTime on SQLite.
+        stamps = series.to_numpy(dtype="datetime64[us]")
+        arrow = pa.array(stamps, type=pa.timestamp("us"), from_pandas=True)
+        if isinstance(sql_type, Date):
+            arrow = pc.cast(arrow, pa.date32())
+        return pc.cast(arrow, pa.string()).to_pylist()
+    values: list[Any] = (
+        series.astype(object).tolist()
+        if isinstance(series.dtype, pd.Int64Dtype)
+        else series.tolist()
+    )
+    # Contract checks guarantee values for NOT NULL columns; only nullable ones can hold NaN.
+    if not column.nullable:
+        return values
+    missing = series.isna().to_numpy()
+    if missing.any():
+        for i in np.flatnonzero(missing).tolist():
+            values[i] = None
+    return values
+
+
+def write_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Plain bulk insert: one executemany on SQLite, COPY on PostgreSQL (no conflict handling)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+
+def stage_frame(conn: Connection, run: RunContext, table: Table, df: pd.DataFrame) -> str:
+    """Load ``df`` into an emptied temp copy of ``table`` (made once per run); return its name."""
+    name = f"_stage_{table.name}"
+    postgres = conn.dialect.name == "postgresql"
+    if name not in run.stages:
+        if postgres:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{name}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT * FROM {table.name} WHERE false"
+            )
+        else:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
+            conn.exec_driver_sql(f"CREATE TEMP TABLE {name} AS SELECT * FROM {table.name} WHERE 0")
+        run.stages.add(name)
+    else:
+        conn.exec_driver_sql(f"TRUNCATE {name}" if postgres else f"DELETE FROM temp.{name}")
+    if postgres:
+        copy_frame(conn, name, df, table)
+    else:
+        write_rows(conn, name, list(df.columns), frame_rows(df, table))
+    return name
+
+
+def copy_frame(conn: Connection, target: str, df: pd.DataFrame, table: Table) -> None:
+    """PostgreSQL COPY of ``df`` as CSV rendered by Arrow in C++ (no Python work per row)."""
+    arrays = []
+    for name in df.columns:
+        sql_type = table.c[name].type
+        if isinstance(sql_type, DateTime | Date):
+            stamps = df[name].to_numpy(dtype="datetime64[us]")
+            array = pa.array(stamps, type=pa.timestamp("us"), from_pandas=True)
+            arrays.append(pc.cast(array, pa.date32()) if isinstance(sql_type, Date) else array)
+        else:
+            arrays.append(pa.array(df[name], from_pandas=True))
+    sink = pa.BufferOutputStream()
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    pacsv.write_csv(pa.Table.from_arrays(arrays, names=list(df.columns)), sink, options)
+    statement = f"COPY {target} ({', '.join(df.columns)}) FROM STDIN WITH (FORMAT csv)"
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cur, cur.copy(statement) as copy:  # type: ignore[union-attr]
+        copy.write(sink.getvalue())
+
+
+def drop_stages(conn: Connection, run: RunContext) -> None:
+    """Drop the run's staging tables (PostgreSQL would drop them at commit anyway)."""
+    schema = "pg_temp" if conn.dialect.name == "postgresql" else "temp"
+    for name in sorted(run.stages):
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{name}")
+    run.stages.clear()
+
+
+def upsert_frame(
+    conn: Connection,
+    run: RunContext,
+    table: Table,
+    df: pd.DataFrame,
+    *,
+    key: Sequence[str],
+    newer: str | None = None,
+) -> None:
+    """Insert ``df`` into ``table``; on a natural-key conflict keep the existing row, or, with
+    ``newer``, take the incoming row only when its ``newer`` column is strictly later.
+
+    Duplicate keys inside ``df`` collapse first (first row wins, or the latest ``newer``).
+    """
+    if df.empty:
+        return
+    if newer is not None:
+        df = df.sort_values(newer, kind="stable").drop_duplicates(list(key), keep="last")
+    else:
+        df = df.drop_duplicates(list(key), keep="first")
+    columns = list(df.columns)
+    conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    if newer is not None:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        conflict = (
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} "
+            f"WHERE excluded.{newer} > {table.name}.{newer}"
+        )
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        stage = stage_frame(conn, run, table, df)
+        conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} {conflict}"
+        )
+        return
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {conflict}", frame_rows(df, table)
+    )

@@ -1,0 +1,160 @@
+"""CRM: monthly incremental CSV exports ``crm/customers_YYYY-MM.csv`` → SCD2 ``customers``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection
+
+from core.tables import customers
+from tasks.ingestion.base import CheckedChunk, RawChunk, RunContext, Window
+from tasks.ingestion.bulk import stage_frame
+from tasks.ingestion.contracts import Contract, Field, Rule, not_after
+from tasks.ingestion.errors import SchemaMismatchError
+from tasks.ingestion.files import iter_line_chunks, period_files, read_csv_header, require_folder
+from tasks.ingestion.mapping import ColumnMapping, apply_mapping
+from tasks.ingestion.parsing import parse_csv_lines
+from tasks.ingestion.quarantine import split_chunk
+from tasks.ingestion.scd2 import merge_customer_versions
+
+ATTRIBUTES = (
+    "signup_date",
+    "plan",
+    "contract",
+    "payment_method",
+    "region",
+    "monthly_charges",
+    "status",
+    "cancel_date",
+)
+
+CONTRACT = Contract(
+    source="crm",
+    key="customer_id",
+    fields=(
+        Field("customer_id", pattern=r"C\d{7}"),
+        Field("signup_date", "date"),
+        Field("plan", allowed=("basic", "standard", "premium")),
+        Field("contract", allowed=("month-to-month", "one-year", "two-year")),
+        Field(
+            "payment_method",
+            allowed=("credit_card", "bank_transfer", "electronic_check", "mailed_check"),
+        ),
+        Field("region", allowed=("north", "south", "east", "west")),
+        Field("monthly_charges", "decimal", gt=0, lt=1000, decimals=2),
+        Field("status", allowed=("active", "cancelled")),
+        Field("cancel_date", "date", required=False),
+        Field("updated_at", "timestamp", fmt="%Y-%m-%dT%H:%M:%S"),
+    ),
+    rules=(
+        Rule(
+            "cancel_date",
+            "required_when_cancelled",
+            lambda df: (df["status"] != "cancelled") | df["cancel_date"].notna(),
+        ),
+        Rule(
+            "cancel_date",
+            "empty_when_active",
+            lambda df: (df["status"] != "active") | df["cancel_date"].isna(),
+        ),
+        Rule("signup_date", "not_after_updated_at", not_after("signup_date", "updated_at")),
+    ),
+)
+
+
+class CrmSource:
+    """CRM exports; with a ``mapping``, a foreign snapshot table (e.g. Telco) read as CRM data."""
+
+    def __init__(self, mapping: ColumnMapping | None = None) -> None:
+        self.mapping = mapping
+        self.name = f"crm_{mapping.name}" if mapping else "crm"
+        base = replace(CONTRACT, source=self.name)
+        self.contract = base.with_fields(mapping.contract_changes) if mapping else base
+
+    def _files(self, source_dir: Path, window: Window) -> list[tuple[datetime, Path]]:
+        if self.mapping is None:
+            return period_files(source_dir / "crm", "customers_*.csv", window, source=self.name)
+        require_folder(source_dir, source=self.name)
+        period = self.mapping.period
+        paths = sorted(p for p in source_dir.glob(self.mapping.pattern) if p.is_file())
+        return [(period, p) for p in paths] if window.contains(period) else []
+
+    def _expected_columns(self) -> list[str]:
+        return self.mapping.source_columns if self.mapping else self.contract.columns
+
+    def check_schema(self, source_dir: Path, window: Window) -> None:
+        """Every file of the window must carry every contract (or mapped) column in its header."""
+        expected = self._expected_columns()
+        for _, path in self._files(source_dir, window):
+            header = read_csv_header(path, source=self.name)
+            missing = [c for c in expected if c not in header]
+            if missing:
+                unexpected = [c for c in header if c not in expected]
+                raise SchemaMismatchError(self.name, f"file {path}", missing, unexpected)
+
+    def fetch(self, source_dir: Path, window: Window, *, chunk_rows: int) -> Iterator[RawChunk]:
+        """Each file's rows, ``chunk_rows`` lines at a time, with the file's month as watermark."""
+        for period, path in self._files(source_dir, window):
+            header = read_csv_header(path, source=self.name)
+            for lines in iter_line_chunks(path, chunk_rows, source=self.name, skip_header=True):
+                frame, payloads, rejected = parse_csv_lines(lines, header)
+                yield RawChunk(frame, str(path), payloads, rejected, watermark=period)
+
+    def validate(self, chunk: RawChunk) -> CheckedChunk:
+        """Apply the mapping (if any), then the CRM contract; valid rows become versions."""
+        if self.mapping is not None:
+            missing = [c for c in self.mapping.source_columns if c not in chunk.frame.columns]
+            if missing:
+                unexpected = [c for c in chunk.frame.columns if c not in self._expected_columns()]
+                raise SchemaMismatchError(self.name, chunk.origin, missing, unexpected)
+            mapped = apply_mapping(chunk.frame, self.mapping)
+            chunk = replace(chunk, frame=mapped)
+        return split_chunk(self.contract, chunk, to_versions)
+
+    def publish(self, valid: pd.DataFrame, conn: Connection, run: RunContext) -> None:
+        """Stage the versions and merge them as SCD2 history, set-based in the database."""
+        if valid.empty:
+            return
+        versions = (
+            valid.assign(run_id=run.run_id)
+            .sort_values(["customer_id", "valid_from"], kind="stable")
+            .drop_duplicates(["customer_id", "valid_from"], keep="last")
+        )
+        merge_customer_versions(conn, stage_frame(conn, run, customers, versions))
+
+
+def to_versions(typed: pd.DataFrame) -> pd.DataFrame:
+    """Checked CRM rows → ``customers`` versions: valid_from = updated_at, plus attrs_hash."""
+    versions = typed[["customer_id", *ATTRIBUTES]].copy()
+    versions["valid_from"] = typed["updated_at"]
+    versions["attrs_hash"] = attrs_hash(typed)
+    return versions
+
+
+def attrs_hash(typed: pd.DataFrame) -> pd.Series:
+    """SHA-256 of a customer's attributes in canonical text, to tell a change from a re-export."""
+    parts = []
+    for name in ATTRIBUTES:
+        column = typed[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            text = column.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(column):
+            text = column.round(2).map("{:.2f}".format)
+        else:
+            text = column
+        parts.append(pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string()))
+    joined = pc.binary_join_element_wise(
+        *parts, "\x1f", null_handling="replace", null_replacement=""
+    )
+    digests = [hashlib.sha256(s.encode()).hexdigest() for s in joined.to_pylist()]
+    return pd.Series(digests, index=typed.index, dtype=object)
+
+
+SOURCE = CrmSource()

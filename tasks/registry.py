@@ -1,0 +1,273 @@
+"""Model registry: register every model, gate the ``champion`` alias, keep its history, roll back.
+
+A candidate becomes champion only if its holdout ROC-AUC clears ``min_auc`` and it is not worse
+(beyond ``tolerance``) than the current champion re-scored on the same holdout. Otherwise it becomes
+``challenger``. Every decision is written to the version's ``gate.*`` tags; each promotion gets a
+``champion.seq`` tag, so the champion history is the promoted versions ordered by ``seq`` minus the
+ones rolled back. Read-decide-write runs under a cross-process lock (``tasks.locks``).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from prefect import task
+from prefect.cache_policies import NONE
+
+from core.settings import get_settings
+from tasks.evaluation import compute_metrics
+from tasks.locks import registry_lock
+from tasks.tracking import LoggedRun, configure_tracking
+
+log = logging.getLogger(__name__)
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+HASH_TAG = "features.definitions_hash"
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Outcome of the evaluation gate for one model version."""
+
+    version: str
+    decision: Literal["promoted", "rejected"]
+    reason: str
+    candidate_auc: float
+    champion_version: str | None
+    champion_auc: float | None
+
+
+@dataclass(frozen=True)
+class ChampionRecord:
+    """One promotion to champion, and its rollback if it was rolled back."""
+
+    version: str
+    seq: int
+    promoted_at: str
+    rolled_back_at: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def registry_client() -> MlflowClient:
+    """A client on the settings' tracking/registry store (creating the store if needed)."""
+    configure_tracking()
+    uri = get_settings().mlflow_tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _lock() -> AbstractContextManager[None]:
+    settings = get_settings()
+    return registry_lock(tracking_uri=settings.mlflow_tracking_uri, name=settings.model_name)
+
+
+def list_versions(client: MlflowClient, name: str) -> list[ModelVersion]:
+    """Every version of ``name`` (all result pages)."""
+    versions: list[ModelVersion] = []
+    token: str | None = None
+    while True:
+        page = client.search_model_versions(f"name='{name}'", max_results=1000, page_token=token)
+        versions.extend(page)
+        token = page.token
+        if not token:
+            return versions
+
+
+def champion_history(client: MlflowClient | None = None) -> list[ChampionRecord]:
+    """Every promotion to champion, oldest first (rolled-back ones included, marked)."""
+    client = client or registry_client()
+    records = [
+        ChampionRecord(
+            version=str(v.version),
+            seq=int(v.tags["champion.seq"]),
+            promoted_at=v.tags["champion.promoted_at"],
+            rolled_back_at=v.tags.get("champion.rolled_back_at"),
+        )
+        for v in list_versions(client, get_settings().model_name)
+        if "champion.seq" in v.tags
+    ]
+    return sorted(records, key=lambda r: r.seq)
+
+
+def current_champion(client: MlflowClient) -> str | None:
+    """Version the ``champion`` alias points at, checked against the history; None if none yet."""
+    name = get_settings().model_name
+    aliased = client.get_registered_model(name).aliases.get(CHAMPION)
+    active = [r.version for r in champion_history(client) if r.rolled_back_at is None]
+    top = active[-1] if active else None
+    if (str(aliased) if aliased is not None else None) != top:
+        raise RuntimeError(
+            f"registry {name!r} is inconsistent: alias {CHAMPION!r} -> {aliased}, but the champion "
+            f"history ends at {top}; a gate or rollback was interrupted or the alias was moved by "
+            f"hand — set the alias back to {top} (or tag the version) before gating again"
+        )
+    return top
+
+
+@task(cache_policy=NONE)
+def register_model(logged: LoggedRun, *, metrics: dict[str, float], definitions_hash: str) -> str:
+    """Register the run's model as a new version of ``settings.model_name``; return the version."""
+    configure_tracking()
+    name = get_settings().model_name
+    version = mlflow.register_model(
+        logged.model_uri,
+        name,
+        tags={
+            HASH_TAG: definitions_hash,
+            "run_id": logged.run_id,
+            "holdout.roc_auc": f"{metrics['roc_auc']:.6f}",
+        },
+    )
+    log.info("registered %s version %s from run %s", name, version.version, logged.run_id)
+    return str(version.version)
+
+
+def decide_promotion(
+    *,
+    candidate_auc: float,
+    champion_version: str | None,
+    champion_auc: float | None,
+    min_auc: float,
+    tolerance: float,
+    champion_note: str = "",
+) -> tuple[Literal["promoted", "rejected"], str]:
+    """The gate rule, as a pure function: (decision, human-readable reason)."""
+    if candidate_auc < min_auc:
+        return "rejected", f"holdout roc_auc {candidate_auc:.4f} < min_auc {min_auc:.4f}"
+    if champion_version is None:
+        return "promoted", f"first champion: holdout roc_auc {candidate_auc:.4f} >= {min_auc:.4f}"
+    if champion_auc is None:
+        return "promoted", f"roc_auc {candidate_auc:.4f} >= min_auc; {champion_note}"
+    floor = champion_auc - tolerance
+    if candidate_auc >= floor:
+        return "promoted", (
+            f"roc_auc {candidate_auc:.4f} >= champion v{champion_version} {champion_auc:.4f} "
+            f"- tolerance {tolerance:.4f} on the same holdout"
+        )
+    return "rejected", (
+        f"roc_auc {candidate_auc:.4f} < champion v{champion_version} {champion_auc:.4f} "
+        f"- tolerance {tolerance:.4f} on the same holdout"
+    )
+
+
+def rescore_champion(
+    client: MlflowClient, version: str, holdout: pd.DataFrame, *, definitions_hash: str
+) -> tuple[float | None, str]:
+    """Champion ROC-AUC on ``holdout``, or None (+ why) if it uses other feature definitions."""
+    name = get_settings().model_name
+    champion_hash = client.get_model_version(name, version).tags.get(HASH_TAG)
+    if champion_hash != definitions_hash:
+        return None, (
+            f"champion v{version} uses feature definitions {champion_hash} != {definitions_hash} "
+            "and cannot score this holdout (serving would refuse it anyway)"
+        )
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    inputs = model.metadata.get_input_schema().input_names()
+    scores = model.predict(holdout[inputs])["score"].to_numpy()
+    return compute_metrics(holdout["label"].to_numpy(), scores)["roc_auc"], ""
+
+
+def _or_none(value: float | None) -> str:
+    return "none" if value is None else f"{value:.6f}"
+
+
+def _write_decision(client: MlflowClient, decision: GateDecision) -> None:
+    name = get_settings().model_name
+    tags = {
+        "gate.decision": decision.decision,
+        "gate.reason": decision.reason,
+        "gate.candidate_auc": f"{decision.candidate_auc:.6f}",
+        "gate.champion_auc": _or_none(decision.champion_auc),
+        "gate.champion_version": decision.champion_version or "none",
+        "gate.decided_at": _now(),
+    }
+    if decision.decision == "promoted":
+        seq = max((r.seq for r in champion_history(client)), default=0) + 1
+        tags |= {"champion.seq": str(seq), "champion.promoted_at": _now()}
+    for key, value in tags.items():
+        client.set_model_version_tag(name, decision.version, key, value)
+    alias = CHAMPION if decision.decision == "promoted" else CHALLENGER
+    client.set_registered_model_alias(name, alias, decision.version)
+
+
+@task(cache_policy=NONE)
+def gate_model(
+    *,
+    version: str,
+    candidate_auc: float,
+    holdout: pd.DataFrame,
+    definitions_hash: str,
+    min_auc: float,
+    tolerance: float,
+) -> GateDecision:
+    """Promote ``version`` to champion or set it as challenger, under the registry lock."""
+    client = registry_client()
+    name = get_settings().model_name
+    with _lock():
+        existing = client.get_model_version(name, version).tags.get("gate.decision")
+        if existing is not None:
+            raise ValueError(f"{name} v{version} was already gated ({existing}); gate new versions")
+        champion = current_champion(client)
+        champion_auc, note = (
+            rescore_champion(client, champion, holdout, definitions_hash=definitions_hash)
+            if champion is not None
+            else (None, "")
+        )
+        outcome, reason = decide_promotion(
+            candidate_auc=candidate_auc,
+            champion_version=champion,
+            champion_auc=champion_auc,
+            min_auc=min_auc,
+            tolerance=tolerance,
+            champion_note=note,
+        )
+        decision = GateDecision(version, outcome, reason, candidate_auc, champion, champion_auc)
+        _write_decision(client, decision)
+    log.info("gate: %s v%s %s (%s)", name, version, outcome, reason)
+    return decision
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """The champion alias moved from ``from_version`` back to ``to_version``."""
+
+    from_version: str
+    to_version: str
+    reason: str
+
+
+@task(cache_policy=NONE)
+def rollback_champion(*, reason: str = "manual rollback") -> Rollback:
+    """Move ``champion`` back to the previous champion in the history, and record it."""
+    client = registry_client()
+    name = get_settings().model_name
+    with _lock():
+        champion = current_champion(client)
+        active = [r.version for r in champion_history(client) if r.rolled_back_at is None]
+        if champion is None or len(active) < 2:
+            raise RuntimeError(
+                f"nothing to roll back to: {name!r} has champion {champion} and no earlier "
+                f"champion in its history ({active}); train and promote a model first"
+            )
+        previous = active[-2]
+        now = _now()
+        for key, value in {
+            "champion.rolled_back_at": now,
+            "champion.rolled_back_to": previous,
+            "champion.rollback_reason": reason,
+        }.items():
+            client.set_model_version_tag(name, champion, key, value)
+        client.set_model_version_tag(name, previous, "champion.restored_at", now)
+        client.set_registered_model_alias(name, CHAMPION, previous)
+    log.info("rollback: %s champion v%s -> v%s (%s)", name, champion, previous, reason)
+    return Rollback(from_version=champion, to_version=previous, reason=reason)

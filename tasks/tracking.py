@@ -1,0 +1,181 @@
+"""MLflow tracking of a training run: params, metrics, plots, lineage, tags, model, reference.
+
+The tracking URI and the artifact folder come from settings (SQLite + ``mlartifacts`` under
+``CHURN_HOME`` by default); the experiment is named after the registered model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models.model import ModelInfo
+from prefect import task
+from prefect.cache_policies import NONE
+from sqlalchemy.engine import make_url
+
+from core.settings import get_settings
+from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
+from models.signature import build_input_example, build_signature
+from tasks.evaluation import Evaluation
+from tasks.lineage import log_datasets
+from tasks.plots import write_plots
+from tasks.training import TrainedModel, rows_at
+
+log = logging.getLogger(__name__)
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MODEL_ARTIFACT = "model"
+REFERENCE_ARTIFACT = "reference/holdout.parquet"
+_REQUIREMENTS = ("mlflow", "xgboost-cpu", "pandas", "numpy", "scikit-learn", "pyarrow")
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    """Where a training run and its model live in MLflow."""
+
+    run_id: str
+    experiment_id: str
+    model_uri: str
+
+
+def configure_tracking() -> str:
+    """Point MLflow at the settings' store; return the experiment id (created if missing)."""
+    settings = get_settings()
+    uri = settings.mlflow_tracking_uri
+    if uri.startswith("sqlite:"):
+        database = make_url(uri).database
+        if database:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    name = settings.model_name
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    try:
+        return str(
+            mlflow.create_experiment(name, artifact_location=settings.mlflow_artifact_root.as_uri())
+        )
+    except MlflowException:
+        # another process created it between our lookup and create: use theirs
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return str(experiment.experiment_id)
+
+
+def git_commit() -> str:
+    """The checkout's HEAD commit, or "unknown" when git or the repository is absent."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+def _requirements() -> list[str]:
+    return [f"{name}=={package_version(name)}" for name in _REQUIREMENTS]
+
+
+def _log_model(trained: TrainedModel, frame: pd.DataFrame, workdir: Path) -> ModelInfo:
+    booster_path = workdir / "booster.json"
+    spec_path = workdir / "feature_spec.json"
+    trained.fitted.booster.save_model(booster_path)
+    spec_path.write_text(json.dumps(trained.spec.to_dict(), indent=2), encoding="utf-8")
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_ARTIFACT,
+        python_model=str(ENTRY_POINT),
+        artifacts={BOOSTER_ARTIFACT: str(booster_path), SPEC_ARTIFACT: str(spec_path)},
+        signature=build_signature(trained.spec),
+        input_example=build_input_example(frame, spec=trained.spec),
+        pip_requirements=_requirements(),
+        tags={"features.definitions_hash": trained.spec.definitions_hash},
+    )
+    return info
+
+
+def run_tags(trained: TrainedModel, *, horizon_days: int) -> dict[str, str]:
+    """Lineage tags: definitions hash, data window, cutoffs, code version."""
+    split = trained.split
+    first = min(split.train)
+    return {
+        "features.definitions_hash": trained.spec.definitions_hash,
+        "data.window_start": first.date().isoformat(),
+        # the latest fact a label looked at: the holdout cutoff plus its horizon
+        "data.window_end": (split.holdout + timedelta(days=horizon_days)).date().isoformat(),
+        "horizon_days": str(horizon_days),
+        "git.commit": git_commit(),
+        **split.as_tags(),
+    }
+
+
+@task(cache_policy=NONE)
+def log_training_run(
+    trained: TrainedModel, evaluation: Evaluation, frame: pd.DataFrame, *, horizon_days: int
+) -> LoggedRun:
+    """One MLflow run with everything needed to audit, serve and monitor the model."""
+    experiment_id = configure_tracking()
+    split = trained.split
+    holdout_rows = rows_at(frame, [split.holdout])
+    with (
+        tempfile.TemporaryDirectory(prefix="churn-train-") as tmp,
+        mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"holdout-{split.holdout:%Y-%m}"
+        ) as run,
+    ):
+        workdir = Path(tmp)
+        mlflow.set_tags(run_tags(trained, horizon_days=horizon_days))
+        fitted = trained.fitted
+        mlflow.log_params(
+            {
+                **fitted.params.as_dict(),
+                "seed": trained.seed,
+                "n_trials": len(trained.trials) - 1,
+                "horizon_days": horizon_days,
+                "scale_pos_weight": round(fitted.scale_pos_weight, 6),
+                "best_iteration": fitted.best_iteration,
+                **{f"rows_{k}": v for k, v in trained.rows.items()},
+            }
+        )
+        holdout_dataset = log_datasets(frame, split=split, horizon_days=horizon_days)
+        for step, trial in enumerate(trained.trials):
+            mlflow.log_metric("trial_valid_roc_auc", trial.valid_auc, step=step)
+        info = _log_model(trained, holdout_rows, workdir)
+        model_uri, model_id = str(info.model_uri), str(info.model_id)
+        mlflow.log_metric("valid_roc_auc", fitted.valid_auc, model_id=model_id)
+        mlflow.log_metrics(
+            {f"holdout_{k}": v for k, v in evaluation.metrics.items()},
+            model_id=model_id,
+            dataset=holdout_dataset,
+        )
+        reference = evaluation.reference
+        write_plots(
+            reference["label"].to_numpy(),
+            reference["score"].to_numpy(),
+            metrics=evaluation.metrics,
+            importance=evaluation.importance,
+            out_dir=workdir / "plots",
+        )
+        mlflow.log_artifacts(str(workdir / "plots"), artifact_path="plots")
+        mlflow.log_dict(evaluation.importance, "plots/feature_importance.json")
+        reference_path = workdir / "holdout.parquet"
+        reference.to_parquet(reference_path, index=False)
+        mlflow.log_artifact(str(reference_path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+    log.info("logged run %s (experiment %s), model %s", run.info.run_id, experiment_id, model_uri)
+    return LoggedRun(run_id=run.info.run_id, experiment_id=experiment_id, model_uri=model_uri)

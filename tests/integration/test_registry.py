@@ -1,0 +1,309 @@
+import itertools
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.metrics import roc_auc_score
+
+from core.settings import get_settings
+from tasks.evaluation import Evaluation
+from tasks.locks import registry_lock
+from tasks.registry import (
+    CHALLENGER,
+    CHAMPION,
+    GateDecision,
+    champion_history,
+    gate_model,
+    register_model,
+    registry_client,
+    rollback_champion,
+)
+from tasks.tracking import LoggedRun
+from tests.model.synthetic import SPEC, make_training_set, train_and_log
+
+NAME = "churn-model"
+
+
+@pytest.fixture(scope="session")
+def mlflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated MLflow SQLite store (creating one takes seconds; copying is instant)."""
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def sqlite_registry(churn_home: Path, mlflow_sqlite_template: Path) -> Path:
+    churn_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(mlflow_sqlite_template, churn_home / "mlflow.db")
+    return churn_home
+
+
+@pytest.fixture
+def postgres_registry(
+    churn_home: Path, new_postgres_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    url = new_postgres_database()
+    monkeypatch.setenv("CHURN_MLFLOW_TRACKING_URI", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return make_training_set(rows_per_cutoff=250)
+
+
+def _new_version(frame: pd.DataFrame) -> tuple[str, Evaluation, LoggedRun]:
+    _, evaluation, logged = train_and_log(frame)
+    version = register_model.fn(
+        logged, metrics=evaluation.metrics, definitions_hash=SPEC.definitions_hash
+    )
+    return version, evaluation, logged
+
+
+def _gate(version: str, evaluation: Evaluation, **kw: float) -> GateDecision:
+    params = {"min_auc": 0.6, "tolerance": 0.01} | kw
+    return gate_model.fn(
+        version=version,
+        candidate_auc=evaluation.metrics["roc_auc"],
+        holdout=evaluation.reference,
+        definitions_hash=SPEC.definitions_hash,
+        **params,
+    )
+
+
+def _aliases() -> dict[str, str]:
+    aliases = registry_client().get_registered_model(NAME).aliases
+    return {alias: str(version) for alias, version in aliases.items()}
+
+
+def _tags(version: str) -> dict[str, str]:
+    return dict(registry_client().get_model_version(NAME, version).tags)
+
+
+def test_register_model_tags_version_with_hash_and_run(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    version, evaluation, logged = _new_version(frame)
+    assert version == "1"
+    tags = _tags(version)
+    assert tags["features.definitions_hash"] == SPEC.definitions_hash
+    assert tags["run_id"] == logged.run_id
+    assert float(tags["holdout.roc_auc"]) == pytest.approx(evaluation.metrics["roc_auc"], abs=1e-6)
+
+
+def test_gate_first_model_above_min_auc_becomes_champion(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    version, evaluation, _ = _new_version(frame)
+    decision = _gate(version, evaluation)
+    assert decision.decision == "promoted"
+    assert "first champion" in decision.reason
+    assert _aliases() == {CHAMPION: version}
+    tags = _tags(version)
+    assert tags["gate.decision"] == "promoted"
+    assert tags["gate.champion_version"] == "none"
+    assert tags["gate.champion_auc"] == "none"
+    assert float(tags["gate.candidate_auc"]) == pytest.approx(evaluation.metrics["roc_auc"])
+    assert [r.version for r in champion_history()] == [version]
+
+
+def test_gate_below_min_auc_becomes_challenger_with_reason(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    version, evaluation, _ = _new_version(frame)
+    decision = _gate(version, evaluation, min_auc=0.99)
+    assert decision.decision == "rejected"
+    assert _aliases() == {CHALLENGER: version}
+    tags = _tags(version)
+    assert tags["gate.decision"] == "rejected"
+    assert "< min_auc 0.9900" in tags["gate.reason"]
+    assert champion_history() == []
+
+
+def test_gate_candidate_worse_than_rescored_champion_is_rejected(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    good, good_eval, _ = _new_version(frame)
+    _gate(good, good_eval)
+    # a weak candidate: trained on shuffled labels, evaluated on a subset of the real holdout
+    holdout_at = frame["as_of"] == frame["as_of"].max()
+    noise = frame.loc[~holdout_at, "label"].sample(frac=1, random_state=3).to_numpy()
+    weak = pd.concat([frame.loc[~holdout_at].assign(label=noise), frame.loc[holdout_at].iloc[:150]])
+    bad, bad_eval, _ = _new_version(weak)
+    decision = _gate(bad, bad_eval, min_auc=0.0)
+    assert decision.decision == "rejected"
+    assert decision.champion_version == good
+    # the champion was re-scored on the candidate's holdout rows, not read from its own run
+    subset = good_eval.reference.iloc[:150]
+    assert decision.champion_auc == pytest.approx(roc_auc_score(subset["label"], subset["score"]))
+    assert decision.champion_auc != pytest.approx(good_eval.metrics["roc_auc"])
+    assert _aliases() == {CHAMPION: good, CHALLENGER: bad}
+    assert f"champion v{good}" in _tags(bad)["gate.reason"]
+    assert float(_tags(bad)["gate.champion_auc"]) == pytest.approx(decision.champion_auc)
+
+
+def test_gate_equal_candidate_within_tolerance_is_promoted(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    first, evaluation, _ = _new_version(frame)
+    _gate(first, evaluation)
+    second, evaluation2, _ = _new_version(frame)  # same data + seed: same model, same AUC
+    decision = _gate(second, evaluation2, tolerance=0.0)
+    assert decision.decision == "promoted"
+    assert decision.champion_auc == pytest.approx(evaluation2.metrics["roc_auc"])
+    assert _aliases()[CHAMPION] == second
+    assert [r.version for r in champion_history()] == [first, second]
+
+
+def test_gate_champion_on_other_definitions_is_not_compared(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    first, evaluation, _ = _new_version(frame)
+    _gate(first, evaluation)
+    registry_client().set_model_version_tag(NAME, first, "features.definitions_hash", "old")
+    second, evaluation2, _ = _new_version(frame)
+    decision = _gate(second, evaluation2)
+    assert decision.decision == "promoted"
+    assert decision.champion_auc is None
+    assert "feature definitions old" in decision.reason
+
+
+def test_gate_same_version_twice_raises(sqlite_registry: Path, frame: pd.DataFrame) -> None:
+    version, evaluation, _ = _new_version(frame)
+    _gate(version, evaluation)
+    with pytest.raises(ValueError, match="already gated"):
+        _gate(version, evaluation)
+
+
+def test_gate_refuses_a_registry_whose_alias_was_moved_by_hand(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    first, evaluation, _ = _new_version(frame)
+    _gate(first, evaluation)
+    second, evaluation2, _ = _new_version(frame)
+    registry_client().set_registered_model_alias(NAME, CHAMPION, second)
+    with pytest.raises(RuntimeError, match="inconsistent"):
+        _gate(second, evaluation2)
+
+
+def test_rollback_walks_the_champion_history_back(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    versions = []
+    for _ in range(3):
+        version, evaluation, _ = _new_version(frame)
+        _gate(version, evaluation)
+        versions.append(version)
+    assert _aliases()[CHAMPION] == versions[2]
+
+    result = rollback_champion.fn(reason="bad canary")
+    assert (result.from_version, result.to_version) == (versions[2], versions[1])
+    assert _aliases()[CHAMPION] == versions[1]
+    tags = _tags(versions[2])
+    assert tags["champion.rollback_reason"] == "bad canary"
+    assert tags["champion.rolled_back_to"] == versions[1]
+    assert "champion.restored_at" in _tags(versions[1])
+
+    assert rollback_champion.fn().to_version == versions[0]
+    assert _aliases()[CHAMPION] == versions[0]
+    with pytest.raises(RuntimeError, match="nothing to roll back to"):
+        rollback_champion.fn()
+    # a new promotion after rollbacks stacks on the restored champion
+    version, evaluation, _ = _new_version(frame)
+    _gate(version, evaluation)
+    assert rollback_champion.fn().to_version == versions[0]
+
+
+def test_rollback_without_champion_raises(sqlite_registry: Path, frame: pd.DataFrame) -> None:
+    _new_version(frame)  # registered, never gated
+    with pytest.raises(RuntimeError, match="nothing to roll back to"):
+        rollback_champion.fn()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_registry_lock_excludes_other_holders_until_released(
+    backend: str, request: pytest.FixtureRequest, churn_home: Path
+) -> None:
+    if backend == "postgres":
+        uri = request.getfixturevalue("postgres_registry")
+    else:
+        uri = f"sqlite:///{churn_home / 'mlflow.db'}"
+    acquired = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with registry_lock(tracking_uri=uri, name=NAME):
+            acquired.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert acquired.wait(30)
+    with pytest.raises(TimeoutError), registry_lock(tracking_uri=uri, name=NAME, timeout_s=0.3):
+        pass
+    release.set()
+    holder.join(30)
+    with registry_lock(tracking_uri=uri, name=NAME, timeout_s=5):
+        pass  # free again once the holder released it
+
+
+def test_registry_lock_rejects_stores_it_cannot_lock() -> None:
+    with (
+        pytest.raises(ValueError, match="no cross-process registry lock"),
+        registry_lock(tracking_uri="http://127.0.0.1:5000", name=NAME),
+    ):
+        pass
+
+
+def test_concurrent_gates_on_postgres_keep_one_consistent_history(
+    postgres_registry: str, frame: pd.DataFrame
+) -> None:
+    _, evaluation, logged = train_and_log(frame)
+    n = 6
+    versions = [
+        register_model.fn(
+            logged, metrics=evaluation.metrics, definitions_hash=SPEC.definitions_hash
+        )
+        for _ in range(n)
+    ]
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+    decisions: dict[str, str] = {}
+
+    def promote(version: str) -> None:
+        try:
+            barrier.wait(30)
+            decisions[version] = _gate(version, evaluation).decision
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=promote, args=(v,)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    # same model, same holdout: each candidate ties the champion and is promoted
+    assert decisions == dict.fromkeys(versions, "promoted")
+
+    history = champion_history()
+    assert sorted(r.version for r in history) == sorted(versions)  # each promotion exactly once
+    assert [r.seq for r in history] == list(range(1, n + 1))
+    order = [r.version for r in history]
+    assert _aliases()[CHAMPION] == order[-1]
+    # every gate compared against the champion that really preceded it
+    for previous, version in itertools.pairwise(order):
+        assert _tags(version)["gate.champion_version"] == previous
+
+    for expected in reversed(order[:-1]):
+        assert rollback_champion.fn(reason="walk back").to_version == expected
+        assert _aliases()[CHAMPION] == expected
+    with pytest.raises(RuntimeError, match="nothing to roll back to"):
+        rollback_champion.fn()

@@ -1,0 +1,80 @@
+"""The train and rollback flows end to end on a real Prefect server, a simulated warehouse and a
+real MLflow store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from mlflow import MlflowClient
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from core.settings import get_settings
+from flows.rollback import rollback
+from flows.train import train
+from tasks.registry import CHAMPION, champion_history
+from tests.model.pipeline import build_warehouse
+
+
+@pytest.fixture(scope="module")
+def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return build_warehouse(tmp_path_factory.mktemp("flow-data"), customers=600, months=8, seed=3)
+
+
+def _artifact_markdown(key: str, flow_run_id: UUID) -> str:
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+    (mine,) = [a for a in artifacts if a.flow_run_id == flow_run_id]
+    return str(mine.data)
+
+
+def test_train_and_rollback_flows_end_to_end(
+    prefect_server: str,
+    small_warehouse: str,
+    churn_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHURN_DATABASE_URL", small_warehouse)
+    get_settings.cache_clear()
+    params = {"min_auc": 0.5, "tolerance": 0.05, "max_cutoffs": 5}
+
+    state = train(**params, return_state=True)
+    first = state.result()
+    assert first["model_version"] == "1"
+    assert first["decision"] == "promoted"
+    assert 0.5 <= first["metrics"]["roc_auc"] <= 1.0
+    markdown = _artifact_markdown("train-summary", state.state_details.flow_run_id)
+    assert "churn-model v1: **promoted**" in markdown
+    assert f"{first['metrics']['roc_auc']:.4f}" in markdown
+
+    # same data and seed: the retrained model ties the champion and replaces it
+    second = train(**params)
+    assert (second["model_version"], second["decision"]) == ("2", "promoted")
+    assert second["previous_champion"] == "1"
+    assert second["previous_champion_auc"] == pytest.approx(first["metrics"]["roc_auc"])
+
+    client = MlflowClient(get_settings().mlflow_tracking_uri)
+    assert str(client.get_model_version_by_alias("churn-model", CHAMPION).version) == "2"
+    state = rollback(reason="flow test", return_state=True)
+    assert state.result() == {"from_version": "2", "to_version": "1", "reason": "flow test"}
+    assert str(client.get_model_version_by_alias("churn-model", CHAMPION).version) == "1"
+    assert [r.rolled_back_at is not None for r in champion_history()] == [False, True]
+    assert "v2 → v1" in _artifact_markdown("rollback", state.state_details.flow_run_id)
+
+
+def test_train_flow_rejects_cutoffs_whose_horizon_has_not_elapsed(
+    prefect_server: str,
+    small_warehouse: str,
+    churn_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import datetime
+
+    monkeypatch.setenv("CHURN_DATABASE_URL", small_warehouse)
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="not available for a 30-day horizon"):
+        train(cutoffs=[datetime(2030, 1, 1)], horizon_days=30)

@@ -1,0 +1,101 @@
+"""Registry, retry classification, read-ahead, file naming and the Telco column mapping."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from tasks.ingestion.base import RawChunk, Window
+from tasks.ingestion.errors import (
+    SchemaMismatchError,
+    SourceFormatError,
+    SourceNotFoundError,
+    UnknownSourceError,
+    is_transient,
+)
+from tasks.ingestion.files import file_period, period_files
+from tasks.ingestion.mapping import apply_mapping, telco_mapping
+from tasks.ingestion.registry import get_source, list_sources
+from tasks.ingestion.sources.crm import CrmSource
+
+
+def test_registry_lists_one_source_per_module() -> None:
+    assert list_sources() == ["billing", "crm", "helpdesk"]
+    assert get_source("billing").name == "billing"
+    with pytest.raises(UnknownSourceError, match=r"sources/erp\.py"):
+        get_source("erp")
+
+
+def test_is_transient_retries_io_but_not_contract_errors() -> None:
+    assert is_transient(OperationalError("select 1", {}, Exception("database is locked")))
+    assert is_transient(ConnectionResetError())
+    assert not is_transient(SchemaMismatchError("crm", "file x", ["monthly_charges"], []))
+    assert not is_transient(SourceNotFoundError("no folder"))
+    assert not is_transient(ValueError("bug"))
+
+
+def test_file_period_and_window_filter(tmp_path: Path) -> None:
+    for name in ("tickets_2024-01.jsonl", "tickets_2024-02.jsonl", "tickets_2024-03.jsonl"):
+        (tmp_path / name).write_text("")
+    window = Window(start=datetime(2024, 1, 1), end=datetime(2024, 2, 1))
+    found = period_files(tmp_path, "tickets_*.jsonl", window, source="helpdesk")
+    assert [p.name for _, p in found] == ["tickets_2024-02.jsonl"]
+    with pytest.raises(SourceFormatError, match="YYYY-MM"):
+        file_period(tmp_path / "tickets_jan.jsonl", source="helpdesk")
+    with pytest.raises(SourceFormatError, match="month 13"):
+        file_period(tmp_path / "tickets_2024-13.jsonl", source="helpdesk")
+    with pytest.raises(SourceNotFoundError, match="simulator"):
+        period_files(tmp_path / "absent", "*.jsonl", Window(), source="helpdesk")
+
+
+TELCO = pd.DataFrame(
+    {
+        "customerID": ["7590-VHVEG", "5575-GNVDE", "3668-QPYBK"],
+        "gender": ["Female", "Male", "Male"],
+        "tenure": ["1", "34", "x"],
+        "InternetService": ["DSL", "No", "Fiber optic"],
+        "Contract": ["Month-to-month", "One year", "Weekly"],
+        "PaymentMethod": ["Electronic check", "Mailed check", "Credit card (automatic)"],
+        "MonthlyCharges": ["29.85", "56.95", "53.85"],
+        "Churn": ["No", "No", "Yes"],
+    },
+    dtype=object,
+)
+
+
+def test_apply_mapping_translates_telco_rows_to_crm_layout() -> None:
+    mapping = telco_mapping(date(2024, 6, 15))
+    crm = apply_mapping(TELCO, mapping)
+    assert crm.loc[0].to_dict() == {
+        "customer_id": "7590-VHVEG",
+        "signup_date": "2024-05-01",
+        "plan": "standard",
+        "contract": "month-to-month",
+        "payment_method": "electronic_check",
+        "region": "unknown",
+        "monthly_charges": "29.85",
+        "status": "active",
+        "cancel_date": "",
+        "updated_at": "2024-06-15T00:00:00",
+    }
+    assert crm.loc[1, "signup_date"] == "2021-08-01"
+    assert crm.loc[2, ["status", "cancel_date", "plan"]].tolist() == [
+        "cancelled",
+        "2024-06-15",
+        "premium",
+    ]
+    # Untranslatable values pass through so the contract can name them.
+    assert crm.loc[2, ["signup_date", "contract"]].tolist() == ["x", "Weekly"]
+
+
+def test_mapped_crm_source_quarantines_what_the_mapping_cannot_translate() -> None:
+    source = CrmSource(mapping=telco_mapping(date(2024, 6, 15)))
+    checked = source.validate(RawChunk(TELCO, "telco.csv", TELCO.astype(str).agg(",".join, axis=1)))
+    assert source.name == "crm_telco"
+    assert checked.valid["customer_id"].tolist() == ["7590-VHVEG", "5575-GNVDE"]
+    reasons = {(r["column"], r["check"], r["value"]) for r in checked.quarantined.reasons[0]}
+    assert reasons == {("signup_date", "type", "x"), ("contract", "allowed", "Weekly")}

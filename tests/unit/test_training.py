@@ -1,0 +1,85 @@
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from models.estimator import predict_scores
+from models.preprocessing import to_model_matrix
+from tasks.training import CutoffSplit, rows_at, split_cutoffs, train_model
+from tests.model.synthetic import CUTOFFS, SPEC, make_training_set
+
+
+def test_split_cutoffs_is_out_of_time() -> None:
+    shuffled = [CUTOFFS[3], CUTOFFS[0], CUTOFFS[5], CUTOFFS[1], CUTOFFS[4], CUTOFFS[2]]
+    split = split_cutoffs(shuffled)
+    assert split == CutoffSplit(train=CUTOFFS[:4], valid=(CUTOFFS[4],), holdout=CUTOFFS[5])
+
+
+def test_split_cutoffs_with_two_validation_cutoffs() -> None:
+    split = split_cutoffs(CUTOFFS, n_valid=2)
+    assert split.train == CUTOFFS[:3]
+    assert split.valid == CUTOFFS[3:5]
+    assert split.holdout == CUTOFFS[5]
+
+
+def test_split_cutoffs_too_few_raises_listing_them() -> None:
+    with pytest.raises(ValueError, match=r"2 cutoff\(s\) given .*2024-01-01.*at least 3"):
+        split_cutoffs(CUTOFFS[:2])
+
+
+def test_split_cutoff_tags_name_every_cutoff() -> None:
+    tags = split_cutoffs(CUTOFFS[:4]).as_tags()
+    assert tags == {
+        "cutoffs.train": "2024-01-01,2024-02-01",
+        "cutoffs.validation": "2024-03-01",
+        "cutoffs.holdout": "2024-04-01",
+    }
+
+
+def test_rows_at_selects_cutoffs() -> None:
+    frame = make_training_set(rows_per_cutoff=3)
+    assert set(rows_at(frame, [CUTOFFS[1], CUTOFFS[2]])["as_of"]) == {CUTOFFS[1], CUTOFFS[2]}
+
+
+def test_train_model_reports_the_split_and_row_counts() -> None:
+    frame = make_training_set(rows_per_cutoff=200)
+    trained = train_model.fn(frame, spec=SPEC, seed=1)
+    assert trained.split == split_cutoffs(CUTOFFS)
+    assert trained.rows == {"train": 800, "valid": 200, "holdout": 200}
+    assert trained.spec == SPEC
+    assert len(trained.trials) == 1
+
+
+def test_train_model_never_sees_holdout_rows() -> None:
+    # holdout labels flipped: if they leaked into training, the fit would change
+    frame = make_training_set(rows_per_cutoff=200)
+    flipped = frame.copy()
+    at_holdout = flipped["as_of"] == CUTOFFS[-1]
+    flipped.loc[at_holdout, "label"] = 1 - flipped.loc[at_holdout, "label"]
+    a = train_model.fn(frame, spec=SPEC, seed=1)
+    b = train_model.fn(flipped, spec=SPEC, seed=1)
+    matrix = to_model_matrix(frame, spec=SPEC)
+    np.testing.assert_array_equal(
+        predict_scores(a.fitted.booster, matrix), predict_scores(b.fitted.booster, matrix)
+    )
+
+
+def test_train_model_missing_label_column_raises() -> None:
+    frame = make_training_set(rows_per_cutoff=10).drop(columns="label")
+    with pytest.raises(ValueError, match=r"lacks columns \['label'\]"):
+        train_model.fn(frame, spec=SPEC)
+
+
+def test_train_model_with_search_logs_every_trial() -> None:
+    frame = make_training_set(rows_per_cutoff=150)
+    trained = train_model.fn(frame, spec=SPEC, n_trials=2, seed=1)
+    assert len(trained.trials) == 3
+    assert trained.fitted.valid_auc == max(t.valid_auc for t in trained.trials)
+
+
+def test_train_model_too_few_cutoffs_raises() -> None:
+    frame = make_training_set(
+        rows_per_cutoff=20, cutoffs=(datetime(2024, 1, 1), datetime(2024, 2, 1))
+    )
+    with pytest.raises(ValueError, match="out-of-time split needs at least 3"):
+        train_model.fn(frame, spec=SPEC)
