@@ -137,6 +137,11 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["PREFECT_API_URL"] = url
     with temporary_settings(updates={PREFECT_API_URL: url}):
         yield url
+        # Send queued flow-run logs while the server is still up; otherwise the log worker
+        # retries against a dead server for a minute after the session.
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)
     proc.terminate()
     proc.wait(timeout=30)
     log.close()

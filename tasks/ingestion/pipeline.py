@@ -1,16 +1,24 @@
-"""Write-behind for server databases: chunk N is written while chunk N+1 is read and checked.
+"""Throughput of the load loop: write-behind on server databases, fewer GC passes.
 
-On PostgreSQL the write is mostly waiting for the server (GIL released), so reading the source
-and checking the next chunk in Python overlaps with it. SQLite writes in-process and holds the
-GIL for much of the work, so there writes stay inline. At most one write is in flight, and the
+Write-behind: on PostgreSQL a write is mostly waiting for the server (GIL released), so reading
+and checking chunk N+1 in Python overlaps with writing chunk N. SQLite writes in-process and holds
+the GIL for much of the work, so there writes stay inline. At most one write is in flight, and the
 warehouse connection is only ever used by one thread at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from types import TracebackType
+
+_GC_GEN0_THRESHOLD = 50_000
+_gc_guard = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, ...] = gc.get_threshold()
 
 
 class WriteBehind:
@@ -54,3 +62,26 @@ class WriteBehind:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
+
+
+@contextmanager
+def fewer_gc_passes() -> Iterator[None]:
+    """Collect young objects less often while loading.
+
+    A chunk creates hundreds of thousands of short-lived objects (rows, values); with the default
+    threshold the collector scans them hundreds of times per chunk, about a fifth of the CPU time
+    of a billing load. Shared by concurrent runs: the first raises it, the last restores it.
+    """
+    global _gc_users, _gc_saved
+    with _gc_guard:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(_GC_GEN0_THRESHOLD, *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_guard:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)

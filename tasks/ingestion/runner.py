@@ -7,12 +7,11 @@ afterwards in a transaction of its own.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -24,7 +23,7 @@ from sqlalchemy import Connection, Engine
 from core.settings import get_settings
 from tasks.ingestion.base import CheckedChunk, IngestionResult, RunContext, Source, Window
 from tasks.ingestion.bulk import drop_stages
-from tasks.ingestion.pipeline import WriteBehind
+from tasks.ingestion.pipeline import WriteBehind, fewer_gc_passes
 from tasks.ingestion.quarantine import write_quarantine
 from tasks.ingestion.registry import get_source
 from tasks.ingestion.runs import last_watermark, record_run, utc_now
@@ -35,11 +34,6 @@ log = logging.getLogger(__name__)
 # failing on "database is locked" while another source's run holds the write transaction.
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
-
-_GC_GEN0_THRESHOLD = 50_000
-_gc_guard = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, ...] = gc.get_threshold()
 
 
 @dataclass
@@ -113,7 +107,7 @@ def _load(
 ) -> None:
     """Fetch, check and write the window chunk by chunk; at most two chunks live at once."""
     overlap = conn.dialect.name == "postgresql"
-    with _fewer_gc_passes(), WriteBehind(overlap=overlap, name=f"write-{src.name}") as writer:
+    with fewer_gc_passes(), WriteBehind(overlap=overlap, name=f"write-{src.name}") as writer:
         for raw in src.fetch(source_dir, window, chunk_rows=chunk_rows):
             checked = src.validate(raw)
             writer.submit(partial(_write_chunk, src, conn, run, checked))
@@ -128,29 +122,6 @@ def _load(
 def _write_chunk(src: Source, conn: Connection, run: RunContext, checked: CheckedChunk) -> None:
     src.publish(checked.valid, conn, run)
     write_quarantine(conn, run, checked.quarantined)
-
-
-@contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """Collect young objects less often while loading.
-
-    A chunk creates hundreds of thousands of short-lived objects (rows, values); with the default
-    threshold the collector scans them hundreds of times per chunk, about a fifth of the CPU time
-    of a billing load. Shared by concurrent runs: the first raises it, the last restores it.
-    """
-    global _gc_users, _gc_saved
-    with _gc_guard:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(_GC_GEN0_THRESHOLD, *_gc_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_guard:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
 
 
 def _describe(window: Window | None) -> str:
@@ -216,8 +187,7 @@ def _record_failure(
 @contextmanager
 def _single_writer(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite":
-        with nullcontext():
-            yield
+        yield
         return
     with _SQLITE_WRITERS_GUARD:
         lock = _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock())

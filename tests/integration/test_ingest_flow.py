@@ -13,6 +13,7 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.logging.handlers import APILogWorker
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -63,6 +64,13 @@ def write_sources(root: Path) -> None:
     (root / "helpdesk" / "tickets_2024-01.jsonl").write_text(json.dumps(line) + "\n")
 
 
+@pytest.fixture(autouse=True)
+def flush_prefect_logs() -> Iterator[None]:
+    """Send this test's run logs before the session's server stops (else exit waits on retries)."""
+    yield
+    APILogWorker.drain_all(timeout=10)
+
+
 @pytest.fixture
 def warehouse_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the settings (and so the flow) at the test warehouse."""
@@ -97,8 +105,9 @@ def test_ingest_flow_loads_sources_and_fails_only_the_broken_one(
         ("crm", "failed", 0, 0, 0),
         ("helpdesk", "succeeded", 1, 1, 0),
     ]
+    flow_run_id = state.state_details.flow_run_id
+    assert flow_run_id is not None
     with get_client(sync_client=True) as client:
-        flow_run_id = state.state_details.flow_run_id
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )

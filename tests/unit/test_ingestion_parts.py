@@ -1,8 +1,12 @@
-"""Registry, retry classification, read-ahead, file naming and the Telco column mapping."""
+"""Registry, retry classification, write-behind, file naming and the Telco column mapping."""
 
 from __future__ import annotations
 
+import gc
+import threading
+import time
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +23,7 @@ from tasks.ingestion.errors import (
 )
 from tasks.ingestion.files import file_period, period_files
 from tasks.ingestion.mapping import apply_mapping, telco_mapping
+from tasks.ingestion.pipeline import WriteBehind, fewer_gc_passes
 from tasks.ingestion.registry import get_source, list_sources
 from tasks.ingestion.sources.crm import CrmSource
 
@@ -83,13 +88,14 @@ def test_apply_mapping_translates_telco_rows_to_crm_layout() -> None:
         "updated_at": "2024-06-15T00:00:00",
     }
     assert crm.loc[1, "signup_date"] == "2021-08-01"
-    assert crm.loc[2, ["status", "cancel_date", "plan"]].tolist() == [
+    churned = crm.loc[2].to_dict()
+    assert (churned["status"], churned["cancel_date"], churned["plan"]) == (
         "cancelled",
         "2024-06-15",
         "premium",
-    ]
+    )
     # Untranslatable values pass through so the contract can name them.
-    assert crm.loc[2, ["signup_date", "contract"]].tolist() == ["x", "Weekly"]
+    assert (churned["signup_date"], churned["contract"]) == ("x", "Weekly")
 
 
 def test_mapped_crm_source_quarantines_what_the_mapping_cannot_translate() -> None:
@@ -99,3 +105,45 @@ def test_mapped_crm_source_quarantines_what_the_mapping_cannot_translate() -> No
     assert checked.valid["customer_id"].tolist() == ["7590-VHVEG", "5575-GNVDE"]
     reasons = {(r["column"], r["check"], r["value"]) for r in checked.quarantined.reasons[0]}
     assert reasons == {("signup_date", "type", "x"), ("contract", "allowed", "Weekly")}
+
+
+def test_write_behind_runs_writes_in_order_and_reraises_their_errors() -> None:
+    done: list[int] = []
+
+    def write(n: int) -> None:
+        if n == 3:
+            raise OSError("write 3 failed")
+        done.append(n)
+
+    with pytest.raises(OSError, match="write 3 failed"), WriteBehind(overlap=True, name="t") as w:
+        for n in range(1, 6):
+            w.submit(partial(write, n))
+    assert done == [1, 2]
+
+
+def test_write_behind_lets_the_inflight_write_finish_when_the_caller_fails() -> None:
+    finished = threading.Event()
+
+    def slow_write() -> None:
+        time.sleep(0.2)
+        finished.set()
+
+    with (
+        pytest.raises(ValueError, match="reading failed"),
+        WriteBehind(overlap=True, name="t") as w,
+    ):
+        w.submit(slow_write)
+        raise ValueError("reading failed")
+    assert finished.is_set()
+
+
+def test_fewer_gc_passes_raises_threshold_and_restores_it_after_the_last_user() -> None:
+    before = gc.get_threshold()
+    first, second = fewer_gc_passes(), fewer_gc_passes()
+    first.__enter__()
+    second.__enter__()
+    assert gc.get_threshold()[0] > before[0]
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] > before[0]  # the second load still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before

@@ -1,0 +1,1 @@
+"""Source modules: each defines ``SOURCE``; the registry lists every module here."""
