@@ -31,9 +31,9 @@ console = Console(stderr=True)
 def main(argv: list[str] | None = None) -> None:
     """Build (or reuse) the warehouse, then time warehouse → registered model in a child process."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--customers", type=int, default=CUSTOMERS)
-    parser.add_argument("--months", type=int, default=MONTHS)
-    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--customers", type=int, default=CUSTOMERS, help="simulated customers")
+    parser.add_argument("--months", type=int, default=MONTHS, help="simulated months")
+    parser.add_argument("--seed", type=int, default=SEED, help="simulator seed")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: the timed child
     args = parser.parse_args(argv)
     if args.worker:

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     with console.status("starting / reusing the local Prefect server"):
         api_url = ensure_server(args.port)
     os.environ["PREFECT_API_URL"] = api_url  # before prefect is imported by the flows below
+    # Our modules log through standard logging; forward them to the Prefect UI as well.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models,simulator")
     console.print(f"Prefect API: {api_url}")
 
     from simulator import SimConfig, simulate

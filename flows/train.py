@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         "--cutoffs",
         type=lambda s: [datetime.fromisoformat(x) for x in s.split(",")],
         default=None,
-        help="comma-separated ISO cutoffs (default: every cutoff whose horizon elapsed)",
+        help="comma-separated ISO cutoffs (default: the latest --max-cutoffs available ones)",
     )
     parser.add_argument(
         "--max-cutoffs",

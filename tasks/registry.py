@@ -19,6 +19,7 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 from prefect import task
 from prefect.cache_policies import NONE
 
@@ -102,7 +103,12 @@ def champion_history(client: MlflowClient | None = None) -> list[ChampionRecord]
 def current_champion(client: MlflowClient) -> str | None:
     """Version the ``champion`` alias points at, checked against the history; None if none yet."""
     name = get_settings().model_name
-    aliased = client.get_registered_model(name).aliases.get(CHAMPION)
+    try:
+        aliased = client.get_registered_model(name).aliases.get(CHAMPION)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None  # nothing registered yet, so no champion
     active = [r.version for r in champion_history(client) if r.rolled_back_at is None]
     top = active[-1] if active else None
     if (str(aliased) if aliased is not None else None) != top:

@@ -10,17 +10,22 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NONE
+from prefect.states import State
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.db import make_engine
 from core.settings import get_settings
 from models.estimator import FittedModel, search_params
 from models.preprocessing import FeatureSpec, to_model_matrix
+from tasks.features.definitions import CATEGORIES, FEATURES, definitions_hash
+from tasks.labels import available_cutoffs, build_training_set
 
 log = logging.getLogger(__name__)
 # A year of monthly cutoffs: recent behaviour, bounded cost; older cutoffs rarely help.
@@ -84,8 +89,6 @@ def rows_at(frame: pd.DataFrame, cutoffs: Sequence[datetime]) -> pd.DataFrame:
 @task(cache_policy=NONE)
 def load_feature_spec() -> FeatureSpec:
     """The spec of the current feature definitions (order, categories, hash)."""
-    from tasks.features.definitions import CATEGORIES, FEATURES, definitions_hash
-
     return FeatureSpec.from_definitions(
         FEATURES,
         categories=CATEGORIES,
@@ -103,8 +106,6 @@ def choose_cutoffs(
 ) -> list[datetime]:
     """The requested cutoffs (each must have an elapsed horizon), else the latest
     ``max_cutoffs`` available ones (None: all)."""
-    from tasks.labels import available_cutoffs
-
     available = available_cutoffs(engine=engine, horizon_days=horizon_days)
     if cutoffs is None:
         return list(available if max_cutoffs is None else available[-max_cutoffs:])
@@ -118,7 +119,18 @@ def choose_cutoffs(
     return sorted(cutoffs)
 
 
-@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
+def is_transient_failure(task: Any, task_run: Any, state: State) -> bool:
+    """Prefect retry condition: retry lost connections and I/O errors, never bad input."""
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, OperationalError | InterfaceError | OSError)
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=is_transient_failure,
+    cache_policy=NONE,
+)
 def load_training_set(
     *,
     horizon_days: int,
@@ -127,8 +139,6 @@ def load_training_set(
     database_url: str | None = None,
 ) -> pd.DataFrame:
     """Point-in-time features + labels for the chosen cutoffs, read from the warehouse."""
-    from tasks.labels import build_training_set
-
     engine = make_engine(database_url or get_settings().database_url)
     try:
         chosen = choose_cutoffs(

@@ -221,6 +221,11 @@ def test_rollback_walks_the_champion_history_back(
     assert rollback_champion.fn().to_version == versions[0]
 
 
+def test_rollback_on_an_empty_registry_raises(sqlite_registry: Path) -> None:
+    with pytest.raises(RuntimeError, match="nothing to roll back to"):
+        rollback_champion.fn()
+
+
 def test_rollback_without_champion_raises(sqlite_registry: Path, frame: pd.DataFrame) -> None:
     _new_version(frame)  # registered, never gated
     with pytest.raises(RuntimeError, match="nothing to roll back to"):

@@ -3,6 +3,7 @@ real MLflow store."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -10,12 +11,21 @@ import pytest
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.logging.handlers import APILogWorker
 
 from core.settings import get_settings
 from flows.rollback import rollback
 from flows.train import train
 from tasks.registry import CHAMPION, champion_history
 from tests.model.pipeline import build_warehouse
+
+
+@pytest.fixture(scope="module", autouse=True)
+def flush_prefect_logs(prefect_server: str) -> Iterator[None]:
+    """Send queued flow-run logs while the session's server still runs (not at interpreter exit,
+    when the server is gone and the log worker would retry against a dead socket)."""
+    yield
+    APILogWorker.drain_all(timeout=30)
 
 
 @pytest.fixture(scope="module")

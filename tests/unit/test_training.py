@@ -2,10 +2,12 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+from prefect.states import Failed
+from sqlalchemy.exc import OperationalError
 
 from models.estimator import predict_scores
 from models.preprocessing import to_model_matrix
-from tasks.training import CutoffSplit, rows_at, split_cutoffs, train_model
+from tasks.training import CutoffSplit, is_transient_failure, rows_at, split_cutoffs, train_model
 from tests.model.synthetic import CUTOFFS, SPEC, make_training_set
 
 
@@ -83,3 +85,16 @@ def test_train_model_too_few_cutoffs_raises() -> None:
     )
     with pytest.raises(ValueError, match="out-of-time split needs at least 3"):
         train_model.fn(frame, spec=SPEC)
+
+
+@pytest.mark.parametrize(
+    ("exc", "retry"),
+    [
+        (OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),
+        (OSError("disk I/O error"), True),
+        (ValueError("cutoffs are not available"), False),
+        (KeyError("label"), False),
+    ],
+)
+def test_is_transient_failure_retries_only_io_errors(exc: BaseException, retry: bool) -> None:
+    assert is_transient_failure(None, None, Failed(data=exc)) is retry
