@@ -19,21 +19,13 @@ from tasks.ingestion.bulk import stage_frame
 from tasks.ingestion.contracts import Contract, Field, Rule, not_after
 from tasks.ingestion.errors import SchemaMismatchError
 from tasks.ingestion.files import iter_line_chunks, period_files, read_csv_header, require_folder
-from tasks.ingestion.mapping import ColumnMapping, apply_mapping
+from tasks.ingestion.mapping import CRM_COLUMNS, ColumnMapping, apply_mapping
 from tasks.ingestion.parsing import parse_csv_lines
 from tasks.ingestion.quarantine import split_chunk
 from tasks.ingestion.scd2 import merge_customer_versions
 
-ATTRIBUTES = (
-    "signup_date",
-    "plan",
-    "contract",
-    "payment_method",
-    "region",
-    "monthly_charges",
-    "status",
-    "cancel_date",
-)
+# The versioned attributes: every export column but the key and the change time.
+ATTRIBUTES = tuple(c for c in CRM_COLUMNS if c not in ("customer_id", "updated_at"))
 
 CONTRACT = Contract(
     source="crm",
