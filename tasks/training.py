@@ -10,15 +10,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NONE
-from prefect.states import State
 from sqlalchemy import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.db import make_engine
 from core.settings import get_settings
@@ -26,6 +23,7 @@ from models.estimator import FittedModel, search_params
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.features.definitions import CATEGORIES, FEATURES, definitions_hash
 from tasks.labels import available_cutoffs, build_training_set
+from tasks.retries import DATABASE_ERRORS, retry_if
 
 log = logging.getLogger(__name__)
 # A year of monthly cutoffs: recent behaviour, bounded cost; older cutoffs rarely help.
@@ -119,10 +117,8 @@ def choose_cutoffs(
     return sorted(cutoffs)
 
 
-def is_transient_failure(task: Any, task_run: Any, state: State) -> bool:
-    """Prefect retry condition: retry lost connections and I/O errors, never bad input."""
-    exc = state.result(raise_on_failure=False)
-    return isinstance(exc, OperationalError | InterfaceError | OSError)
+# Retry lost connections and I/O errors, never bad input.
+is_transient_failure = retry_if(lambda error: isinstance(error, (*DATABASE_ERRORS, OSError)))
 
 
 @task(

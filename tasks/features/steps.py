@@ -7,27 +7,21 @@ Database errors (lost connection, a locked SQLite file) are retried with backoff
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from sqlalchemy import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.db import make_engine
 from core.settings import get_settings
 from tasks.features.definitions import FEATURES
 from tasks.features.online import MaterializeResult, materialize
 from tasks.features.population import data_watermark
+from tasks.retries import DATABASE_ERRORS, RETRY_DELAYS, retry_if
 
-RETRY_DELAYS = [5.0, 30.0, 120.0]
-
-
-def retry_on_database_error(_task: Any, _task_run: Any, state: Any) -> bool:
-    """Prefect ``retry_condition_fn``: retry only transient database failures."""
-    error = state.result(raise_on_failure=False)
-    return isinstance(error, OperationalError | InterfaceError)
+# Retry only transient database failures.
+retry_on_database_error = retry_if(lambda error: isinstance(error, DATABASE_ERRORS))
 
 
 def _engine() -> Engine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from tasks.retries import DATABASE_ERRORS
 
 
 class IngestionError(Exception):
@@ -44,4 +44,4 @@ def is_transient(exc: BaseException) -> bool:
     """True for errors worth retrying: lost database connections, locks, OS-level I/O failures."""
     if isinstance(exc, IngestionError):
         return False
-    return isinstance(exc, OperationalError | InterfaceError | OSError)
+    return isinstance(exc, (*DATABASE_ERRORS, OSError))

@@ -20,14 +20,9 @@ from core.settings import get_settings
 from tasks.ingestion.base import IngestionResult, Window
 from tasks.ingestion.errors import is_transient
 from tasks.ingestion.runner import ingest_source
+from tasks.retries import RETRY_DELAYS, retry_if
 
-RETRY_DELAYS = [5.0, 30.0, 120.0]
-
-
-def retry_on_transient(_task: Any, _task_run: Any, state: Any) -> bool:
-    """Prefect ``retry_condition_fn``: retry only when the failure is a transient I/O error."""
-    error = state.result(raise_on_failure=False)
-    return isinstance(error, BaseException) and is_transient(error)
+retry_on_transient = retry_if(is_transient)
 
 
 @task(
