@@ -1,17 +1,12 @@
 import itertools
-import shutil
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
-from core.settings import get_settings
 from tasks.evaluation import Evaluation
-from tasks.locks import registry_lock
 from tasks.registry import (
     CHALLENGER,
     CHAMPION,
@@ -26,32 +21,6 @@ from tasks.tracking import LoggedRun
 from tests.model.synthetic import SPEC, make_training_set, train_and_log
 
 NAME = "churn-model"
-
-
-@pytest.fixture(scope="session")
-def mlflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow SQLite store (creating one takes seconds; copying is instant)."""
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
-
-
-@pytest.fixture
-def sqlite_registry(churn_home: Path, mlflow_sqlite_template: Path) -> Path:
-    churn_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(mlflow_sqlite_template, churn_home / "mlflow.db")
-    return churn_home
-
-
-@pytest.fixture
-def postgres_registry(
-    churn_home: Path, new_postgres_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    url = new_postgres_database()
-    monkeypatch.setenv("CHURN_MLFLOW_TRACKING_URI", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -230,41 +199,6 @@ def test_rollback_without_champion_raises(sqlite_registry: Path, frame: pd.DataF
     _new_version(frame)  # registered, never gated
     with pytest.raises(RuntimeError, match="nothing to roll back to"):
         rollback_champion.fn()
-
-
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_registry_lock_excludes_other_holders_until_released(
-    backend: str, request: pytest.FixtureRequest, churn_home: Path
-) -> None:
-    if backend == "postgres":
-        uri = request.getfixturevalue("postgres_registry")
-    else:
-        uri = f"sqlite:///{churn_home / 'mlflow.db'}"
-    acquired = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        with registry_lock(tracking_uri=uri, name=NAME):
-            acquired.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert acquired.wait(30)
-    with pytest.raises(TimeoutError), registry_lock(tracking_uri=uri, name=NAME, timeout_s=0.3):
-        pass
-    release.set()
-    holder.join(30)
-    with registry_lock(tracking_uri=uri, name=NAME, timeout_s=5):
-        pass  # free again once the holder released it
-
-
-def test_registry_lock_rejects_stores_it_cannot_lock() -> None:
-    with (
-        pytest.raises(ValueError, match="no cross-process registry lock"),
-        registry_lock(tracking_uri="http://127.0.0.1:5000", name=NAME),
-    ):
-        pass
 
 
 def test_concurrent_gates_on_postgres_keep_one_consistent_history(
