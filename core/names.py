@@ -1,0 +1,42 @@
+"""Names shared across modules: registry aliases, MLflow tag keys, artifact paths, the clock.
+
+Every module that talks about the champion, a tag or the reference data imports it from here
+instead of retyping the string, so a rename is one edit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+DEFAULT_MODEL_NAME = "churn-model"
+
+# Registry aliases.
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+# Model-version / run tag keys.
+TAG_DEFINITIONS_HASH = "features.definitions_hash"
+TAG_WINDOW_START = "data.window_start"
+TAG_WINDOW_END = "data.window_end"
+TAG_CUTOFFS_TRAIN = "cutoffs.train"
+TAG_CUTOFFS_VALIDATION = "cutoffs.validation"
+TAG_CUTOFFS_HOLDOUT = "cutoffs.holdout"
+TAG_GATE_DECISION = "gate.decision"
+TAG_GATE_REASON = "gate.reason"
+TAG_CHAMPION_SEQ = "champion.seq"
+TAG_CHAMPION_PROMOTED_AT = "champion.promoted_at"
+
+# Run artifacts.
+REFERENCE_ARTIFACT = "reference/holdout.parquet"
+
+
+def utc_now() -> datetime:
+    """Current time as naive UTC, the project's one time convention inside the boundary."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_naive_utc(value: datetime) -> datetime:
+    """Convert an aware datetime to naive UTC; a naive one is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
