@@ -147,7 +147,10 @@ prediction_log = Table(
     Column("model_version", String(32), nullable=False),
     Column("definitions_hash", String(64), nullable=True),
     Column("predicted_at", DateTime, nullable=False),
+    # The time the features describe (their materialization as_of); labels are judged from it.
+    Column("as_of", DateTime, nullable=True),
     Index("ix_prediction_log_predicted_at", "predicted_at"),
+    Index("ix_prediction_log_as_of", "as_of"),
 )
 
 monitoring_metrics = Table(
