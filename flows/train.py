@@ -41,7 +41,7 @@ def train(
     horizon = horizon_days or get_settings().horizon_days
     spec = load_feature_spec()
     frame = load_training_set(horizon_days=horizon, cutoffs=cutoffs, max_cutoffs=max_cutoffs)
-    trained = train_model(frame, spec=spec, n_trials=n_trials)
+    trained = train_model(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
     evaluation = evaluate_model(trained, frame)
     logged = log_training_run(trained, evaluation, frame, horizon_days=horizon)
     version = register_model(

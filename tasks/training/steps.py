@@ -62,12 +62,16 @@ def train_model(
     frame: pd.DataFrame,
     *,
     spec: FeatureSpec,
+    horizon_days: int | None = None,
     n_trials: int = 0,
     n_valid: int = 1,
     seed: int | None = None,
 ) -> TrainedModel:
-    """Fit on the train cutoffs, early-stop (and search ``n_trials``) on the validation cutoffs."""
-    return fit_model(frame, spec=spec, n_trials=n_trials, n_valid=n_valid, seed=seed)
+    """Fit on the train cutoffs, early-stop (and search ``n_trials``) on the validation cutoffs,
+    each partition a whole ``horizon_days`` (default: settings) before the next."""
+    return fit_model(
+        frame, spec=spec, horizon_days=horizon_days, n_trials=n_trials, n_valid=n_valid, seed=seed
+    )
 
 
 @task(cache_policy=NONE)
