@@ -64,12 +64,21 @@ def _checked_as_of(entity_df: pd.DataFrame, features: Sequence[FeatureDef]) -> p
         raise ValueError(f"entity_df already has feature column(s) {clash}; drop them first")
     if entity_df["customer_id"].isna().any():
         raise ValueError("entity_df.customer_id has missing values")
-    as_of = pd.to_datetime(entity_df["as_of"])
-    if as_of.dt.tz is not None:
-        raise ValueError("entity_df.as_of must be naive UTC timestamps, got a tz-aware column")
+    as_of = _naive_utc(entity_df["as_of"])
     if as_of.isna().any():
         raise ValueError("entity_df.as_of has missing values")
     return as_of.astype("datetime64[us]")
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """An as_of column as naive UTC datetimes: aware values (one zone, or mixed offsets given as
+    datetime objects) are converted, naive ones are taken to be UTC already."""
+    if values.dtype == object and any(
+        getattr(v, "tzinfo", None) is not None for v in values.head(1000)
+    ):
+        return pd.to_datetime(values, utc=True).dt.tz_convert(None)
+    as_of = pd.to_datetime(values)
+    return as_of.dt.tz_convert(None) if as_of.dt.tz is not None else as_of
 
 
 @dataclass(frozen=True)
