@@ -14,7 +14,7 @@ from prefect.cache_policies import NONE
 from core.db import make_engine
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
-from tasks.retries import DATABASE_ERRORS, retry_if
+from tasks.retries import DATABASE_ERRORS, RETRY_DELAYS, retry_if
 from tasks.training.cutoffs import DEFAULT_MAX_CUTOFFS, read_training_set
 from tasks.training.evaluation import Evaluation, evaluate_holdout
 from tasks.training.fit import TrainedModel, feature_spec, fit_model
@@ -35,8 +35,8 @@ def load_feature_spec() -> FeatureSpec:
 
 
 @task(
-    retries=2,
-    retry_delay_seconds=[5, 30],
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=is_transient_failure,
     cache_policy=NONE,
 )
@@ -97,6 +97,6 @@ def publish_training_summary(
     create_markdown_artifact(
         key="train-summary",
         markdown=training_markdown(summary),
-        description=f"{get_settings().model_name} v{decision.version}: {decision.decision}",
+        description=f"{summary['model_name']} v{decision.version}: {decision.decision}",
     )
     return summary
