@@ -2,7 +2,7 @@
 as_of is derived from event times (visible once created, open until resolved_at, rated only once
 resolved) and the stored ``status`` is never read. Priority and category can change too: they are
 read from ``ticket_states`` as they were at as_of (the earliest known state for a ticket whose
-first export came later, e.g. history loaded before ticket states were kept)."""
+first export came later; the ``tickets`` row for one loaded without states, e.g. by hand)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _at_as_of(column: str) -> ColumnElement[str]:
     same = S.ticket_id == K.ticket_id
     then = select(state).where(same, S.updated_at <= AS_OF).order_by(S.updated_at.desc()).limit(1)
     first = select(state).where(same).order_by(S.updated_at).limit(1)
-    return func.coalesce(then.scalar_subquery(), first.scalar_subquery())
+    return func.coalesce(then.scalar_subquery(), first.scalar_subquery(), K[column])
 
 
 _PRIORITY = _at_as_of("priority")
