@@ -4,7 +4,7 @@ holdout (only those trained entirely before it), decide, and commit the decision
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import mlflow
 import pandas as pd
@@ -15,10 +15,12 @@ from core.names import (
     CHAMPION,
     TAG_CHAMPION_PROMOTED_AT,
     TAG_CHAMPION_SEQ,
+    TAG_CUTOFFS_VALIDATION,
     TAG_DEFINITIONS_HASH,
     TAG_GATE_DECIDED_AT,
     TAG_GATE_DECISION,
     TAG_GATE_REASON,
+    TAG_HORIZON_DAYS,
     TAG_TRAINED_THROUGH,
     utc_now,
 )
@@ -51,7 +53,7 @@ def rescore_version(
             f"{definitions_hash} and cannot score this holdout (serving would refuse it anyway)"
         ))  # fmt: skip
     start = pd.Timestamp(holdout["as_of"].min()).to_pydatetime()
-    trained_through = tags.get(TAG_TRAINED_THROUGH)
+    trained_through = tags.get(TAG_TRAINED_THROUGH) or _trained_through_of_run(client, tags)
     if trained_through is None or datetime.fromisoformat(trained_through) > start:
         return Rescore(version, None, comparable=True, note=(
             f"v{version}'s training labels reach {trained_through or 'an unknown date'}, after "
@@ -62,6 +64,19 @@ def rescore_version(
     scores = model.predict(holdout[inputs])["score"].to_numpy()
     auc = compute_metrics(holdout["label"].to_numpy(), scores)["roc_auc"]
     return Rescore(version, auc, comparable=True, note="")
+
+
+def _trained_through_of_run(client: MlflowClient, tags: dict[str, str]) -> str | None:
+    """For versions registered before ``data.trained_through`` existed: the last validation
+    cutoff + horizon, from the version's run tags (None when the run does not say)."""
+    if "run_id" not in tags:
+        return None
+    run_tags = client.get_run(tags["run_id"]).data.tags
+    valid, horizon = run_tags.get(TAG_CUTOFFS_VALIDATION), run_tags.get(TAG_HORIZON_DAYS)
+    if not valid or not horizon:
+        return None
+    last = max(datetime.fromisoformat(c) for c in valid.split(","))
+    return (last + timedelta(days=int(horizon))).isoformat()
 
 
 def _or_none(value: float | None) -> str:

@@ -213,3 +213,16 @@ def test_rollback_without_champion_raises(sqlite_registry: Path, frame: pd.DataF
     _new_version(frame)  # registered, never gated
     with pytest.raises(RuntimeError, match="nothing to roll back to"):
         rollback_champion.fn()
+
+
+def test_gate_reads_an_older_champions_training_window_from_its_run(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    first, evaluation, _ = _new_version(frame)
+    _gate(first, evaluation)
+    # a version registered before versions carried data.trained_through
+    registry_client().delete_model_version_tag(NAME, first, "data.trained_through")
+    second, evaluation2, _ = _new_version(frame)
+    decision = _gate(second, evaluation2)
+    assert decision.champion_auc is not None  # compared, window taken from the run's tags
+    assert decision.decision == "promoted"
