@@ -38,7 +38,9 @@ class Predictor:
         if unknown:
             self.metrics.unknown_ids.labels(self.model_version).inc(unknown)
         features = [rows[cid]["features"] for cid in known]
-        scored = self._score(features, "/predict", ids=known, as_of=[rows[c]["as_of"] for c in known])
+        scored = self._score(
+            features, "/predict", ids=known, as_of=[rows[c]["as_of"] for c in known]
+        )
         by_id = dict(zip(known, scored.predictions, strict=True))
         predictions = [
             by_id.get(cid)
@@ -107,7 +109,6 @@ class Predictor:
                     }
                 )
             self.log_writer.submit(log_rows)
-            self.metrics.log_queue.set(self.log_writer.depth())
         return PredictResponse.model_construct(
             request_id=request_id, model_version=self.model_version, predictions=predictions
         )

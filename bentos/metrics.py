@@ -7,15 +7,11 @@ storage when it is imported, so the import happens inside :func:`create_metrics`
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 SCORE_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
-ENDPOINTS = ("/predict", "/predict_features")
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,8 @@ def create_metrics(*, model_version: str, definitions_hash: str) -> ServiceMetri
                 buckets=SCORE_BUCKETS,
             ),
             unknown_ids=prom.Counter(
-                "churn_unknown_customers", "Requested ids absent from the online store",
+                "churn_unknown_customers",
+                "Requested ids absent from the online store",
                 ["model_version"],
             ),
             model_info=prom.Gauge(
@@ -82,29 +79,6 @@ def create_metrics(*, model_version: str, definitions_hash: str) -> ServiceMetri
     return _METRICS
 
 
-class RequestMetricsMiddleware:
-    """Pure ASGI middleware: count and time every prediction request, 4xx included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path not in ENDPOINTS or _METRICS is None:
-            await self.app(scope, receive, send)
-            return
-        metrics = _METRICS
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            metrics.latency.labels(path).observe(time.perf_counter() - started)
-            metrics.requests.labels(path, str(status), metrics.model_version).inc()
+def current_metrics() -> ServiceMetrics | None:
+    """This process's metrics, once the service created them."""
+    return _METRICS

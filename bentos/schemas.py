@@ -29,7 +29,7 @@ def _field(fd_dtype: str, name: str) -> tuple[Any, Any]:
     """(annotation, FieldInfo) of one feature in the record model."""
     if fd_dtype == "category":
         allowed = CATEGORIES[name]
-        return Literal[allowed], Field(description=f"one of {', '.join(allowed)}")  # type: ignore[valid-type]
+        return Literal[allowed], Field(description=f"one of {', '.join(allowed)}")
     if fd_dtype == "int":
         return int | None, Field(ge=0, description="a count (whole number >= 0) or null")
     return float | None, Field(description="a finite number, or null when unknown")

@@ -16,24 +16,25 @@ import os
 # libgomp reads this when xgboost loads: one OpenMP thread, the workers are the parallelism.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import logging  # noqa: E402
-from typing import Any  # noqa: E402
+import logging
+from typing import Any
 
-import anyio.to_thread  # noqa: E402
-import bentoml  # noqa: E402
-from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
-from starlette.responses import JSONResponse, Response  # noqa: E402
+import anyio.to_thread
+import bentoml
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.responses import JSONResponse, Response
 
-from bentos.baked import load_baked  # noqa: E402
-from bentos.handlers import Predictor  # noqa: E402
-from bentos.metrics import RequestMetricsMiddleware, create_metrics  # noqa: E402
-from bentos.prediction_log import PredictionLogWriter  # noqa: E402
-from bentos.readiness import Readiness  # noqa: E402
-from bentos.schemas import PredictFeaturesRequest, PredictRequest, PredictResponse  # noqa: E402
-from bentos.scoring import Scorer  # noqa: E402
-from core.db import make_engine  # noqa: E402
-from core.settings import get_settings  # noqa: E402
-from tasks.features.lookup import StaleFeaturesError  # noqa: E402
+from bentos.baked import load_baked
+from bentos.handlers import Predictor
+from bentos.metrics import create_metrics
+from bentos.middleware import PredictionEndpointsMiddleware
+from bentos.prediction_log import PredictionLogWriter
+from bentos.readiness import Readiness
+from bentos.schemas import PredictFeaturesRequest, PredictRequest, PredictResponse
+from bentos.scoring import Scorer
+from core.db import make_engine
+from core.settings import get_settings
+from tasks.features.lookup import StaleFeaturesError
 
 log = logging.getLogger("bentos.service")
 INLINE_MAX = 16  # items scored on the event loop; larger requests go to a worker thread
@@ -58,7 +59,9 @@ class ChurnService:
         metrics = create_metrics(
             model_version=baked.model_version, definitions_hash=scorer.spec.definitions_hash
         )
-        writer = PredictionLogWriter(self.engine, on_drop=metrics.log_dropped.inc)
+        writer = PredictionLogWriter(
+            self.engine, on_drop=metrics.log_dropped.inc, on_depth=metrics.log_queue.set
+        )
         self.predictor = Predictor(scorer, self.engine, baked.model_version, writer, metrics)
         self.readiness = Readiness(self.engine, scorer.spec.definitions_hash)
         log.info("serving %s (%s) on %s", baked.tag, baked.model_name, settings.database_url)
@@ -74,7 +77,7 @@ class ChurnService:
 
     @bentoml.api(route="/predict", input_spec=PredictRequest, output_spec=PredictResponse)
     async def predict(self, customer_ids: list[str]) -> PredictResponse | Response:
-        """Score customers by id from the online feature store; unknown ids are reported per item."""
+        """Score customers by id from the online store; unknown ids are reported per item."""
         return await self._run(self.predictor.by_ids, customer_ids)
 
     @bentoml.api(
@@ -104,4 +107,4 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
-ChurnService.add_asgi_middleware(RequestMetricsMiddleware)  # type: ignore[attr-defined]
+ChurnService.add_asgi_middleware(PredictionEndpointsMiddleware)  # type: ignore[attr-defined]

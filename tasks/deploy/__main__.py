@@ -1,4 +1,4 @@
-"""``python -m tasks.deploy build|serve``: the bento of the champion (``make bento``, ``make serve``)."""
+"""``python -m tasks.deploy build|serve``: the champion's bento (``make bento``, ``make serve``)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"Dockerfile: {built.dockerfile}")
     cmd = serve_command(built.tag, port=args.port, host=args.host)
     if args.command == "build":
-        console.print(f"serve it: make serve   (or BENTOML_HOME={serve_env()['BENTOML_HOME']} "
-                      f"{' '.join(cmd[1:])})")
+        console.print(
+            f"serve it: make serve   (or BENTOML_HOME={serve_env()['BENTOML_HOME']} "
+            f"{' '.join(cmd[1:])})"
+        )
         return 0
     console.print(f"serving on http://{args.host}:{args.port}  (Ctrl-C stops)")
     os.execve(cmd[0], cmd, serve_env())  # the server replaces this process: signals reach it

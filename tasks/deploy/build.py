@@ -86,7 +86,9 @@ def build_bento(model_version: str) -> BuiltBento:
         tag = f"{SERVICE_NAME}:{version}"
         existing = find_bento(tag)
         if existing is not None:
-            log.info("bento %s already built for %s v%s", tag, model.model_name, model.model_version)
+            log.info(
+                "bento %s already built for %s v%s", tag, model.model_name, model.model_version
+            )
             return _built(tag, model, existing, reused=True)
         (ctx / "bentofile.yaml").write_text(yaml.safe_dump(_bentofile(model, files)), "utf-8")
         _run_build(ctx, version, home)

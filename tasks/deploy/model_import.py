@@ -72,7 +72,7 @@ def import_model(model_version: str) -> ImportedModel:
         stored = bentoml.models.get(tag, _model_store=store)
         log.info("BentoML model %s already imported", stored.tag)
         meta = stored.info.metadata
-        return ImportedModel(tag, name, str(version.version), run_id, meta["definitions_hash"])
+        return ImportedModel(tag, name, str(version.version), run_id, str(meta["definitions_hash"]))
     except NotFound:
         pass
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
@@ -93,9 +93,7 @@ def import_model(model_version: str) -> ImportedModel:
         "definitions_hash": spec.definitions_hash,
     }
     labels = {"model_version": str(version.version), "run_id": run_id[:12]}
-    with bentoml.models.create(
-        tag, labels=labels, metadata=metadata, _model_store=store
-    ) as model:
+    with bentoml.models.create(tag, labels=labels, metadata=metadata, _model_store=store) as model:
         churn.booster.save_model(model.path_of("booster.json"))
         with open(model.path_of("feature_spec.json"), "w", encoding="utf-8") as fh:
             json.dump(spec.to_dict(), fh, indent=2)
