@@ -18,6 +18,9 @@ from tasks.features.definitions import CATEGORIES, FEATURES
 
 # Documented limit: items per request on both prediction endpoints (docs/serving.md).
 MAX_BATCH = 1000
+# Numbers beyond these are refused: XGBoost reads float32, where 1e39 is already infinite.
+MAX_ABS_VALUE = 1e30
+MAX_COUNT = 1_000_000_000
 REASONS = 3
 UNKNOWN_CUSTOMER = "unknown customer"
 
@@ -31,8 +34,14 @@ def _field(fd_dtype: str, name: str) -> tuple[Any, Any]:
         allowed = CATEGORIES[name]
         return Literal[allowed], Field(description=f"one of {', '.join(allowed)}")
     if fd_dtype == "int":
-        return int | None, Field(ge=0, description="a count (whole number >= 0) or null")
-    return float | None, Field(description="a finite number, or null when unknown")
+        return int | None, Field(
+            ge=0, le=MAX_COUNT, description=f"a count (whole number, 0..{MAX_COUNT}) or null"
+        )
+    return float | None, Field(
+        ge=-MAX_ABS_VALUE,
+        le=MAX_ABS_VALUE,
+        description=f"a finite number (|x| <= {MAX_ABS_VALUE:g}), or null when unknown",
+    )
 
 
 FeatureRecord: type[BaseModel] = create_model(  # type: ignore[call-overload]

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import yaml
 
-from tasks.deploy import find_bento
 from tasks.deploy.build import BAKED_FILE, SERVICE_NAME, collect_sources
 from tests.serving.conftest import REPO, Stack
 
@@ -31,11 +30,17 @@ print(json.dumps({
 """
 
 
+def _bento(stack: Stack) -> Path:
+    name, version = stack.tag.split(":")
+    path = stack.home / "bentoml" / "bentos" / name / version
+    assert (path / "bento.yaml").exists()
+    return path
+
+
 def test_bento_imports_only_its_own_code_from_outside_the_repository(
     serving_stack: Stack, outside_dir: Path
 ) -> None:
-    bento = find_bento(serving_stack.tag)
-    assert bento is not None
+    bento = _bento(serving_stack)
     env = {k: v for k, v in serving_stack.env.items() if k != "PYTHONPATH"}
     out = subprocess.run(
         [sys.executable, "-c", _IMPORT_FROM_BENTO, str(REPO), serving_stack.tag],
@@ -51,8 +56,8 @@ def test_bento_imports_only_its_own_code_from_outside_the_repository(
 
 
 def test_bento_carries_model_labels_and_a_dockerfile(serving_stack: Stack) -> None:
-    bento = find_bento(serving_stack.tag)
-    assert bento is not None and serving_stack.tag.startswith(f"{SERVICE_NAME}:model-v1-")
+    bento = _bento(serving_stack)
+    assert serving_stack.tag.startswith(f"{SERVICE_NAME}:model-v1-")
     info = yaml.safe_load((bento / "bento.yaml").read_text())
     assert info["name"] == SERVICE_NAME  # the service's own name, as the build expects
     assert info["labels"]["model_version"] == "1"
