@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core.db import make_engine
 from core.tables import online_features
 from models.risk import risk_band
+from tasks.features import get_online_features
 from tests.serving.conftest import Server, Stack
 
 
@@ -60,10 +61,12 @@ def test_scores_equal_the_registry_models_scores(serving_stack: Stack, server: S
     assert response.status_code == 200
     served = [p["probability"] for p in response.json()["predictions"]]
 
-    import pandas as pd
-
     model = _registry_model(serving_stack, "1")
-    frame = pd.DataFrame([docs[c] for c in ids])
+    engine = make_engine(serving_stack.database_url)
+    online = get_online_features(ids, engine=engine)  # the store's rows, typed as in training
+    engine.dispose()
+    assert online.frame["customer_id"].tolist() == ids
+    frame = online.frame.drop(columns="customer_id")
     expected = model.predict(frame)["score"].to_numpy()
     np.testing.assert_allclose(served, expected, rtol=0, atol=1e-6)
     # reasons: the model's own top-3 explanations, same order
