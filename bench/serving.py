@@ -110,10 +110,14 @@ def _champion(home: Path) -> str:
 
 
 def _train_and_gate(url: str) -> None:
-    from tasks.evaluation import evaluate_model
     from tasks.registry import gate_model, register_model
-    from tasks.tracking import log_training_run
-    from tasks.training import load_feature_spec, load_training_set, train_model
+    from tasks.training import (
+        evaluate_model,
+        load_feature_spec,
+        load_training_set,
+        log_training_run,
+        train_model,
+    )
 
     spec = load_feature_spec.fn()
     frame = load_training_set.fn(horizon_days=30, database_url=url, max_cutoffs=5)
