@@ -1,6 +1,6 @@
 """Deploy: bake a registry version into a BentoML bento, and serve it.
 
-Importing this package imports neither BentoML nor MLflow's registry client until a function runs.
+Importing this package connects to nothing and imports BentoML only when a function runs.
 """
 
 from tasks.deploy.build import BuiltBento, build_bento, find_bento

@@ -3,6 +3,7 @@ prediction-log writer, the request schema, and the names the build and the servi
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def _row(i: int) -> dict[str, object]:
     }
 
 
-def test_prediction_log_drops_and_counts_when_full_and_flushes_on_close(tmp_path: Path) -> None:
+def test_prediction_log_drops_and_counts_when_full_and_flushes_on_close(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     url = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade_database(url)
     engine = make_engine(url)
@@ -91,8 +94,10 @@ def test_prediction_log_drops_and_counts_when_full_and_flushes_on_close(tmp_path
         engine, max_queue=5, flush_interval_s=30, on_drop=dropped.append
     )  # the thread sleeps: nothing is written before close()
     assert writer.submit([_row(i) for i in range(3)]) == 0
-    assert writer.submit([_row(i) for i in range(3, 7)]) == 2  # room for 2 of 4
+    with caplog.at_level(logging.WARNING, logger="bentos.prediction_log"):
+        assert writer.submit([_row(i) for i in range(3, 7)]) == 2  # room for 2 of 4
     assert dropped == [2] and writer.depth() == 5
+    assert "prediction log queue full" in caplog.text and "dropped 2" in caplog.text
     writer.close()
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(prediction_log)).scalar_one() == 5
@@ -109,3 +114,28 @@ def test_feature_record_schema_names_the_bad_field() -> None:
 def test_build_and_service_share_their_names() -> None:
     assert build.PROJECT_DIR / build.BAKED_FILE == BAKED_FILE
     assert not any(f.startswith(("flows/", "simulator/")) for f in build.collect_sources())
+
+
+def test_readiness_refuses_other_feature_definitions(tmp_path: Path) -> None:
+    from bentos.readiness import Readiness
+    from core.tables import online_features
+    from tasks.features.definitions import definitions_hash
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    code_hash = definitions_hash()
+    assert not Readiness(engine, "another-hash", ttl_s=0).check()  # model vs this code
+    ready = Readiness(engine, code_hash, ttl_s=0)
+    assert not ready.check() and "empty" in str(ready.problem)
+    row = {"customer_id": "C1", "as_of": datetime(2024, 1, 1), "features": "{}"}
+    with engine.begin() as conn:
+        conn.execute(
+            online_features.insert(),
+            [{**row, "definitions_hash": "old", "materialized_at": datetime(2024, 1, 1)}],
+        )
+    assert not ready.check() and "rematerialize" in str(ready.problem)
+    with engine.begin() as conn:
+        conn.execute(online_features.update().values(definitions_hash=code_hash))
+    assert ready.check() and ready.problem is None
+    engine.dispose()
