@@ -10,7 +10,7 @@ ONLY ?=
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
-.PHONY: setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback clean help
+.PHONY: setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback bento serve clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -40,7 +40,7 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving)
 	$(PY) -m bench.run $(ONLY)
 
 prefect-server: setup  ## start the local Prefect server (UI at http://127.0.0.1:4200)
@@ -60,6 +60,13 @@ mlflow-ui: setup  ## MLflow UI on the embedded tracking store
 
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback
+
+bento: setup  ## build (or reuse) the bento of the current champion, with its Dockerfile
+	$(PY) -m tasks.deploy build
+
+PORT ?= 3000
+serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /predict)
+	$(PY) -m tasks.deploy serve --port $(PORT)
 
 clean:  ## remove local state (.churn)
 	rm -rf .churn
