@@ -28,6 +28,7 @@ from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
 from tasks.evaluation import Evaluation
 from tasks.lineage import log_datasets
+from tasks.monitoring.reference import log_reference_profile
 from tasks.plots import write_plots
 from tasks.training import TrainedModel, rows_at
 
@@ -177,5 +178,6 @@ def log_training_run(
         reference_path = workdir / "holdout.parquet"
         reference.to_parquet(reference_path, index=False)
         mlflow.log_artifact(str(reference_path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+        log_reference_profile(reference)  # drift statistics, computed once per model version
     log.info("logged run %s (experiment %s), model %s", run.info.run_id, experiment_id, model_uri)
     return LoggedRun(run_id=run.info.run_id, experiment_id=experiment_id, model_uri=model_uri)
