@@ -36,7 +36,7 @@ from tasks.monitoring.steps import (
 def monitor(
     window_hours: float = 24.0,
     backfill_cutoffs: int = 0,
-    drift_share: float = 0.1,
+    drift_share: float = 0.2,
     k_runs: int = 3,
     min_roc_auc: float = 0.70,
     min_labelled: int = 200,
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="first score the latest N elapsed cutoffs with the champion (request_id backfill-…)",
     )
-    parser.add_argument("--drift-share", type=float, default=0.1, help="share of drifted features that is drift")
+    parser.add_argument("--drift-share", type=float, default=0.2, help="share of drifted features that is drift")
     parser.add_argument("--k-runs", type=int, default=3, help="consecutive drifted runs before a retrain")
     parser.add_argument("--min-roc-auc", type=float, default=0.70, help="retrain below this ROC-AUC")
     parser.add_argument("--min-labelled", type=int, default=200, help="labelled predictions needed")
