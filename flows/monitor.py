@@ -43,6 +43,7 @@ def monitor(
     cooldown_days: float = 7.0,
     performance_days: int = 120,
     sample_rows: int = 20_000,
+    reports: bool = True,
 ) -> dict[str, Any]:
     """Observe the last window against the champion's reference, report, and maybe ask for a retrain."""
     horizon = get_settings().horizon_days
@@ -67,7 +68,9 @@ def monitor(
     )
     decision = decide(analysis, reference, ctx, policy)
     request_retrain(decision, reference)
-    return record(observed, reference, analysis, decision, ctx, sample_rows=sample_rows)
+    return record(
+        observed, reference, analysis, decision, ctx, sample_rows=sample_rows, reports=reports
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -89,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-labelled", type=int, default=200, help="labelled predictions needed")
     parser.add_argument("--cooldown-days", type=float, default=7.0, help="no retrain within this")
     parser.add_argument("--sample-rows", type=int, default=20_000, help="rows in Evidently reports")
+    parser.add_argument(
+        "--no-reports", action="store_true", help="figures and decision only, no Evidently reports"
+    )
     parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
             min_labelled=args.min_labelled,
             cooldown_days=args.cooldown_days,
             sample_rows=args.sample_rows,
+            reports=not args.no_reports,
         )
     except (RuntimeError, ValueError) as exc:
         if args.verbose:

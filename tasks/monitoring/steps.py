@@ -141,8 +141,10 @@ def record(
     ctx: RunContext,
     *,
     sample_rows: int,
+    reports: bool = True,
 ) -> dict[str, Any]:
-    """Reports (HTML + workspace), index, monitoring_metrics rows, .prom file, Prefect artifacts."""
+    """Reports (HTML + workspace; skipped when ``reports`` is False), index, monitoring_metrics
+    rows, .prom file, Prefect artifacts."""
     from monitoring.prometheus import Figure
 
     settings = get_settings()
@@ -151,8 +153,12 @@ def record(
         analysis, observed, reference, at=ctx.at, run_id=ctx.run_id, retrain=decision.retrain
     )
     verdict = publish.describe(entry)
-    snapshots = publish.build_reports(
-        observed, reference, analysis, at=ctx.at, run_id=ctx.run_id, sample_rows=sample_rows
+    snapshots = (
+        publish.build_reports(
+            observed, reference, analysis, at=ctx.at, run_id=ctx.run_id, sample_rows=sample_rows
+        )
+        if reports
+        else {}
     )
     stem = f"{ctx.at:%Y%m%d-%H%M%S}-{ctx.run_id[:8]}"
     files = publish.save_reports(
