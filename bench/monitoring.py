@@ -31,7 +31,7 @@ console = Console(stderr=True)
 
 
 def make_frame(rows: int, *, seed: int, shift: bool) -> pd.DataFrame:
-    """Churn-like columns: skewed amounts, counts, day gaps, categories; ``shift`` moves 5 of them."""
+    """Churn-like columns: skewed amounts, counts, day gaps, categories; ``shift`` moves some."""
     rng = np.random.default_rng(seed)
     data: dict[str, np.ndarray] = {}
     for i in range(NUMERIC):
@@ -53,7 +53,8 @@ def make_frame(rows: int, *, seed: int, shift: bool) -> pd.DataFrame:
 
 
 def _columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    return [c for c in frame if c.startswith("num_")], [c for c in frame if c.startswith("cat_")]
+    names = [str(c) for c in frame.columns]
+    return [c for c in names if c.startswith("num_")], [c for c in names if c.startswith("cat_")]
 
 
 def _ours(folder: Path) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""`make demo`: simulate the source systems, then run the ingest → build_features → train → monitor flows.
+"""`make demo`: simulate the sources, then run the ingest → build_features → train → monitor flows.
 
 The flows report to one local Prefect server (started once, left running for its UI); the
 MLflow store and the warehouse live under CHURN_HOME. Re-running the demo is safe: ingestion is
@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     console.print(result)
     from flows.monitor import monitor
 
-    console.rule("5/5 monitor: drift, quality, performance on backfilled predictions (flow: monitor)")
+    console.rule(
+        "5/5 monitor: drift, quality, performance on backfilled predictions (flow: monitor)"
+    )
     console.print(monitor(backfill_cutoffs=2))
 
     ui = api_url.removesuffix("/api")
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
             f"Done in {time.perf_counter() - started:.0f} s.\n"
             f"Prefect UI: {ui}  (flow runs + artifacts; `make stop` stops the server)\n"
             f"MLflow UI:  make mlflow-ui  → http://127.0.0.1:5000  (runs, plots, model registry)\n"
-            f"Evidently:  make evidently-ui → http://127.0.0.1:8000  (project {settings.model_name})\n"
+            f"Evidently:  make evidently-ui → http://127.0.0.1:8000 ({settings.model_name})\n"
             f"Reports:    {settings.reports_dir / 'index.html'}\n"
             f"Warehouse:  {settings.database_url}\n"
             f"State:      {settings.home.resolve()}",

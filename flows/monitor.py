@@ -45,7 +45,7 @@ def monitor(
     sample_rows: int = 20_000,
     reports: bool = True,
 ) -> dict[str, Any]:
-    """Observe the last window against the champion's reference, report, and maybe ask for a retrain."""
+    """Observe the last window against the champion's reference; report; maybe ask to retrain."""
     horizon = get_settings().horizon_days
     policy = TriggerPolicy(
         k_runs=k_runs,
@@ -77,18 +77,26 @@ def main(argv: list[str] | None = None) -> None:
     """CLI entry point: one monitoring run; prints its summary."""
     parser = argparse.ArgumentParser(
         prog="python -m flows.monitor",
-        description="Monitor the champion: drift, quality, performance, business; maybe request a retrain.",
+        description="Monitor the champion: drift, quality, performance, business; maybe retrain.",
     )
-    parser.add_argument("--window-hours", type=float, default=24.0, help="served predictions to look at")
+    parser.add_argument(
+        "--window-hours", type=float, default=24.0, help="served predictions to look at"
+    )
     parser.add_argument(
         "--backfill-cutoffs",
         type=int,
         default=0,
         help="first score the latest N elapsed cutoffs with the champion (request_id backfill-…)",
     )
-    parser.add_argument("--drift-share", type=float, default=0.2, help="share of drifted features that is drift")
-    parser.add_argument("--k-runs", type=int, default=3, help="consecutive drifted runs before a retrain")
-    parser.add_argument("--min-roc-auc", type=float, default=0.70, help="retrain below this ROC-AUC")
+    parser.add_argument(
+        "--drift-share", type=float, default=0.2, help="share of drifted features that is drift"
+    )
+    parser.add_argument(
+        "--k-runs", type=int, default=3, help="consecutive drifted runs before a retrain"
+    )
+    parser.add_argument(
+        "--min-roc-auc", type=float, default=0.70, help="retrain below this ROC-AUC"
+    )
     parser.add_argument("--min-labelled", type=int, default=200, help="labelled predictions needed")
     parser.add_argument("--cooldown-days", type=float, default=7.0, help="no retrain within this")
     parser.add_argument("--sample-rows", type=int, default=20_000, help="rows in Evidently reports")

@@ -9,7 +9,7 @@ from typing import Any
 
 
 def verdict_text(entry: Mapping[str, Any]) -> str:
-    """"DRIFT: a, b" / "no drift", plus the retrain request when one was made."""
+    """ "DRIFT: a, b" / "no drift", plus the retrain request when one was made."""
     drifted = entry.get("drifted") or []
     text = f"DRIFT: {', '.join(drifted)}" if entry.get("drift") else "no drift"
     if entry.get("prediction_drift"):
@@ -57,7 +57,7 @@ def add_banner(report_html: str, *, verdict: str, subtitle: str) -> str:
     banner = (
         '<div id="churn-verdict" style="font-family:sans-serif;padding:8px;'
         'border-bottom:1px solid #ccc">'
-        f"<strong>Verdict:</strong> <span class=\"verdict\">{html.escape(verdict)}</span>"
+        f'<strong>Verdict:</strong> <span class="verdict">{html.escape(verdict)}</span>'
         f" &middot; {html.escape(subtitle)}</div>"
     )
     marker = report_html.find("<body")

@@ -73,7 +73,9 @@ def quality_report(
     from evidently.presets import DataSummaryPreset
 
     report = Report([DataSummaryPreset()], metadata=dict(metadata), tags=[*tags, "quality"])
-    return report.run(_dataset(current, _definition(numeric, categorical)), None, timestamp=timestamp)
+    return report.run(
+        _dataset(current, _definition(numeric, categorical)), None, timestamp=timestamp
+    )
 
 
 def performance_report(

@@ -92,7 +92,9 @@ def analyse(
     prediction = detect_drift(current, reference.profile, columns=[SCORE_COLUMN])
     score_drift = bool(prediction.drifted)
     drift = features.share >= drift_share or score_drift
-    history = load_predictions(engine=engine, since=now - timedelta(days=performance_days + horizon_days))
+    history = load_predictions(
+        engine=engine, since=now - timedelta(days=performance_days + horizon_days)
+    )
     labelled = label_predictions(history, engine=engine, horizon_days=horizon_days, now=now)
     performance = performance_metrics(labelled)
     quality = quarantine_rates(engine=engine)
@@ -100,22 +102,29 @@ def analyse(
         Figure("monitor.rows", float(len(current)), {"source": observed.source}),
         Figure("drift.share", features.share),
         Figure("drift.features_drifted", float(len(features.drifted))),
-        Figure(
-            DRIFT_VERDICT, float(drift), {"features": ",".join(features.drifted)}
-        ),
+        Figure(DRIFT_VERDICT, float(drift), {"features": ",".join(features.drifted)}),
         Figure("drift.prediction_detected", float(score_drift)),
-        *[Figure("drift.prediction_score", c.score, {"method": c.method}) for c in prediction.columns],
+        *[
+            Figure("drift.prediction_score", c.score, {"method": c.method})
+            for c in prediction.columns
+        ],
         *[
             Figure("drift.feature_score", c.score, {"feature": c.column, "method": c.method})
             for c in features.columns
         ],
-        *[Figure(f"quality.{k}", v, {"source": s}) for s, row in quality.items() for k, v in row.items()],
+        *[
+            Figure(f"quality.{k}", v, {"source": s})
+            for s, row in quality.items()
+            for k, v in row.items()
+        ],
         *_column_quality(current, reference.profile),
         *[Figure(k, v) for k, v in performance.items()],
         Figure("performance.labelled_predictions", float(len(labelled))),
     ]
     labels = labelled["label"] if not labelled.empty else None
-    business = business_metrics(current, high_risk=HIGH_RISK, score_column=SCORE_COLUMN, labels=labels)
+    business = business_metrics(
+        current, high_risk=HIGH_RISK, score_column=SCORE_COLUMN, labels=labels
+    )
     business["business.customers_medium_risk"] = float(
         ((current[SCORE_COLUMN] >= MEDIUM_RISK) & (current[SCORE_COLUMN] < HIGH_RISK)).sum()
     )
@@ -138,6 +147,8 @@ def _column_quality(frame: pd.DataFrame, profile: dict[str, Any]) -> list[Figure
         spec = profile["columns"].get(name)
         if name in NUMERIC and spec and spec.get("min") is not None:
             values = column.dropna()
-            outside = ((values < spec["min"]) | (values > spec["max"])).mean() if len(values) else 0.0
+            outside = (
+                ((values < spec["min"]) | (values > spec["max"])).mean() if len(values) else 0.0
+            )
             out.append(Figure("quality.out_of_range_share", float(outside), {"feature": name}))
     return out

@@ -83,7 +83,9 @@ def backfill_predictions(
             conn.execute(delete(prediction_log).where(prediction_log.c.request_id.like(prefix)))
         if rows:
             conn.execute(insert(prediction_log), rows)
-    log.info("backfilled %d predictions at %d cutoff(s) with v%s", len(rows), len(cutoffs), model_version)
+    log.info(
+        "backfilled %d predictions at %d cutoff(s) with v%s", len(rows), len(cutoffs), model_version
+    )
     return len(rows)
 
 

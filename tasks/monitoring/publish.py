@@ -11,8 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from models.signature import SCORE_COLUMN
 from monitoring import reports
 from monitoring.index import add_banner, render_index, verdict_text
@@ -70,7 +68,12 @@ def build_reports(
     if analysis.performance:
         labelled = analysis.labelled[[SCORE_COLUMN, "label"]].reset_index(drop=True)
         snapshots["performance"] = reports.performance_report(
-            labelled, target="label", score_column=SCORE_COLUMN, timestamp=at, metadata=meta, tags=tags
+            labelled,
+            target="label",
+            score_column=SCORE_COLUMN,
+            timestamp=at,
+            metadata=meta,
+            tags=tags,
         )
     return snapshots
 
@@ -92,7 +95,9 @@ def save_reports(
     files: dict[str, str] = {}
     for kind, snapshot in snapshots.items():
         name = f"{stem}-{kind}.html"
-        text = add_banner(snapshot.get_html_str(as_iframe=False), verdict=verdict, subtitle=subtitle)
+        text = add_banner(
+            snapshot.get_html_str(as_iframe=False), verdict=verdict, subtitle=subtitle
+        )
         _atomic_write(reports_dir / name, text)
         add_snapshot(workspace, project, snapshot, name=f"{kind} {stem}")
         files[kind] = name
@@ -152,7 +157,11 @@ def describe(entry: Mapping[str, Any]) -> str:
 def figures_table(figures: Sequence[Figure]) -> list[dict[str, Any]]:
     """Rows for the Prefect table artifact."""
     return [
-        {"metric": f.name, "value": round(f.value, 6), "labels": ", ".join(f"{k}={v}" for k, v in f.labels.items())}
+        {
+            "metric": f.name,
+            "value": round(f.value, 6),
+            "labels": ", ".join(f"{k}={v}" for k, v in f.labels.items()),
+        }
         for f in figures
     ]
 
@@ -165,7 +174,10 @@ def emit_retrain_event(
 
     event = emit_event(
         event=RETRAIN_EVENT,
-        resource={"prefect.resource.id": f"churn.model.{model_name}", "prefect.resource.name": model_name},
+        resource={
+            "prefect.resource.id": f"churn.model.{model_name}",
+            "prefect.resource.name": model_name,
+        },
         payload={"reason": reason, "drifted_features": list(drifted_features), **dict(details)},
     )
     log.info("emitted %s for %s: %s", RETRAIN_EVENT, model_name, reason)
@@ -176,7 +188,3 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-
-
-def frame_summary(frame: pd.DataFrame) -> str:
-    return f"{len(frame)} rows"

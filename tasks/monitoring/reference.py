@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 PROFILE_ARTIFACT = "reference/profile.json"
 
 
-def reference_profile(reference: pd.DataFrame, *, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def reference_profile(
+    reference: pd.DataFrame, *, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Drift profile of a scored reference frame: every feature plus the score."""
     numeric = [n for n in NUMERIC if n in reference.columns]
     categorical = [n for n in CATEGORICAL if n in reference.columns]

@@ -61,7 +61,11 @@ def backfill(reference: ChampionReference, *, cutoffs: int, horizon_days: int) -
         return 0
     model = load_champion_model(reference.model_name)
     return backfill_predictions(
-        usable, model=model, model_version=reference.version, horizon_days=horizon_days, engine=engine
+        usable,
+        model=model,
+        model_version=reference.version,
+        horizon_days=horizon_days,
+        engine=engine,
     )
 
 
@@ -100,14 +104,18 @@ def analyse_window(
 
 
 @task(cache_policy=NONE)
-def decide(analysis: Analysis, reference: ChampionReference, ctx: RunContext, policy: TriggerPolicy) -> RetrainDecision:
+def decide(
+    analysis: Analysis, reference: ChampionReference, ctx: RunContext, policy: TriggerPolicy
+) -> RetrainDecision:
     """Retrain decision from this run plus the stored history of earlier runs."""
     from monitoring.trigger import RunVerdict
 
     engine = make_engine(get_settings().database_url)
     history = drift_history(engine=engine, limit=policy.k_runs - 1) if policy.k_runs > 1 else []
     history.append(RunVerdict(ctx.at, analysis.drift_detected, tuple(analysis.features.drifted)))
-    retrained = [t for t in (last_retrain_time(reference.model_name), last_request(engine=engine)) if t]
+    retrained = [
+        t for t in (last_retrain_time(reference.model_name), last_request(engine=engine)) if t
+    ]
     return decide_retrain(
         history,
         roc_auc=analysis.performance.get("performance.roc_auc"),
@@ -148,7 +156,10 @@ def record(
     from monitoring.prometheus import Figure
 
     settings = get_settings()
-    figures = [*analysis.figures, Figure(RETRAIN_REQUESTED, float(decision.retrain), {"reason": decision.reason})]
+    figures = [
+        *analysis.figures,
+        Figure(RETRAIN_REQUESTED, float(decision.retrain), {"reason": decision.reason}),
+    ]
     entry = publish.index_entry(
         analysis, observed, reference, at=ctx.at, run_id=ctx.run_id, retrain=decision.retrain
     )
@@ -168,13 +179,20 @@ def record(
         project_name=reference.model_name,
         stem=stem,
         verdict=verdict,
-        subtitle=f"{reference.model_name} v{reference.version}, {len(observed.frame)} rows from {observed.source}",
+        subtitle=(
+            f"{reference.model_name} v{reference.version}, "
+            f"{len(observed.frame)} rows from {observed.source}"
+        ),
     )
     index = publish.update_index(
-        settings.reports_dir, {**entry, "reports": files}, title=f"{reference.model_name} monitoring"
+        settings.reports_dir,
+        {**entry, "reports": files},
+        title=f"{reference.model_name} monitoring",
     )
     engine = make_engine(settings.database_url)
-    write_figures(figures, engine=engine, run_id=ctx.run_id, computed_at=ctx.at, window=observed.window)
+    write_figures(
+        figures, engine=engine, run_id=ctx.run_id, computed_at=ctx.at, window=observed.window
+    )
     labels = {"model": reference.model_name, "version": reference.version}
     prom = publish.write_prometheus(figures, reports_dir=settings.reports_dir, labels=labels)
     create_table_artifact(
@@ -182,7 +200,9 @@ def record(
         key="monitoring-figures",
         description=f"{verdict} — {reference.model_name} v{reference.version}",
     )
-    create_link_artifact(index.as_uri(), link_text="monitoring reports index", key="monitoring-reports")
+    create_link_artifact(
+        index.as_uri(), link_text="monitoring reports index", key="monitoring-reports"
+    )
     return {
         "run_id": ctx.run_id,
         "model_version": reference.version,

@@ -124,7 +124,7 @@ def two_runs(home: Path, prefect_server: str) -> list[dict[str, Any]]:
 def test_single_drifted_window_does_not_request_retrain(two_runs: list[dict[str, Any]]) -> None:
     first = two_runs[0]
     assert first["verdict"].startswith("DRIFT")
-    assert PRICE_FEATURES <= set(first["drifted_features"])
+    assert set(first["drifted_features"]) >= PRICE_FEATURES
     assert first["retrain_requested"] is False
     assert "1 of the last 2" in first["decision"]
 
@@ -137,7 +137,7 @@ def test_persistent_drift_emits_event_and_triggers_training(
     assert "2 consecutive runs" in second["decision"]
     event = _wait_for(lambda: _retrain_events(prefect_server), "churn.retrain.requested event")[0]
     assert event["resource"]["prefect.resource.id"] == f"churn.model.{MODEL}"
-    assert PRICE_FEATURES <= set(event["payload"]["drifted_features"])
+    assert set(event["payload"]["drifted_features"]) >= PRICE_FEATURES
     assert "consecutive" in event["payload"]["reason"]
     runs = _wait_for(lambda: _training_runs(), "a flow run of deployment train-weekly")
     assert len(runs) == 1

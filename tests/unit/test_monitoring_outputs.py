@@ -70,13 +70,17 @@ def test_render_index_lists_runs_newest_first_with_verdict() -> None:
 
 
 def test_add_banner_goes_right_after_body() -> None:
-    page = add_banner("<html><body class='x'><p>r</p></body></html>", verdict="no drift", subtitle="s")
+    page = add_banner(
+        "<html><body class='x'><p>r</p></body></html>", verdict="no drift", subtitle="s"
+    )
     assert page.index('id="churn-verdict"') > page.index("<body")
     assert page.index('id="churn-verdict"') < page.index("<p>r")
 
 
 def test_business_metrics_at_risk_revenue_and_churn() -> None:
-    scored = pd.DataFrame({"score": [0.05, 0.3, 0.9, 0.12], "monthly_charges": [10.0, 20.0, 30.0, 40.0]})
+    scored = pd.DataFrame(
+        {"score": [0.05, 0.3, 0.9, 0.12], "monthly_charges": [10.0, 20.0, 30.0, 40.0]}
+    )
     out = business_metrics(scored, high_risk=0.25, labels=pd.Series([0, 1, 1, 0]))
     assert out["business.customers_at_risk"] == 2
     assert out["business.monthly_revenue_at_risk"] == 50.0
