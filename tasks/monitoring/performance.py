@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from tasks.evaluation import compute_metrics
 from tasks.labels import build_labels
+from tasks.training.evaluation import compute_metrics
 
 log = logging.getLogger(__name__)
 
