@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,7 @@ def _evidently(folder: Path) -> dict[str, object]:
     return {"s": elapsed, "cpu_s": cpu_s, "drifted": sorted(drifted)}
 
 
-def _child(kind: str, folder: Path) -> dict[str, object]:
+def _child(kind: str, folder: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.monitoring", "--worker", kind, "--data", str(folder)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -126,8 +127,8 @@ def main(argv: list[str] | None = None) -> None:
             del reference, current
         with console.status("our drift decision from the stored profile"):
             ours = _child("ours", folder)
-        emit("monitor.drift_1m_s", float(ours["s"]), "s", rows=args.rows, cpu_s=ours["cpu_s"])  # type: ignore[arg-type]
-        emit("monitor.drift_1m_rss_mb", float(ours["rss_mb"]), "MiB")  # type: ignore[arg-type]
+        emit("monitor.drift_1m_s", float(ours["s"]), "s", rows=args.rows, cpu_s=ours["cpu_s"])
+        emit("monitor.drift_1m_rss_mb", float(ours["rss_mb"]), "MiB")
         console.print(f"ours drifted: {ours['drifted']}")
         if args.skip_evidently:
             return
@@ -135,8 +136,8 @@ def main(argv: list[str] | None = None) -> None:
             theirs = _child("evidently", folder)
         emit(
             "monitor.evidently_1m_s", float(theirs["s"]), "s", rows=args.rows, cpu_s=theirs["cpu_s"]
-        )  # type: ignore[arg-type]
-        emit("monitor.evidently_1m_rss_mb", float(theirs["rss_mb"]), "MiB")  # type: ignore[arg-type]
+        )
+        emit("monitor.evidently_1m_rss_mb", float(theirs["rss_mb"]), "MiB")
         console.print(
             f"Evidently drifted: {theirs['drifted']}; agree: {ours['drifted'] == theirs['drifted']}"
         )
