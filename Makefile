@@ -10,7 +10,7 @@ ONLY ?=
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
-.PHONY: setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback bento serve clean help
+.PHONY: setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback bento serve clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -40,7 +40,7 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring)
 	$(PY) -m bench.run $(ONLY)
 
 prefect-server: setup  ## start the local Prefect server (UI at http://127.0.0.1:4200)
@@ -57,6 +57,12 @@ stop:  ## stop the local Prefect server started by the demo
 
 mlflow-ui: setup  ## MLflow UI on the embedded tracking store
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.churn/mlflow.db --port 5000
+
+evidently-ui: setup  ## Evidently UI on the monitoring workspace (http://127.0.0.1:8000)
+	DO_NOT_TRACK=1 $(VENV)/bin/evidently ui --workspace $${CHURN_HOME:-$(CURDIR)/.churn}/evidently --port $${EVIDENTLY_PORT:-8000}
+
+monitor: setup  ## one monitoring run (drift, quality, performance, business; reports + metrics)
+	$(PY) -m flows.monitor
 
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         return (self.home / "reports").resolve()
 
     @property
+    def evidently_home(self) -> Path:
+        """Evidently workspace served by ``evidently ui`` (``make evidently-ui``)."""
+        return (self.home / "evidently").resolve()
+
+    @property
     def bentoml_home(self) -> Path:
         return (self.home / "bentoml").resolve()
 

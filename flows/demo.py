@@ -1,4 +1,4 @@
-"""`make demo`: simulate the source systems, then run the ingest → build_features → train flows.
+"""`make demo`: simulate the sources, then run the ingest → build_features → train → monitor flows.
 
 The flows report to one local Prefect server (started once, left running for its UI); the
 MLflow store and the warehouse live under CHURN_HOME. Re-running the demo is safe: ingestion is
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from simulator import SimConfig, simulate
 
-    console.rule("1/4 simulate source systems")
+    console.rule("1/5 simulate source systems")
     config = SimConfig(customers=args.customers, months=args.months, seed=args.seed)
     summary = simulate(config, settings.sources_dir, progress=True)
     console.print(summary)
@@ -52,16 +52,23 @@ def main(argv: list[str] | None = None) -> None:
     from flows.ingest import ingest
     from flows.train import train
 
-    console.rule("2/4 ingest (flow: ingest)")
+    console.rule("2/5 ingest (flow: ingest)")
     console.print(ingest())
-    console.rule("3/4 build features (flow: build_features)")
+    console.rule("3/5 build features (flow: build_features)")
     console.print(build_features())
-    console.rule("4/4 train, evaluate, register, gate (flow: train)")
+    console.rule("4/5 train, evaluate, register, gate (flow: train)")
     result = train()
     console.print(result)
     from tasks.deploy import build_bento, champion_version
 
     bento = build_bento(champion_version())  # built by train on a promotion; reused here
+
+    from flows.monitor import monitor
+
+    console.rule(
+        "5/5 monitor: drift, quality, performance on backfilled predictions (flow: monitor)"
+    )
+    console.print(monitor(backfill_cutoffs=2))
 
     ui = api_url.removesuffix("/api")
     console.print(
@@ -72,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
             f"Bento:      {bento.tag} (champion v{bento.model.model_version}, {bento.dockerfile})\n"
             f"Serve it:   make serve  → curl -XPOST http://127.0.0.1:3000/predict "
             f"-H 'content-type: application/json' -d '{{\"customer_ids\": [\"C1000001\"]}}'\n"
+            f"Evidently:  make evidently-ui → http://127.0.0.1:8000 ({settings.model_name})\n"
+            f"Reports:    {settings.reports_dir / 'index.html'}\n"
             f"Warehouse:  {settings.database_url}\n"
             f"State:      {settings.home.resolve()}",
             title="churn demo",
