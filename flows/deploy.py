@@ -8,16 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flows.server import ensure_server
+from flows.server import PROJECT_DIR, ensure_server, prefect_env
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORK_POOL = "churn-local"
 
 
 def deploy_all(api_url: str) -> None:
     """Create the process work pool if needed, then `prefect deploy --all` from the project root."""
     prefect = str(Path(sys.executable).parent / "prefect")
-    env = {**os.environ, "PREFECT_API_URL": api_url, "CHURN_PROJECT_DIR": str(PROJECT_DIR)}
+    env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api_url}
     pools = subprocess.run(
         [prefect, "work-pool", "ls"], env=env, capture_output=True, text=True, check=True
     )
@@ -36,7 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     url = ensure_server(args.port)
     deploy_all(url)
-    print(f"deployments registered at {url.removesuffix('/api')}/deployments; run `make worker`")
+    print(
+        f"deployments registered at {url.removesuffix('/api')}/deployments; "
+        "`make up` runs a worker (or `make worker` in the foreground)"
+    )
 
 
 if __name__ == "__main__":
