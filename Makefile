@@ -51,19 +51,19 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|orchestration)
 	$(PY) -m bench.run $(ONLY)
 
 up: setup  ## start the local platform in the background (Prefect server + worker, MLflow UI, ...) and print URLs
 	$(PLATFORM) up
 
-down:  ## stop exactly what `make up` started (PID records in $$CHURN_HOME/run), within 10 s
+down:  ## stop exactly what `make up` started (PID records in CHURN_HOME/run), within 10 s
 	@if [ -x $(PY) ]; then $(PY) -m flows.platform down; fi
 
 status:  ## what `make up` started and still runs
 	$(PY) -m flows.platform status
 
-prefect-server: setup  ## start only the local Prefect server (UI at http://127.0.0.1:$(PREFECT_PORT))
+prefect-server: setup  ## start only the local Prefect server (UI at http://127.0.0.1:4200)
 	$(PY) -m flows.server start --port $(PREFECT_PORT)
 
 deploy: setup  ## register prefect.yaml deployments on the local server (work pool churn-local)
@@ -87,5 +87,5 @@ score: setup  ## score every active customer with the champion into table churn_
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback
 
-clean: down  ## stop the platform and remove local state ($$CHURN_HOME)
+clean: down  ## stop the platform and remove local state (CHURN_HOME)
 	$(if $(strip $(CHURN_HOME)),rm -rf "$(CHURN_HOME)")
