@@ -17,13 +17,13 @@ def deploy_all(api_url: str) -> None:
     """Create the process work pool if needed, then `prefect deploy --all` from the project root."""
     prefect = str(Path(sys.executable).parent / "prefect")
     env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api_url}
-    pools = subprocess.run(
-        [prefect, "work-pool", "ls"], env=env, capture_output=True, text=True, check=True
+    # idempotent: the worker of `make up` may have created the pool already
+    subprocess.run(
+        [prefect, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
-    if WORK_POOL not in pools.stdout:
-        subprocess.run(
-            [prefect, "work-pool", "create", WORK_POOL, "--type", "process"], env=env, check=True
-        )
     subprocess.run(
         [prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=PROJECT_DIR, check=True
     )

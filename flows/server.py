@@ -42,6 +42,9 @@ def prefect_env(settings: Settings | None = None) -> dict[str, str]:
         # our modules log through standard logging; show their lines in the UI too
         "PREFECT_LOGGING_EXTRA_LOGGERS": "tasks,flows,models,monitoring,simulator",
         "BENTOML_HOME": str(settings.bentoml_home),
+        # tools that otherwise write to ~/.cache or ~/.config
+        "MPLCONFIGDIR": str(settings.home.resolve() / "matplotlib"),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
     }
 
 
