@@ -45,7 +45,7 @@ def train(
     frame = load_training_set(horizon_days=horizon, cutoffs=cutoffs, max_cutoffs=max_cutoffs)
     # xgboost.dask on the configured cluster when CHURN_TASK_RUNNER=dask / CHURN_DASK_ADDRESS
     fit = train_model_dask if dask_configured() else train_model
-    trained = fit(frame, spec=spec, n_trials=n_trials)
+    trained = fit(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
     evaluation = evaluate_model(trained, frame)
     logged = log_training_run(trained, evaluation, frame, horizon_days=horizon)
     version = register_model(

@@ -130,6 +130,7 @@ def fit_model_dask(
     *,
     spec: FeatureSpec,
     client: Client,
+    horizon_days: int | None = None,
     n_valid: int = 1,
     seed: int | None = None,
 ) -> TrainedModel:
@@ -137,9 +138,12 @@ def fit_model_dask(
     required = {"customer_id", "as_of", "label"} - set(frame.columns)
     if required:
         raise ValueError(f"training set lacks columns {sorted(required)}; use build_training_set")
-    seed = get_settings().seed if seed is None else seed
+    settings = get_settings()
+    seed = settings.seed if seed is None else seed
+    horizon = settings.horizon_days if horizon_days is None else horizon_days
     cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
-    split = split_cutoffs(cutoffs, n_valid=n_valid)
+    # the same purge-gapped split as the single-node fit
+    split = split_cutoffs(cutoffs, horizon_days=horizon, n_valid=n_valid)
     train_rows, valid_rows = rows_at(frame, split.train), rows_at(frame, split.valid)
 
     def xy(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -171,5 +175,6 @@ def fit_model_dask(
             "train": len(train_rows),
             "valid": len(valid_rows),
             "holdout": len(rows_at(frame, [split.holdout])),
+            "purged": len(rows_at(frame, split.purged)),
         },
     )

@@ -12,7 +12,9 @@ from tasks.training.fit import TrainedModel
 
 
 @task(cache_policy=NONE)
-def train_model_dask(frame: pd.DataFrame, *, spec: FeatureSpec, n_trials: int = 0) -> TrainedModel:
+def train_model_dask(
+    frame: pd.DataFrame, *, spec: FeatureSpec, horizon_days: int | None = None, n_trials: int = 0
+) -> TrainedModel:
     """Fit the booster with xgboost.dask on the configured cluster (no random search there)."""
     if n_trials:
         raise ValueError(
@@ -20,4 +22,4 @@ def train_model_dask(frame: pd.DataFrame, *, spec: FeatureSpec, n_trials: int = 
             "set n_trials=0 or unset CHURN_TASK_RUNNER/CHURN_DASK_ADDRESS"
         )
     with dask_client() as client:
-        return fit_model_dask(frame, spec=spec, client=client)
+        return fit_model_dask(frame, spec=spec, client=client, horizon_days=horizon_days)
