@@ -23,7 +23,7 @@ PLATFORM := $(PY) -m flows.platform --prefect-port $(PREFECT_PORT) --mlflow-port
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
-.PHONY: setup demo test lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui rollback retrain score clean help
+.PHONY: setup demo test lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui rollback retrain score bento serve clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -53,7 +53,7 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|orchestration)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|orchestration)
 	$(PY) -m bench.run $(ONLY)
 
 up: setup  ## start the local platform in the background (Prefect server + worker, MLflow UI, ...) and print URLs
@@ -88,6 +88,13 @@ score: setup  ## score every active customer with the champion into table churn_
 
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback
+
+bento: setup  ## build (or reuse) the bento of the current champion, with its Dockerfile
+	$(PY) -m tasks.deploy build
+
+PORT ?= 3000
+serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /predict)
+	$(PY) -m tasks.deploy serve --port $(PORT)
 
 clean: down  ## stop the platform and remove local state (CHURN_HOME)
 	$(if $(strip $(CHURN_HOME)),rm -rf "$(CHURN_HOME)")

@@ -6,7 +6,7 @@ import argparse
 import subprocess
 import sys
 
-AREAS = ("ingestion", "features", "training", "orchestration")
+AREAS = ("ingestion", "features", "training", "serving", "orchestration")
 
 
 def main(argv: list[str] | None = None) -> int:

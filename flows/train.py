@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.settings import get_settings
+from tasks.deploy.steps import build_champion_bento
 from tasks.registry import gate_model, register_model
 from tasks.training import (
     DEFAULT_MAX_CUTOFFS,
@@ -59,7 +60,10 @@ def train(
         min_auc=min_auc,
         tolerance=tolerance,
     )
-    return publish_training_summary(trained, evaluation, logged, decision)
+    summary = publish_training_summary(trained, evaluation, logged, decision)
+    if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
+        summary["bento"] = build_champion_bento(version)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> None:
