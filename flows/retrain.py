@@ -29,7 +29,6 @@ from tasks.orchestration.steps import publish_retrain_report
 T = TypeVar("T")
 # Stages of the loop whose flows are not part of this build yet; the report says so.
 UNAVAILABLE: dict[str, str] = {
-    "deploy": "no bento build stage in this build (tasks/deploy not present)",
     "monitor": "no monitor flow in this build (flows/monitor.py not present)",
 }
 
@@ -82,17 +81,19 @@ def retrain(
     stages.append(record)
     if trained["decision"] != "promoted":
         stages.append(StageRecord("deploy", "skipped", 0.0, "gate did not promote the model"))
-    else:
-        stages.append(StageRecord("deploy", "unavailable", 0.0, UNAVAILABLE["deploy"]))
+    else:  # the train flow bakes a promoted champion into its bento (tasks.deploy)
+        stages.append(StageRecord("deploy", "completed", 0.0, f"bento {trained.get('bento')}"))
     stages.append(StageRecord("monitor", "unavailable", 0.0, UNAVAILABLE["monitor"]))
-    publish_retrain_report(stages=stages, trained=trained, reason=reason)
+    publish_retrain_report(
+        stages=stages, trained=trained, reason=reason, bento_tag=trained.get("bento")
+    )
     return {
         "reason": reason,
         "model_version": trained["model_version"],
         "decision": trained["decision"],
         "gate_reason": trained["reason"],
         "run_id": trained["run_id"],
-        "bento_tag": None,
+        "bento_tag": trained.get("bento"),
         "stages": {s.name: {"state": s.state, "seconds": round(s.seconds, 2)} for s in stages},
     }
 
