@@ -183,3 +183,20 @@ monitoring_metrics = Table(
     Column("computed_at", DateTime, nullable=False),
     Index("ix_monitoring_metrics_metric_computed_at", "metric", "computed_at"),
 )
+
+# Batch scores a CRM campaign reads: every active customer scored by the champion at ``as_of``.
+# One batch per (as_of, model_version); a rerun replaces its batch in one transaction.
+churn_scores = Table(
+    "churn_scores",
+    metadata,
+    Column("as_of", DateTime, primary_key=True),
+    Column("model_version", String(32), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("model_name", String(128), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("risk_band", String(16), nullable=False),
+    # top contributions, largest first: [{"feature": ..., "contribution": ...}, ...]
+    Column("reasons", JSON, nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+    Index("ix_churn_scores_customer_id_as_of", "customer_id", "as_of"),
+)

@@ -32,7 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     started = time.perf_counter()
 
-    from flows.server import ensure_server
+    from flows.server import ensure_server, prefect_env
+
+    # every tool's home under CHURN_HOME (flow results, not ~/.prefect), before prefect is imported
+    for key, value in prefect_env(settings).items():
+        os.environ.setdefault(key, value)
 
     with console.status("starting / reusing the local Prefect server"):
         api_url = ensure_server(args.port)
@@ -76,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             f"Done in {time.perf_counter() - started:.0f} s.\n"
             f"Prefect UI: {ui}  (flow runs + artifacts; `make stop` stops the server)\n"
             f"MLflow UI:  make mlflow-ui  → http://127.0.0.1:5000  (runs, plots, model registry)\n"
+            f"Platform:   make up && make deploy  (server, worker, UIs; `make down` stops them)\n"
             f"Bento:      {bento.tag} (champion v{bento.model.model_version}, {bento.dockerfile})\n"
             f"Serve it:   make serve  → curl -XPOST http://127.0.0.1:3000/predict "
             f"-H 'content-type: application/json' -d '{{\"customer_ids\": [\"C1000001\"]}}'\n"

@@ -8,23 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flows.server import ensure_server
+from flows.server import PROJECT_DIR, ensure_server, prefect_env
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORK_POOL = "churn-local"
 
 
 def deploy_all(api_url: str) -> None:
     """Create the process work pool if needed, then `prefect deploy --all` from the project root."""
     prefect = str(Path(sys.executable).parent / "prefect")
-    env = {**os.environ, "PREFECT_API_URL": api_url, "CHURN_PROJECT_DIR": str(PROJECT_DIR)}
-    pools = subprocess.run(
-        [prefect, "work-pool", "ls"], env=env, capture_output=True, text=True, check=True
+    env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api_url}
+    # idempotent: the worker of `make up` may have created the pool already
+    subprocess.run(
+        [prefect, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
-    if WORK_POOL not in pools.stdout:
-        subprocess.run(
-            [prefect, "work-pool", "create", WORK_POOL, "--type", "process"], env=env, check=True
-        )
     subprocess.run(
         [prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=PROJECT_DIR, check=True
     )
@@ -36,7 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     url = ensure_server(args.port)
     deploy_all(url)
-    print(f"deployments registered at {url.removesuffix('/api')}/deployments; run `make worker`")
+    print(
+        f"deployments registered at {url.removesuffix('/api')}/deployments; "
+        "`make up` runs a worker (or `make worker` in the foreground)"
+    )
 
 
 if __name__ == "__main__":

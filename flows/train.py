@@ -27,6 +27,8 @@ from tasks.training import (
     publish_training_summary,
     train_model,
 )
+from tasks.training.dask_fit import dask_configured
+from tasks.training.dask_steps import train_model_dask
 
 
 @flow(name="train")
@@ -42,7 +44,9 @@ def train(
     horizon = horizon_days or get_settings().horizon_days
     spec = load_feature_spec()
     frame = load_training_set(horizon_days=horizon, cutoffs=cutoffs, max_cutoffs=max_cutoffs)
-    trained = train_model(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
+    # xgboost.dask on the configured cluster when CHURN_TASK_RUNNER=dask / CHURN_DASK_ADDRESS
+    fit = train_model_dask if dask_configured() else train_model
+    trained = fit(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
     evaluation = evaluate_model(trained, frame)
     logged = log_training_run(trained, evaluation, frame, horizon_days=horizon)
     version = register_model(
