@@ -10,7 +10,9 @@ ONLY ?=
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
-.PHONY: setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback clean help
+SPEC ?=
+
+.PHONY: table setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -42,6 +44,10 @@ test: lint typecheck pytest  ## lint, type checks and all tests
 
 bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training)
 	$(PY) -m bench.run $(ONLY)
+
+table: setup  ## your own data: ingest + features + train + gate the source in SPEC=path/to/spec.yaml
+	@test -n "$(SPEC)" || { echo "usage: make table SPEC=path/to/spec.yaml (see docs/your-data.md)"; exit 2; }
+	$(PY) -m flows.table $(SPEC)
 
 prefect-server: setup  ## start the local Prefect server (UI at http://127.0.0.1:4200)
 	$(PY) -m flows.server start
