@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 
 
-def telco_table(rows: int = 7000, *, seed: int = 7) -> pd.DataFrame:
-    """A Telco-shaped churn table: text cells like the CSV (``TotalCharges`` blank at tenure 0)."""
+def telco_table(rows: int = 7000, *, seed: int = 7, signal: float = 1.0) -> pd.DataFrame:
+    """A Telco-shaped churn table: text cells like the CSV (``TotalCharges`` blank at tenure 0).
+
+    ``signal`` scales how strongly the columns drive churn (1.0: about the public data's AUC).
+    """
     rng = np.random.default_rng(seed)
 
     def pick(values: list[str], p: list[float] | None = None) -> np.ndarray:
@@ -62,6 +65,7 @@ def telco_table(rows: int = 7000, *, seed: int = 7) -> pd.DataFrame:
         + 0.008 * (monthly - 65)
         + 0.4 * ((contract == "Month-to-month") & (tenure < 6))
     )
+    logit = logit.mean() + signal * (logit - logit.mean())
     churn = rng.random(rows) < 1 / (1 + np.exp(-logit))
     total = np.where(
         tenure > 0, (monthly * tenure * rng.uniform(0.95, 1.05, rows)).round(2), np.nan

@@ -91,7 +91,8 @@ def materialize_source(
         conn.execute(
             delete(source_online_features).where(source_online_features.c.source == features.source)
         )
-        written = conn.execute(
+        written = conn.execute(select(func.count()).select_from(values)).scalar_one()
+        conn.execute(
             source_online_features.insert().from_select(
                 [
                     "source",
@@ -110,7 +111,7 @@ def materialize_source(
                     literal(utc_now(), DateTime),
                 ),
             )
-        ).rowcount
+        )
         conn.exec_driver_sql(f"DROP TABLE {temp}")
     seconds = time.perf_counter() - started
     log.info(

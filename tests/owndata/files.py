@@ -39,9 +39,11 @@ def write_spec(folder: Path, document: dict[str, Any], name: str = "spec.yaml") 
     return path
 
 
-def write_telco(folder: Path, rows: int = 600, *, seed: int = 7) -> pd.DataFrame:
+def write_telco(
+    folder: Path, rows: int = 600, *, seed: int = 7, signal: float = 1.0
+) -> pd.DataFrame:
     """A Telco-shaped table at ``folder/telco.csv``; returns it."""
-    frame = telco_table(rows, seed=seed)
+    frame = telco_table(rows, seed=seed, signal=signal)
     frame.to_csv(folder / "telco.csv", index=False)
     return frame
 
