@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         check_source(load_spec(args.spec))  # one-line errors before any server or write
-        from flows.server import ensure_server
-
         from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from flows.server import ensure_server
 
         url = ensure_server(args.port)
         os.environ["PREFECT_API_URL"] = url

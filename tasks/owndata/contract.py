@@ -183,7 +183,7 @@ def check_rows(
 
     def fail(mask: np.ndarray, reason: Reason) -> None:
         for i in np.flatnonzero(mask):
-            reasons.setdefault(int(frame.index[i]), []).append(
+            reasons.setdefault(int(frame.index.to_numpy()[i]), []).append(
                 {**reason, "value": str(frame.iloc[i][reason["column"]])}
             )
 

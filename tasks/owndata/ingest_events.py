@@ -132,7 +132,9 @@ def prepare_events(spec: SourceSpec) -> dict[str, Any]:
 
 def _records(frame: pd.DataFrame, **constant: Any) -> list[dict[str, Any]]:
     objects = frame.astype(object).where(frame.notna(), None)
-    rows = objects.to_dict("records")
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in objects.to_dict("records")
+    ]
     for row in rows:
         for k, v in row.items():
             if isinstance(v, pd.Timestamp):

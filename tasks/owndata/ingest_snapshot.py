@@ -62,7 +62,7 @@ def prepare_snapshot(
     for label, cid in ids[clash].items():
         rows = unique.loc[ids == cid]
         differ = [c for c in unique.columns if rows[c].nunique() > 1]
-        reasons.setdefault(int(label), []).append(
+        reasons.setdefault(int(str(label)), []).append(
             {
                 "column": contract.id_column,
                 "check": "conflicting_duplicate",

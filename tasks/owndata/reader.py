@@ -63,13 +63,12 @@ def find_columns(frame: pd.DataFrame, wanted: Mapping[str, str], *, where: str) 
         by_lower[column.lower()] = column
     found: dict[str, str] = {}
     for role, name in wanted.items():
-        column = by_lower.get(name.strip().lower())
-        if column is None:
+        if name.strip().lower() not in by_lower:
             raise SpecError(
                 f"{where}: spec field {role!r} names column {name!r}, which the file lacks"
                 f" (columns: {', '.join(frame.columns)})"
             )
-        found[role] = column
+        found[role] = by_lower[name.strip().lower()]
     return found
 
 

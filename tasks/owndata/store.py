@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from core.names import utc_now
 from core.tables import source_schemas
 from tasks.ingestion.base import IngestionResult, Quarantined, RunContext
+from tasks.ingestion.contracts import Reason as IngestReason
 from tasks.ingestion.quarantine import write_quarantine
 from tasks.ingestion.runs import record_run
 from tasks.owndata.spec import SpecError
@@ -60,7 +61,8 @@ def quarantine_rows(
     raw = frame.loc[labels]
     rows = Quarantined(
         payloads=[json.dumps(r, sort_keys=True) for r in raw.to_dict("records")],
-        reasons=[reasons[label] for label in labels],
+        # our reasons may carry a "detail" beside column/check/value; the column is JSON
+        reasons=[cast(list[IngestReason], reasons[label]) for label in labels],
         natural_keys=[None] * len(labels),
     )
     write_quarantine(conn, RunContext(run_id, run_source(source), conn.dialect.name), rows)
