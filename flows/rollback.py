@@ -12,8 +12,7 @@ import logging
 from prefect import flow
 from rich.console import Console
 
-from tasks.registry import rollback_champion
-from tasks.summary import publish_rollback_summary
+from tasks.registry import publish_rollback_summary, rollback_champion
 
 
 @flow(name="rollback")

@@ -16,14 +16,14 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.settings import get_settings
-from tasks.evaluation import evaluate_model
 from tasks.registry import gate_model, register_model
-from tasks.summary import publish_training_summary
-from tasks.tracking import log_training_run
 from tasks.training import (
     DEFAULT_MAX_CUTOFFS,
+    evaluate_model,
     load_feature_spec,
     load_training_set,
+    log_training_run,
+    publish_training_summary,
     train_model,
 )
 

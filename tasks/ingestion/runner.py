@@ -20,13 +20,14 @@ from uuid import uuid4
 
 from sqlalchemy import Connection, Engine
 
+from core.names import utc_now
 from core.settings import get_settings
 from tasks.ingestion.base import CheckedChunk, IngestionResult, RunContext, Source, Window
 from tasks.ingestion.bulk import drop_stages
 from tasks.ingestion.pipeline import WriteBehind, fewer_gc_passes
 from tasks.ingestion.quarantine import write_quarantine
 from tasks.ingestion.registry import get_source
-from tasks.ingestion.runs import last_watermark, record_run, utc_now
+from tasks.ingestion.runs import last_watermark, record_run
 
 log = logging.getLogger(__name__)
 
