@@ -1,6 +1,6 @@
 """Run the registry/tracking functions for a declared source's model, ``churn-<name>``.
 
-``tasks.tracking`` and ``tasks.registry`` read the model name from settings. Until they take it
+``tasks.training.tracking`` and ``tasks.registry`` read the model name from settings. Until they take it
 as a parameter, a source's training runs inside ``model_name_scope``, which sets it for the
 duration (one flow run per process: a deployment run, the CLI, or a test).
 """

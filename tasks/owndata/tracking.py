@@ -2,7 +2,7 @@
 
 Params, CV and holdout metrics, the pyfunc model (booster + feature spec, signature, input
 example), ROC/PR/calibration/importance plots and the scored holdout as the drift reference. The
-experiment is the model's name (``tasks.tracking.configure_tracking`` inside model_name_scope).
+experiment is the model's name (``tasks.training.configure_tracking`` inside model_name_scope).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
 from tasks.owndata.spec import SourceSpec
 from tasks.owndata.training import FOLDS, SnapshotModel
-from tasks.plots import write_plots
-from tasks.tracking import LoggedRun, configure_tracking, git_commit
+from tasks.training import LoggedRun, configure_tracking
+from tasks.training.plots import write_plots
+from tasks.training.tracking import git_commit
 
 _REQUIREMENTS = ("mlflow", "xgboost-cpu", "pandas", "numpy", "scikit-learn", "pyarrow")
 TAG_SOURCE = "source.name"

@@ -1,9 +1,9 @@
 """Train, log, register and gate a declared source's model ``churn-<name>``.
 
 snapshot: ``tasks.owndata.training`` (stratified holdout + CV). events: the built-in out-of-time
-path (``tasks.training.train_model``, ``tasks.evaluation.evaluate_model``,
-``tasks.tracking.log_training_run``) on the source's training frame. Both end in the built-in
-registry and gate (``tasks.registry``), under the model's own name.
+path (``tasks.training.fit_model``, ``evaluate_holdout``, ``record_training_run``) on the
+source's training frame. Both end in the built-in registry and gate (``tasks.registry``), under
+the model's own name.
 """
 
 from __future__ import annotations
@@ -15,16 +15,20 @@ import mlflow
 import pandas as pd
 
 from core.settings import get_settings
-from tasks.evaluation import Evaluation, evaluate_model
 from tasks.owndata.features import SourceFeatures
 from tasks.owndata.naming import model_name_scope
 from tasks.owndata.pipeline import horizon_of
 from tasks.owndata.spec import SourceSpec
 from tasks.owndata.tracking import TAG_SOURCE, TAG_SOURCE_KIND, log_snapshot_run
 from tasks.owndata.training import train_snapshot
-from tasks.registry import gate_model, register_model, registry_client
-from tasks.tracking import LoggedRun, log_training_run
-from tasks.training import train_model
+from tasks.registry import gate_version, register_version, registry_client
+from tasks.training import (
+    Evaluation,
+    LoggedRun,
+    evaluate_holdout,
+    fit_model,
+    record_training_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +42,9 @@ def _fit_and_log(
         model = train_snapshot(frame, spec=feature_spec, seed=seed)
         logged = log_snapshot_run(model, frame, spec=spec)
         return model.evaluation, logged, model.cv_roc_auc, model.fitted.valid_auc
-    trained = train_model.fn(frame, spec=feature_spec, seed=seed)
-    evaluation = evaluate_model.fn(trained, frame)
-    logged = log_training_run.fn(trained, evaluation, frame, horizon_days=horizon_of(spec))
+    trained = fit_model(frame, spec=feature_spec, seed=seed)
+    evaluation = evaluate_holdout(trained, frame)
+    logged = record_training_run(trained, evaluation, frame, horizon_days=horizon_of(spec))
     with mlflow.start_run(run_id=logged.run_id):
         mlflow.set_tags({TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind})
     return evaluation, logged, None, trained.fitted.valid_auc
@@ -60,9 +64,9 @@ def train_spec(
     digest = features.definitions_hash
     with model_name_scope(spec.model_name):
         evaluation, logged, cv_auc, valid_auc = _fit_and_log(spec, frame, features, seed=seed)
-        version = register_model.fn(logged, metrics=evaluation.metrics, definitions_hash=digest)
+        version = register_version(logged, metrics=evaluation.metrics, definitions_hash=digest)
         registry_client().set_model_version_tag(spec.model_name, version, TAG_SOURCE, spec.name)
-        decision = gate_model.fn(
+        decision = gate_version(
             version=version,
             candidate_auc=evaluation.metrics["roc_auc"],
             holdout=evaluation.reference,

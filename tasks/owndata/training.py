@@ -17,7 +17,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models.estimator import BoosterParams, FittedModel, fit_booster, predict_scores
 from models.preprocessing import FeatureSpec, to_model_matrix
-from tasks.evaluation import Evaluation, score_holdout
+from tasks.training import Evaluation, score_holdout
 
 log = logging.getLogger(__name__)
 HOLDOUT_FRACTION = 0.2
