@@ -1,8 +1,8 @@
 """Run the registry/tracking functions for a declared source's model, ``churn-<name>``.
 
-``tasks.training.tracking`` and ``tasks.registry`` read the model name from settings. Until they take it
-as a parameter, a source's training runs inside ``model_name_scope``, which sets it for the
-duration (one flow run per process: a deployment run, the CLI, or a test).
+``tasks.training.tracking`` and ``tasks.registry`` read the model name from settings. Until
+they take it as a parameter, a source's training runs inside ``model_name_scope``, which sets
+it for the duration (one flow run per process: a deployment run, the CLI, or a test).
 """
 
 from __future__ import annotations
