@@ -17,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models.estimator import BoosterParams, FittedModel, fit_booster, predict_scores
 from models.preprocessing import FeatureSpec, to_model_matrix
+from tasks.owndata.spec import SpecError
 from tasks.training import Evaluation, score_holdout
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _check_classes(y: np.ndarray) -> None:
     positives, negatives = int(y.sum()), int(len(y) - y.sum())
     needed = FOLDS * 2
     if min(positives, negatives) < needed:
-        raise ValueError(
+        raise SpecError(
             f"{positives} churned and {negatives} stayed rows: stratified {FOLDS}-fold CV with a"
             f" holdout needs at least {needed} of each class; add rows"
         )
