@@ -153,6 +153,10 @@ def _check_labels(labels: pd.Series, spec: SourceSpec, *, column: str, where: st
     seen = sorted({normal_label(v) for v in labels.unique() if v != ""})
     positive = {normal_label(p) for p in spec.positive}
     others = [v for v in seen if v not in positive]
+    if not positive & set(seen):
+        raise SpecError(
+            f"{where}: no row of label {column!r} is positive {spec.positive} (values: {seen})"
+        )
     if spec.negative is not None:
         allowed = {normal_label(n) for n in spec.negative}
         unexpected = [v for v in others if v not in allowed]
@@ -166,10 +170,6 @@ def _check_labels(labels: pd.Series, spec: SourceSpec, *, column: str, where: st
             f"{where}: label {column!r} has values {others} besides positive {spec.positive};"
             " a churn flag has one other value — list the 'stayed' values under negative:"
             " (and fix or blank the rest)"
-        )
-    if not positive & set(seen):
-        raise SpecError(
-            f"{where}: no row of label {column!r} is positive {spec.positive} (values: {seen})"
         )
     if not others:
         raise SpecError(f"{where}: every row of label {column!r} is positive; nobody stayed")
