@@ -42,7 +42,7 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|owndata)
 	$(PY) -m bench.run $(ONLY)
 
 table: setup  ## your own data: ingest + features + train + gate the source in SPEC=path/to/spec.yaml

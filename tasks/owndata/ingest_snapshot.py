@@ -58,18 +58,18 @@ def prepare_snapshot(
     duplicates = len(raw) - len(unique)
     typed, reasons = check_rows(unique, contract)
     ids = unique[contract.id_column]
-    clash = ids.duplicated(keep=False)
-    for label, cid in ids[clash].items():
-        rows = unique.loc[ids == cid]
+    clashing = unique.loc[ids.duplicated(keep=False)]
+    for cid, rows in clashing.groupby(contract.id_column, sort=False):
         differ = [c for c in unique.columns if rows[c].nunique() > 1]
-        reasons.setdefault(int(str(label)), []).append(
-            {
-                "column": contract.id_column,
-                "check": "conflicting_duplicate",
-                "value": str(cid),
-                "detail": f"{len(rows)} rows share this id and differ in {differ}",
-            }
-        )
+        for label in rows.index:
+            reasons.setdefault(int(str(label)), []).append(
+                {
+                    "column": contract.id_column,
+                    "check": "conflicting_duplicate",
+                    "value": str(cid),
+                    "detail": f"{len(rows)} rows share this id and differ in {differ}",
+                }
+            )
     valid = typed.drop(index=list(reasons))
     return unique, with_categories(contract, valid), valid, reasons, duplicates
 

@@ -131,3 +131,15 @@ def test_normal_label_and_feature_key() -> None:
     assert feature_key("Monthly Charges ($)") == "monthly_charges"
     assert feature_key("2nd line") == "c_2nd_line"
     assert feature_key("Label") == "f_label"
+
+
+def test_reader_parquet_and_glob_read_as_text(tmp_path: Path) -> None:
+    from tasks.owndata.reader import read_text_table
+
+    pd.DataFrame({"id": ["a", "b"], "x": [1.5, None]}).to_parquet(tmp_path / "p1.parquet")
+    pd.DataFrame({"id": ["c"], "x": [2.0]}).to_parquet(tmp_path / "p2.parquet")
+    frame = read_text_table(str(tmp_path / "p*.parquet"))
+    assert frame.to_dict("list") == {"id": ["a", "b", "c"], "x": ["1.5", "", "2.0"]}
+    pd.DataFrame({"id": ["d"], "y": [1]}).to_parquet(tmp_path / "p3.parquet")
+    with pytest.raises(SpecError, match="other columns"):
+        read_text_table(str(tmp_path / "p*.parquet"))
