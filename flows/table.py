@@ -67,8 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
     parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Prefect configured logging at import; our modules' lines (counts, replaced snapshots,
+    # fold scores) go to stderr through their own handler.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s", "%H:%M:%S"))
+    ours = logging.getLogger("tasks")
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
     from tasks.owndata.checks import check_source
     from tasks.owndata.spec import SpecError, load_spec
 
