@@ -67,13 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
     parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
     args = parser.parse_args(argv)
-    # Prefect configured logging at import; our modules' lines (counts, replaced snapshots,
-    # fold scores) go to stderr through their own handler.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s", "%H:%M:%S"))
-    ours = logging.getLogger("tasks")
-    ours.addHandler(handler)
-    ours.setLevel(logging.INFO)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     from tasks.owndata.checks import check_source
     from tasks.owndata.spec import SpecError, load_spec
 
@@ -85,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
         url = ensure_server(args.port)
         os.environ["PREFECT_API_URL"] = url
-        # our modules log through standard logging; show their lines in the Prefect UI too
+        # our modules log through standard logging: Prefect shows their lines (counts, replaced
+        # snapshots, fold scores) on the console and in the UI
         os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models")
         with temporary_settings(updates={PREFECT_API_URL: url}):
             summary = table(spec=args.spec, min_auc=args.min_auc, tolerance=args.tolerance)
