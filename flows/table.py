@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Prefect set up logging at import (root at WARNING): let our INFO lines through to the
+    # handlers it attaches to our loggers (PREFECT_LOGGING_EXTRA_LOGGERS below)
+    logging.getLogger("tasks").setLevel(logging.INFO)
     from tasks.owndata.checks import check_source
     from tasks.owndata.spec import SpecError, load_spec
 
