@@ -12,7 +12,7 @@ MONTHS ?= 18
 
 SPEC ?=
 
-.PHONY: table setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback clean help
+.PHONY: table setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback bento serve clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -42,7 +42,7 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|owndata)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|owndata)
 	$(PY) -m bench.run $(ONLY)
 
 table: setup  ## your own data: ingest + features + train + gate the source in SPEC=path/to/spec.yaml
@@ -66,6 +66,13 @@ mlflow-ui: setup  ## MLflow UI on the embedded tracking store
 
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback
+
+bento: setup  ## build (or reuse) the bento of the current champion, with its Dockerfile
+	$(PY) -m tasks.deploy build
+
+PORT ?= 3000
+serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /predict)
+	$(PY) -m tasks.deploy serve --port $(PORT)
 
 clean:  ## remove local state (.churn)
 	rm -rf .churn

@@ -21,10 +21,20 @@ TAG_WINDOW_END = "data.window_end"
 TAG_CUTOFFS_TRAIN = "cutoffs.train"
 TAG_CUTOFFS_VALIDATION = "cutoffs.validation"
 TAG_CUTOFFS_HOLDOUT = "cutoffs.holdout"
+TAG_CUTOFFS_PURGED = "cutoffs.purged"
+TAG_HORIZON_DAYS = "horizon_days"
+# The latest moment a model's training or validation labels looked at (last validation cutoff
+# + horizon): a fair holdout for re-scoring that model starts at or after it.
+TAG_TRAINED_THROUGH = "data.trained_through"
 TAG_GATE_DECISION = "gate.decision"
 TAG_GATE_REASON = "gate.reason"
 TAG_CHAMPION_SEQ = "champion.seq"
 TAG_CHAMPION_PROMOTED_AT = "champion.promoted_at"
+TAG_GATE_DECIDED_AT = "gate.decided_at"
+TAG_ROLLED_BACK_AT = "champion.rolled_back_at"
+TAG_ROLLED_BACK_TO = "champion.rolled_back_to"
+TAG_ROLLBACK_REASON = "champion.rollback_reason"
+TAG_RESTORED_AT = "champion.restored_at"
 
 # Run artifacts.
 REFERENCE_ARTIFACT = "reference/holdout.parquet"

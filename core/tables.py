@@ -91,6 +91,23 @@ tickets = Table(
     Index("ix_tickets_customer_id_created_at", "customer_id", "created_at"),
 )
 
+# Every exported state of every ticket (natural key ticket_id + updated_at), so the state at a
+# past moment — priority, category, status — stays known after ``tickets`` moves on.
+ticket_states = Table(
+    "ticket_states",
+    metadata,
+    Column("ticket_id", String(64), primary_key=True),
+    Column("updated_at", DateTime, primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("resolved_at", DateTime, nullable=True),
+    Column("satisfaction", Integer, nullable=True),
+    Column("run_id", String(36), nullable=False),
+)
+
 ingestion_runs = Table(
     "ingestion_runs",
     metadata,

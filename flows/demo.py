@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     console.rule("4/4 train, evaluate, register, gate (flow: train)")
     result = train()
     console.print(result)
+    from tasks.deploy import build_bento, champion_version
+
+    bento = build_bento(champion_version())  # built by train on a promotion; reused here
 
     ui = api_url.removesuffix("/api")
     console.print(
@@ -66,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
             f"Done in {time.perf_counter() - started:.0f} s.\n"
             f"Prefect UI: {ui}  (flow runs + artifacts; `make stop` stops the server)\n"
             f"MLflow UI:  make mlflow-ui  → http://127.0.0.1:5000  (runs, plots, model registry)\n"
+            f"Bento:      {bento.tag} (champion v{bento.model.model_version}, {bento.dockerfile})\n"
+            f"Serve it:   make serve  → curl -XPOST http://127.0.0.1:3000/predict "
+            f"-H 'content-type: application/json' -d '{{\"customer_ids\": [\"C1000001\"]}}'\n"
             f"Warehouse:  {settings.database_url}\n"
             f"State:      {settings.home.resolve()}",
             title="churn demo",

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.settings import get_settings
+from tasks.deploy.steps import build_champion_bento
 from tasks.registry import gate_model, register_model
 from tasks.training import (
     DEFAULT_MAX_CUTOFFS,
@@ -41,7 +42,7 @@ def train(
     horizon = horizon_days or get_settings().horizon_days
     spec = load_feature_spec()
     frame = load_training_set(horizon_days=horizon, cutoffs=cutoffs, max_cutoffs=max_cutoffs)
-    trained = train_model(frame, spec=spec, n_trials=n_trials)
+    trained = train_model(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
     evaluation = evaluate_model(trained, frame)
     logged = log_training_run(trained, evaluation, frame, horizon_days=horizon)
     version = register_model(
@@ -55,7 +56,10 @@ def train(
         min_auc=min_auc,
         tolerance=tolerance,
     )
-    return publish_training_summary(trained, evaluation, logged, decision)
+    summary = publish_training_summary(trained, evaluation, logged, decision)
+    if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
+        summary["bento"] = build_champion_bento(version)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,8 +2,10 @@
 
 Population at a cutoff = customers active at that moment (see ``tasks.features.population``);
 label = 1 when the latest known cancel_date falls in ``(cutoff, cutoff + horizon_days]``.
-A cutoff is only usable once its whole horizon lies before the data watermark; otherwise
-customers who will cancel inside the horizon would be labelled 0.
+A cutoff is only usable once its whole horizon lies before the watermark of *every* source the
+features and labels read (``tasks.features.clock``); otherwise customers who will cancel inside
+the horizon would be labelled 0. A cutoff whose label rate is 0, or far below its neighbours', is
+refused.
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine, and_, case, select
 
-from tasks.features.population import active_customers, data_start, data_watermark, moments_table
+from core.names import to_naive_utc
+from tasks.features.clock import DataReach, data_reach
+from tasks.features.population import active_customers, data_start, moments_table
 from tasks.features.retrieval import get_historical_features
+
+# A cutoff whose churn rate is below this fraction of its neighbours' median is suspect: a
+# source that lags, or data before the sources start, makes churners look like stayers.
+MIN_RATE_VS_NEIGHBOURS = 0.25
 
 
 def available_cutoffs(
@@ -24,12 +32,12 @@ def available_cutoffs(
     """Month starts whose label horizon has fully elapsed by ``now``, from the first month start
     at which every source has delivered data.
 
-    ``now`` defaults to the warehouse's data watermark (``data_watermark``). Earlier cutoffs are
-    left out: CRM history reaches back to each customer's signup, but billing and helpdesk data
-    (and customers who left before the first export) do not.
+    ``now`` defaults to the moment every source is complete through (``data_reach``). Earlier
+    cutoffs are left out: CRM history reaches back to each customer's signup, but billing and
+    helpdesk data (and customers who left before the first export) do not.
     """
     _check_horizon(horizon_days)
-    now = now if now is not None else data_watermark(engine=engine)
+    now = to_naive_utc(now) if now is not None else data_reach(engine=engine).until
     first = data_start(engine=engine)
     if now is None or first is None:
         return []
@@ -51,10 +59,10 @@ def build_labels(
     """customer_id, as_of, label (0/1) for everyone active at each cutoff, sorted by both.
 
     Raises ValueError naming every cutoff whose horizon ends after ``now`` (default: the
-    data watermark).
+    watermark of the most lagging source, named in the message). Aware cutoffs become naive UTC.
     """
-    moments = sorted(set(cutoffs))
-    _check_elapsed(moments, horizon_days, engine=engine, now=now)
+    moments = sorted({to_naive_utc(c) for c in cutoffs})
+    check_elapsed(moments, horizon_days, engine=engine, now=now)
     ends = [moment + timedelta(days=horizon_days) for moment in moments]
     population = active_customers(moments_table(moments, horizon_end=ends)).subquery("population")
     churned = and_(
@@ -89,26 +97,62 @@ def _check_horizon(horizon_days: int) -> None:
         raise ValueError(f"horizon_days must be a positive number of days, got {horizon_days}")
 
 
-def _check_elapsed(
-    cutoffs: Sequence[datetime], horizon_days: int, *, engine: Engine, now: datetime | None
+def check_elapsed(
+    cutoffs: Sequence[datetime],
+    horizon_days: int,
+    *,
+    engine: Engine,
+    now: datetime | None = None,
 ) -> None:
-    """Refuse cutoffs whose label horizon has not fully elapsed by ``now``."""
+    """Refuse cutoffs whose label horizon has not fully elapsed for every source by ``now``."""
     _check_horizon(horizon_days)
     if not cutoffs:
         raise ValueError("no cutoffs given; see available_cutoffs() for the usable ones")
-    if now is None:
-        now = data_watermark(engine=engine)
-        if now is None:
-            raise ValueError("the warehouse holds no data yet; run the ingest flow first")
-    early = [c for c in cutoffs if c + timedelta(days=horizon_days) > now]
+    reach = None if now is not None else data_reach(engine=engine)
+    limit = to_naive_utc(now) if now is not None else reach.until if reach else None
+    if limit is None:
+        raise ValueError(
+            "the warehouse holds no data yet (or a source was never loaded: "
+            f"{reach.describe() if reach else '-'}); run the ingest flow first"
+        )
+    early = [c for c in cutoffs if c + timedelta(days=horizon_days) > limit]
     if early:
         shown = ", ".join(c.isoformat() for c in early)
-        latest = (now - timedelta(days=horizon_days)).isoformat()
+        latest = (limit - timedelta(days=horizon_days)).isoformat()
         raise ValueError(
-            f"cutoff(s) {shown}: the {horizon_days}-day label horizon ends after the data"
-            f" watermark {now.isoformat()}; use cutoffs <= {latest}"
-            " (see available_cutoffs)"
+            f"cutoff(s) {shown}: the {horizon_days}-day label horizon ends after "
+            f"{_limit_name(reach, limit)}; use cutoffs <= {latest} (see available_cutoffs) or "
+            "ingest the lagging source first"
         )
+
+
+def _limit_name(reach: DataReach | None, limit: datetime) -> str:
+    if reach is None:
+        return f"now={limit.isoformat()}"
+    source, _ = reach.lagging
+    where = "committed watermark" if reach.from_ingestion_runs else "data watermark"
+    return f"source {source!r}'s {where} {limit.isoformat()} (all sources: {reach.describe()})"
+
+
+def check_label_rates(labels: pd.DataFrame) -> pd.Series:
+    """Churn rate per cutoff; ValueError naming every cutoff with no churner, or a rate below
+    ``MIN_RATE_VS_NEIGHBOURS`` × the median of the other cutoffs (labels judged too early)."""
+    rates = labels.groupby("as_of")["label"].mean()
+    bad = []
+    for as_of, rate in rates.items():
+        others = rates.drop(index=as_of)
+        floor = MIN_RATE_VS_NEIGHBOURS * float(others.median()) if len(others) else 0.0
+        if rate == 0 or rate < floor:
+            bad.append(
+                f"{str(as_of)[:10]} (rate {rate:.4f}, others' median "
+                f"{float(others.median()) if len(others) else float('nan'):.4f})"
+            )
+    if bad:
+        raise ValueError(
+            f"label rate suspect at cutoff(s) {'; '.join(bad)}: a source lags or the data starts "
+            "later than these cutoffs; ingest the missing data or pass explicit cutoffs"
+        )
+    return rates
 
 
 def _month_start(moment: datetime) -> datetime:

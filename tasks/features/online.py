@@ -18,7 +18,7 @@ from sqlalchemy import Connection, DateTime, Engine, Float, String, delete, func
 from sqlalchemy.sql import column, table
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.names import utc_now
+from core.names import to_naive_utc, utc_now
 from core.tables import online_features
 from tasks.features.compiler import combined_query
 from tasks.features.definitions import FEATURES, definitions_hash
@@ -47,7 +47,11 @@ class MaterializeResult:
 
 
 def materialize(as_of: datetime, *, engine: Engine) -> MaterializeResult:
-    """Compute every feature at ``as_of`` for all active customers and replace the online store."""
+    """Compute every feature at ``as_of`` for all active customers and replace the online store.
+
+    An aware ``as_of`` is converted to naive UTC first, the warehouse's convention.
+    """
+    as_of = to_naive_utc(as_of)
     started = time.perf_counter()
     digest = definitions_hash()
     with feature_session(engine) as conn:

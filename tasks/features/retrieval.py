@@ -64,12 +64,21 @@ def _checked_as_of(entity_df: pd.DataFrame, features: Sequence[FeatureDef]) -> p
         raise ValueError(f"entity_df already has feature column(s) {clash}; drop them first")
     if entity_df["customer_id"].isna().any():
         raise ValueError("entity_df.customer_id has missing values")
-    as_of = pd.to_datetime(entity_df["as_of"])
-    if as_of.dt.tz is not None:
-        raise ValueError("entity_df.as_of must be naive UTC timestamps, got a tz-aware column")
+    as_of = _naive_utc(entity_df["as_of"])
     if as_of.isna().any():
         raise ValueError("entity_df.as_of has missing values")
     return as_of.astype("datetime64[us]")
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """An as_of column as naive UTC datetimes: aware values (one zone, or mixed offsets given as
+    datetime objects) are converted, naive ones are taken to be UTC already."""
+    if values.dtype == object and any(
+        getattr(v, "tzinfo", None) is not None for v in values.head(1000)
+    ):
+        return pd.to_datetime(values, utc=True).dt.tz_convert(None)
+    as_of = pd.to_datetime(values)
+    return as_of.dt.tz_convert(None) if as_of.dt.tz is not None else as_of
 
 
 @dataclass(frozen=True)
@@ -99,19 +108,30 @@ def _fetch_columns(conn: Connection, source: _SourceSQL, n: int) -> dict[str, np
     # A server-side cursor on PostgreSQL keeps the client's memory to one chunk at a time.
     postgres = conn.dialect.name == "postgresql"
     cursor = dbapi.cursor(name="feature_rows") if postgres else dbapi.cursor()
+    # Each chunk becomes typed columns at once: float64 columns hold 8 bytes a value instead of a
+    # Python object each, so memory stays near the size of the result, not several times it.
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in source.names}
+    got = 0
     try:
         cursor.execute(source.sql)
-        blocks = []
         while rows := cursor.fetchmany(chunk):
-            blocks.append(np.array(rows, dtype=object).reshape(len(rows), -1))
+            block = np.array(rows, dtype=object).reshape(len(rows), -1)
+            got += len(rows)
+            for i, name in enumerate(source.names, start=1):
+                column = block[:, i]
+                parts[name].append(
+                    column if name in source.text_names else column.astype(np.float64)
+                )
+            del block, rows
     finally:
         cursor.close()
-    table = np.concatenate(blocks) if blocks else np.empty((0, len(source.names) + 1), dtype=object)
-    if len(table) != n:
-        raise ValueError(row_count_problem(conn, len(table), n))
+    if got != n:
+        raise ValueError(row_count_problem(conn, got, n))
     return {
-        name: table[:, i] if name in source.text_names else table[:, i].astype(np.float64)
-        for i, name in enumerate(source.names, start=1)
+        name: np.concatenate(chunks)
+        if chunks
+        else np.empty(0, dtype=object if name in source.text_names else np.float64)
+        for name, chunks in parts.items()
     }
 
 

@@ -14,7 +14,7 @@ from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
 from core.db import make_engine
-from core.names import utc_now
+from core.names import to_naive_utc, utc_now
 from core.settings import get_settings
 from tasks.features.definitions import FEATURES
 from tasks.features.online import MaterializeResult, materialize
@@ -36,9 +36,9 @@ def _engine() -> Engine:
     cache_policy=NONE,
 )
 def resolve_as_of(as_of: datetime | None = None) -> datetime:
-    """The moment to materialize: ``as_of`` if given, else the warehouse's data watermark."""
+    """The moment to materialize: ``as_of`` (as naive UTC) if given, else the data watermark."""
     if as_of is not None:
-        return as_of
+        return to_naive_utc(as_of)
     engine = _engine()
     try:
         watermark = data_watermark(engine=engine)

@@ -1,11 +1,15 @@
 """Model registry: register every model, gate the ``champion`` alias, keep its history, roll back.
 
-``gate`` holds the pure decision rule, ``store`` the MLflow registry operations, ``steps`` the
-Prefect task wrappers. Importing this package connects to nothing and reads no file.
+``gate`` holds the pure decision rule, ``store`` the registry's history, writes and repair,
+``promotion`` and ``rollback`` the two operations that move the alias (under ``lock``, a Prefect
+global concurrency limit), ``steps`` the Prefect task wrappers.
+Importing this package connects to nothing and reads no file.
 """
 
 from core.names import CHALLENGER, CHAMPION
-from tasks.registry.gate import GateDecision, decide_promotion
+from tasks.registry.gate import GateDecision, Rescore, decide_promotion
+from tasks.registry.promotion import gate_version, rescore_version
+from tasks.registry.rollback import Rollback, rollback_to_previous
 from tasks.registry.steps import (
     gate_model,
     publish_rollback_summary,
@@ -14,15 +18,12 @@ from tasks.registry.steps import (
 )
 from tasks.registry.store import (
     ChampionRecord,
-    Rollback,
     champion_history,
     current_champion,
-    gate_version,
     list_versions,
     register_version,
     registry_client,
-    rescore_champion,
-    rollback_to_previous,
+    repair_registry,
 )
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "CHAMPION",
     "ChampionRecord",
     "GateDecision",
+    "Rescore",
     "Rollback",
     "champion_history",
     "current_champion",
@@ -41,7 +43,8 @@ __all__ = [
     "register_model",
     "register_version",
     "registry_client",
-    "rescore_champion",
+    "repair_registry",
+    "rescore_version",
     "rollback_champion",
     "rollback_to_previous",
 ]

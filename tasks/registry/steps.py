@@ -8,14 +8,22 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from tasks.registry.gate import GateDecision
-from tasks.registry.store import Rollback, gate_version, register_version, rollback_to_previous
+from tasks.registry.promotion import gate_version
+from tasks.registry.rollback import Rollback, rollback_to_previous
+from tasks.registry.store import register_version
 from tasks.training.tracking import LoggedRun
 
 
 @task(cache_policy=NONE)
-def register_model(logged: LoggedRun, *, metrics: dict[str, float], definitions_hash: str) -> str:
-    """Register the run's model as a new version of ``settings.model_name``; return the version."""
-    return register_version(logged, metrics=metrics, definitions_hash=definitions_hash)
+def register_model(
+    logged: LoggedRun,
+    *,
+    metrics: dict[str, float],
+    definitions_hash: str,
+    name: str | None = None,
+) -> str:
+    """Register the run's model as a new version of ``name`` (default: settings); return it."""
+    return register_version(logged, metrics=metrics, definitions_hash=definitions_hash, name=name)
 
 
 @task(cache_policy=NONE)
@@ -27,8 +35,10 @@ def gate_model(
     definitions_hash: str,
     min_auc: float,
     tolerance: float,
+    name: str | None = None,
 ) -> GateDecision:
-    """Promote ``version`` to champion or set it as challenger, under the registry lock."""
+    """Promote ``version`` to champion or set it as challenger, under the registry lock
+    (repairing first whatever an interrupted gate or rollback left)."""
     return gate_version(
         version=version,
         candidate_auc=candidate_auc,
@@ -36,13 +46,14 @@ def gate_model(
         definitions_hash=definitions_hash,
         min_auc=min_auc,
         tolerance=tolerance,
+        name=name,
     )
 
 
 @task(cache_policy=NONE)
-def rollback_champion(*, reason: str = "manual rollback") -> Rollback:
+def rollback_champion(*, reason: str = "manual rollback", name: str | None = None) -> Rollback:
     """Move ``champion`` back to the previous champion in the history, and record it."""
-    return rollback_to_previous(reason=reason)
+    return rollback_to_previous(reason=reason, name=name)
 
 
 @task(cache_policy=NONE)

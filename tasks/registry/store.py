@@ -1,20 +1,20 @@
-"""Model registry: register every model, gate the ``champion`` alias, keep its history, roll back.
+"""The MLflow registry as the gate and rollback see it: versions, the champion history, writes
+that can be crash-tested, and the repair that makes an interrupted gate or rollback whole again.
 
-A candidate becomes champion only if its holdout ROC-AUC clears ``min_auc`` and it is not worse
-(beyond ``tolerance``) than the current champion re-scored on the same holdout. Otherwise it becomes
-``challenger``. Every decision is written to the version's ``gate.*`` tags; each promotion gets a
-``champion.seq`` tag, so the champion history is the promoted versions ordered by ``seq`` minus the
-ones rolled back. Read-decide-write runs under a cross-process lock (``tasks.registry.locks``).
+The champion history lives on version tags: a promotion is committed by its ``gate.decision``
+tag (written after every other gate tag), a rollback by ``champion.rolled_back_at``. The aliases
+are derived from that history, so ``repair_registry`` can always put them back.
 """
 
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import mlflow
-import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -24,18 +24,24 @@ from core.names import (
     CHAMPION,
     TAG_CHAMPION_PROMOTED_AT,
     TAG_CHAMPION_SEQ,
+    TAG_CUTOFFS_HOLDOUT,
     TAG_DEFINITIONS_HASH,
+    TAG_GATE_DECIDED_AT,
     TAG_GATE_DECISION,
-    TAG_GATE_REASON,
-    utc_now,
+    TAG_HORIZON_DAYS,
+    TAG_RESTORED_AT,
+    TAG_ROLLBACK_REASON,
+    TAG_ROLLED_BACK_AT,
+    TAG_ROLLED_BACK_TO,
+    TAG_TRAINED_THROUGH,
 )
 from core.settings import get_settings
-from tasks.registry.gate import GateDecision, decide_promotion
-from tasks.registry.locks import registry_lock
-from tasks.training.evaluation import compute_metrics
 from tasks.training.tracking import LoggedRun, configure_tracking
 
 log = logging.getLogger(__name__)
+# Fault injection for the crash tests: the process exits right after this many registry writes.
+CRASH_ENV = "CHURN_CRASH_AFTER_WRITES"
+CRASH_EXIT_CODE = 86
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,9 @@ class ChampionRecord:
     rolled_back_at: str | None
 
 
-def _now() -> str:
-    return utc_now().isoformat()
+def model_name(name: str | None = None) -> str:
+    """``name``, or the configured model name."""
+    return name or get_settings().model_name
 
 
 def registry_client() -> MlflowClient:
@@ -59,9 +66,35 @@ def registry_client() -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def _lock() -> AbstractContextManager[None]:
-    settings = get_settings()
-    return registry_lock(tracking_uri=settings.mlflow_tracking_uri, name=settings.model_name)
+class Writes:
+    """Every registry write of one gate or rollback, counted so a test can kill the process
+    between any two of them (``CHURN_CRASH_AFTER_WRITES=n``)."""
+
+    def __init__(self, client: MlflowClient, name: str):
+        self.client, self.name, self.count = client, name, 0
+        limit = os.environ.get(CRASH_ENV)
+        self.crash_after = int(limit) if limit else None
+
+    def _done(self) -> None:
+        self.count += 1
+        if self.crash_after is not None and self.count >= self.crash_after:
+            os._exit(CRASH_EXIT_CODE)
+
+    def _call(self, write: Callable[..., Any], *args: Any) -> None:
+        write(*args)
+        self._done()
+
+    def tag(self, version: str, key: str, value: str) -> None:
+        self._call(self.client.set_model_version_tag, self.name, version, key, value)
+
+    def untag(self, version: str, key: str) -> None:
+        self._call(self.client.delete_model_version_tag, self.name, version, key)
+
+    def alias(self, alias: str, version: str | None) -> None:
+        if version is None:
+            self._call(self.client.delete_registered_model_alias, self.name, alias)
+        else:
+            self._call(self.client.set_registered_model_alias, self.name, alias, version)
 
 
 def list_versions(client: MlflowClient, name: str) -> list[ModelVersion]:
@@ -76,46 +109,116 @@ def list_versions(client: MlflowClient, name: str) -> list[ModelVersion]:
             return versions
 
 
-def champion_history(client: MlflowClient | None = None) -> list[ChampionRecord]:
-    """Every promotion to champion, oldest first (rolled-back ones included, marked)."""
+def _promoted(v: ModelVersion) -> bool:
+    return v.tags.get(TAG_GATE_DECISION) == "promoted" and TAG_CHAMPION_SEQ in v.tags
+
+
+def champion_history(
+    client: MlflowClient | None = None, name: str | None = None
+) -> list[ChampionRecord]:
+    """Every committed promotion to champion, oldest first (rolled-back ones included, marked)."""
     client = client or registry_client()
     records = [
         ChampionRecord(
             version=str(v.version),
             seq=int(v.tags[TAG_CHAMPION_SEQ]),
             promoted_at=v.tags[TAG_CHAMPION_PROMOTED_AT],
-            rolled_back_at=v.tags.get("champion.rolled_back_at"),
+            rolled_back_at=v.tags.get(TAG_ROLLED_BACK_AT),
         )
-        for v in list_versions(client, get_settings().model_name)
-        if TAG_CHAMPION_SEQ in v.tags
+        for v in list_versions(client, model_name(name))
+        if _promoted(v)
     ]
     return sorted(records, key=lambda r: r.seq)
 
 
-def current_champion(client: MlflowClient) -> str | None:
-    """Version the ``champion`` alias points at, checked against the history; None if none yet."""
-    name = get_settings().model_name
+def active_champions(client: MlflowClient, name: str | None = None) -> list[str]:
+    """Promoted versions not rolled back, oldest first; the last one is the champion."""
+    return [r.version for r in champion_history(client, name) if r.rolled_back_at is None]
+
+
+def current_champion(client: MlflowClient, name: str | None = None) -> str | None:
+    """The champion according to the history (None if none yet)."""
+    active = active_champions(client, name)
+    return active[-1] if active else None
+
+
+def _aliases(client: MlflowClient, name: str) -> dict[str, str] | None:
     try:
-        aliased = client.get_registered_model(name).aliases.get(CHAMPION)
+        model = client.get_registered_model(name)
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-        return None  # nothing registered yet, so no champion
-    active = [r.version for r in champion_history(client) if r.rolled_back_at is None]
-    top = active[-1] if active else None
-    if (str(aliased) if aliased is not None else None) != top:
-        raise RuntimeError(
-            f"registry {name!r} is inconsistent: alias {CHAMPION!r} -> {aliased}, but the champion "
-            f"history ends at {top}; a gate or rollback was interrupted or the alias was moved by "
-            f"hand — set the alias back to {top} (or tag the version) before gating again"
-        )
-    return top
+        return None
+    return {alias: str(version) for alias, version in model.aliases.items()}
 
 
-def register_version(logged: LoggedRun, *, metrics: dict[str, float], definitions_hash: str) -> str:
-    """Register the run's model as a new version of ``settings.model_name``; return the version."""
+def repair_registry(client: MlflowClient, name: str | None = None) -> list[str]:
+    """Finish or undo what an interrupted gate or rollback left; return what was repaired.
+
+    Uncommitted gate or rollback tags are removed, a committed rollback's ``restored_at`` is
+    written, and both aliases are set from the history. Call it holding the registry lock.
+    """
+    name = model_name(name)
+    aliases = _aliases(client, name)
+    if aliases is None:
+        return []  # nothing registered yet
+    writes, repaired = Writes(client, name), []
+    versions = list_versions(client, name)
+    by_version = {str(v.version): v for v in versions}
+    for v in versions:
+        version, tags = str(v.version), v.tags
+        if TAG_GATE_DECISION not in tags:
+            stale = [k for k in tags if k.startswith("gate.") or k.startswith("champion.")]
+            for key in stale:
+                writes.untag(version, key)
+            if stale:
+                repaired.append(f"v{version}: removed uncommitted gate tags {sorted(stale)}")
+        elif TAG_ROLLED_BACK_AT not in tags:
+            stale = [k for k in (TAG_ROLLED_BACK_TO, TAG_ROLLBACK_REASON) if k in tags]
+            for key in stale:
+                writes.untag(version, key)
+            if stale:
+                repaired.append(f"v{version}: removed uncommitted rollback tags {stale}")
+        else:
+            target = by_version.get(tags.get(TAG_ROLLED_BACK_TO, ""))
+            when = tags[TAG_ROLLED_BACK_AT]
+            if target is not None and target.tags.get(TAG_RESTORED_AT, "") < when:
+                writes.tag(str(target.version), TAG_RESTORED_AT, when)
+                repaired.append(f"v{target.version}: restored_at {when}")
+    champion = current_champion(client, name)
+    rejected = [v for v in versions if v.tags.get(TAG_GATE_DECISION) == "rejected"]
+    latest = max(
+        rejected,
+        key=lambda v: (v.tags.get(TAG_GATE_DECIDED_AT, ""), int(v.version)),
+        default=None,
+    )
+    challenger = str(latest.version) if latest is not None else None
+    for alias, want in ((CHAMPION, champion), (CHALLENGER, challenger)):
+        if aliases.get(alias) != want:
+            writes.alias(alias, want)
+            repaired.append(f"alias {alias}: {aliases.get(alias)} -> {want}")
+    for line in repaired:
+        log.warning("registry %s repaired (interrupted gate/rollback or hand edit): %s", name, line)
+    return repaired
+
+
+def register_version(
+    logged: LoggedRun,
+    *,
+    metrics: dict[str, float],
+    definitions_hash: str,
+    name: str | None = None,
+) -> str:
+    """Register the run's model as a new version of ``name`` (default: settings); return it.
+
+    The version carries the run's training window, so the gate can tell which holdouts are fair
+    to re-score it on later.
+    """
     configure_tracking()
-    name = get_settings().model_name
+    name = model_name(name)
+    run_tags = mlflow.get_run(logged.run_id).data.tags
+    keys = (TAG_TRAINED_THROUGH, TAG_CUTOFFS_HOLDOUT, TAG_HORIZON_DAYS)
+    window = {k: run_tags[k] for k in keys if k in run_tags}
     version = mlflow.register_model(
         logged.model_uri,
         name,
@@ -123,118 +226,8 @@ def register_version(logged: LoggedRun, *, metrics: dict[str, float], definition
             TAG_DEFINITIONS_HASH: definitions_hash,
             "run_id": logged.run_id,
             "holdout.roc_auc": f"{metrics['roc_auc']:.6f}",
+            **window,
         },
     )
     log.info("registered %s version %s from run %s", name, version.version, logged.run_id)
     return str(version.version)
-
-
-def rescore_champion(
-    client: MlflowClient, version: str, holdout: pd.DataFrame, *, definitions_hash: str
-) -> tuple[float | None, str]:
-    """Champion ROC-AUC on ``holdout``, or None (+ why) if it uses other feature definitions."""
-    name = get_settings().model_name
-    champion_hash = client.get_model_version(name, version).tags.get(TAG_DEFINITIONS_HASH)
-    if champion_hash != definitions_hash:
-        return None, (
-            f"champion v{version} uses feature definitions {champion_hash} != {definitions_hash} "
-            "and cannot score this holdout (serving would refuse it anyway)"
-        )
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    inputs = model.metadata.get_input_schema().input_names()
-    scores = model.predict(holdout[inputs])["score"].to_numpy()
-    return compute_metrics(holdout["label"].to_numpy(), scores)["roc_auc"], ""
-
-
-def _or_none(value: float | None) -> str:
-    return "none" if value is None else f"{value:.6f}"
-
-
-def _write_decision(client: MlflowClient, decision: GateDecision) -> None:
-    name = get_settings().model_name
-    tags = {
-        TAG_GATE_DECISION: decision.decision,
-        TAG_GATE_REASON: decision.reason,
-        "gate.candidate_auc": f"{decision.candidate_auc:.6f}",
-        "gate.champion_auc": _or_none(decision.champion_auc),
-        "gate.champion_version": decision.champion_version or "none",
-        "gate.decided_at": _now(),
-    }
-    if decision.decision == "promoted":
-        seq = max((r.seq for r in champion_history(client)), default=0) + 1
-        tags |= {TAG_CHAMPION_SEQ: str(seq), TAG_CHAMPION_PROMOTED_AT: _now()}
-    for key, value in tags.items():
-        client.set_model_version_tag(name, decision.version, key, value)
-    alias = CHAMPION if decision.decision == "promoted" else CHALLENGER
-    client.set_registered_model_alias(name, alias, decision.version)
-
-
-def gate_version(
-    *,
-    version: str,
-    candidate_auc: float,
-    holdout: pd.DataFrame,
-    definitions_hash: str,
-    min_auc: float,
-    tolerance: float,
-) -> GateDecision:
-    """Promote ``version`` to champion or set it as challenger, under the registry lock."""
-    client = registry_client()
-    name = get_settings().model_name
-    with _lock():
-        existing = client.get_model_version(name, version).tags.get(TAG_GATE_DECISION)
-        if existing is not None:
-            raise ValueError(f"{name} v{version} was already gated ({existing}); gate new versions")
-        champion = current_champion(client)
-        champion_auc, note = (
-            rescore_champion(client, champion, holdout, definitions_hash=definitions_hash)
-            if champion is not None
-            else (None, "")
-        )
-        outcome, reason = decide_promotion(
-            candidate_auc=candidate_auc,
-            champion_version=champion,
-            champion_auc=champion_auc,
-            min_auc=min_auc,
-            tolerance=tolerance,
-            champion_note=note,
-        )
-        decision = GateDecision(version, outcome, reason, candidate_auc, champion, champion_auc)
-        _write_decision(client, decision)
-    log.info("gate: %s v%s %s (%s)", name, version, outcome, reason)
-    return decision
-
-
-@dataclass(frozen=True)
-class Rollback:
-    """The champion alias moved from ``from_version`` back to ``to_version``."""
-
-    from_version: str
-    to_version: str
-    reason: str
-
-
-def rollback_to_previous(*, reason: str = "manual rollback") -> Rollback:
-    """Move ``champion`` back to the previous champion in the history, and record it."""
-    client = registry_client()
-    name = get_settings().model_name
-    with _lock():
-        champion = current_champion(client)
-        active = [r.version for r in champion_history(client) if r.rolled_back_at is None]
-        if champion is None or len(active) < 2:
-            raise RuntimeError(
-                f"nothing to roll back to: {name!r} has champion {champion} and no earlier "
-                f"champion in its history ({active}); train and promote a model first"
-            )
-        previous = active[-2]
-        now = _now()
-        for key, value in {
-            "champion.rolled_back_at": now,
-            "champion.rolled_back_to": previous,
-            "champion.rollback_reason": reason,
-        }.items():
-            client.set_model_version_tag(name, champion, key, value)
-        client.set_model_version_tag(name, previous, "champion.restored_at", now)
-        client.set_registered_model_alias(name, CHAMPION, previous)
-    log.info("rollback: %s champion v%s -> v%s (%s)", name, champion, previous, reason)
-    return Rollback(from_version=champion, to_version=previous, reason=reason)

@@ -9,13 +9,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from core.names import TAG_CUTOFFS_HOLDOUT, TAG_CUTOFFS_TRAIN, TAG_CUTOFFS_VALIDATION
-from tasks.labels import available_cutoffs, build_training_set
+from core.names import (
+    TAG_CUTOFFS_HOLDOUT,
+    TAG_CUTOFFS_PURGED,
+    TAG_CUTOFFS_TRAIN,
+    TAG_CUTOFFS_VALIDATION,
+    to_naive_utc,
+)
+from tasks.features.retrieval import get_historical_features
+from tasks.labels import available_cutoffs, build_labels, check_elapsed, check_label_rates
 
 log = logging.getLogger(__name__)
 # A year of monthly cutoffs: recent behaviour, bounded cost; older cutoffs rarely help.
@@ -24,37 +31,59 @@ DEFAULT_MAX_CUTOFFS = 12
 
 @dataclass(frozen=True)
 class CutoffSplit:
-    """Which monthly cutoffs train, validate (early stopping) and hold out (evaluation)."""
+    """Which monthly cutoffs train, validate (early stopping) and hold out (evaluation).
+
+    ``purged`` cutoffs sat inside a purge gap (closer than the horizon to the next partition)
+    and are used by none.
+    """
 
     train: tuple[datetime, ...]
     valid: tuple[datetime, ...]
     holdout: datetime
+    purged: tuple[datetime, ...] = ()
 
     def as_tags(self) -> dict[str, str]:
         """MLflow tags naming every cutoff, ISO dates joined by commas."""
-        return {
+        tags = {
             TAG_CUTOFFS_TRAIN: ",".join(c.date().isoformat() for c in self.train),
             TAG_CUTOFFS_VALIDATION: ",".join(c.date().isoformat() for c in self.valid),
             TAG_CUTOFFS_HOLDOUT: self.holdout.date().isoformat(),
         }
+        if self.purged:
+            tags[TAG_CUTOFFS_PURGED] = ",".join(c.date().isoformat() for c in self.purged)
+        return tags
 
 
-def split_cutoffs(cutoffs: Sequence[datetime], *, n_valid: int = 1) -> CutoffSplit:
-    """Latest cutoff → holdout, the ``n_valid`` before it → validation, the rest → train."""
+def split_cutoffs(
+    cutoffs: Sequence[datetime], *, horizon_days: int, n_valid: int = 1
+) -> CutoffSplit:
+    """Latest cutoff → holdout, the ``n_valid`` latest ones a whole horizon before it →
+    validation, the ones a whole horizon before the first validation cutoff → train.
+
+    The purge gap means a cancellation can label rows positive in one partition only: a label
+    at cutoff ``c`` looks at ``(c, c + horizon]``, which ends before the next partition starts.
+    """
     ordered = sorted(set(cutoffs))
     if n_valid < 1:
         raise ValueError(f"n_valid must be >= 1, got {n_valid}")
-    if len(ordered) < n_valid + 2:
-        raise ValueError(
-            f"{len(ordered)} cutoff(s) given ({[c.date().isoformat() for c in ordered]}); an "
-            f"out-of-time split needs at least {n_valid + 2}: >=1 train, {n_valid} validation, "
-            "1 holdout — simulate/ingest more months or lower the horizon"
-        )
-    return CutoffSplit(
-        train=tuple(ordered[: -n_valid - 1]),
-        valid=tuple(ordered[-n_valid - 1 : -1]),
-        holdout=ordered[-1],
+    if horizon_days < 0:
+        raise ValueError(f"horizon_days must be >= 0, got {horizon_days}")
+    gap = timedelta(days=horizon_days)
+    shown = [c.date().isoformat() for c in ordered]
+    need = (
+        f"an out-of-time split with a {horizon_days}-day purge gap needs >=1 train, {n_valid} "
+        "validation and 1 holdout cutoff(s), each partition a whole horizon before the next — "
+        "simulate/ingest more months, pass more cutoffs (--max-cutoffs) or lower the horizon"
     )
+    if len(ordered) < n_valid + 2:
+        raise ValueError(f"{len(ordered)} cutoff(s) given ({shown}); {need}")
+    holdout = ordered[-1]
+    valid = [c for c in ordered if c + gap <= holdout][-n_valid:]
+    train = [c for c in ordered if valid and c + gap <= valid[0]]
+    if len(valid) < n_valid or not train:
+        raise ValueError(f"cutoffs {shown} leave {len(train)} train cutoff(s); {need}")
+    purged = tuple(c for c in ordered if c not in {*train, *valid, holdout})
+    return CutoffSplit(train=tuple(train), valid=tuple(valid), holdout=holdout, purged=purged)
 
 
 def rows_at(frame: pd.DataFrame, cutoffs: Sequence[datetime]) -> pd.DataFrame:
@@ -69,11 +98,13 @@ def choose_cutoffs(
     cutoffs: Sequence[datetime] | None = None,
     max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
 ) -> list[datetime]:
-    """The requested cutoffs (each must have an elapsed horizon), else the latest
-    ``max_cutoffs`` available ones (None: all)."""
+    """The requested cutoffs (each must have an elapsed horizon for every source), else the
+    latest ``max_cutoffs`` available ones (None: all). Aware cutoffs become naive UTC."""
     available = available_cutoffs(engine=engine, horizon_days=horizon_days)
     if cutoffs is None:
         return list(available if max_cutoffs is None else available[-max_cutoffs:])
+    cutoffs = [to_naive_utc(c) for c in cutoffs]
+    check_elapsed(cutoffs, horizon_days, engine=engine)  # names the lagging source
     unavailable = sorted(set(cutoffs) - set(available))
     if unavailable:
         raise ValueError(
@@ -100,14 +131,9 @@ def read_training_set(
             f"no monthly cutoff with an elapsed {horizon_days}-day horizon in the warehouse "
             f"{engine.url.render_as_string(hide_password=True)}; ingest more history first"
         )
-    frame = build_training_set(chosen, horizon_days, engine=engine)
-    rates = frame.groupby("as_of")["label"].mean()
-    if (rates == 0).any():
-        log.warning(
-            "no churner at cutoff(s) %s: labels there are suspect (data before the sources "
-            "start?); pass explicit cutoffs or a smaller max_cutoffs",
-            [str(ts.date()) for ts in rates.index[rates == 0]],
-        )
+    labels = build_labels(chosen, horizon_days, engine=engine)
+    check_label_rates(labels)  # before the expensive features: fail fast
+    frame = get_historical_features(labels, engine=engine)
     log.info(
         "training set: %d rows over %d cutoffs (%s .. %s), churn rate %.3f",
         len(frame),

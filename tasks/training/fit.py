@@ -49,17 +49,29 @@ def fit_model(
     frame: pd.DataFrame,
     *,
     spec: FeatureSpec,
+    horizon_days: int | None = None,
     n_trials: int = 0,
     n_valid: int = 1,
     seed: int | None = None,
 ) -> TrainedModel:
-    """Fit on the train cutoffs, early-stop (and search ``n_trials``) on the validation cutoffs."""
+    """Fit on the train cutoffs, early-stop (and search ``n_trials``) on the validation cutoffs.
+
+    ``horizon_days`` (default: settings) is the purge gap between the partitions.
+    """
     required = {"customer_id", "as_of", "label"} - set(frame.columns)
     if required:
         raise ValueError(f"training set lacks columns {sorted(required)}; use build_training_set")
-    seed = get_settings().seed if seed is None else seed
+    settings = get_settings()
+    seed = settings.seed if seed is None else seed
+    horizon = settings.horizon_days if horizon_days is None else horizon_days
     cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
-    split = split_cutoffs(cutoffs, n_valid=n_valid)
+    split = split_cutoffs(cutoffs, horizon_days=horizon, n_valid=n_valid)
+    if split.purged:
+        log.info(
+            "purge gap of %d days: cutoff(s) %s left out so no cancellation labels two partitions",
+            horizon,
+            [c.date().isoformat() for c in split.purged],
+        )
     train_rows, valid_rows = rows_at(frame, split.train), rows_at(frame, split.valid)
     best, trials = search_params(
         _xy(train_rows, spec),
@@ -88,5 +100,6 @@ def fit_model(
             "train": len(train_rows),
             "valid": len(valid_rows),
             "holdout": len(rows_at(frame, [split.holdout])),
+            "purged": len(rows_at(frame, split.purged)),
         },
     )

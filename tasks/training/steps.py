@@ -14,7 +14,7 @@ from prefect.cache_policies import NONE
 from core.db import make_engine
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
-from tasks.retries import DATABASE_ERRORS, retry_if
+from tasks.retries import DATABASE_ERRORS, RETRY_DELAYS, retry_if
 from tasks.training.cutoffs import DEFAULT_MAX_CUTOFFS, read_training_set
 from tasks.training.evaluation import Evaluation, evaluate_holdout
 from tasks.training.fit import TrainedModel, feature_spec, fit_model
@@ -35,8 +35,8 @@ def load_feature_spec() -> FeatureSpec:
 
 
 @task(
-    retries=2,
-    retry_delay_seconds=[5, 30],
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=is_transient_failure,
     cache_policy=NONE,
 )
@@ -62,12 +62,16 @@ def train_model(
     frame: pd.DataFrame,
     *,
     spec: FeatureSpec,
+    horizon_days: int | None = None,
     n_trials: int = 0,
     n_valid: int = 1,
     seed: int | None = None,
 ) -> TrainedModel:
-    """Fit on the train cutoffs, early-stop (and search ``n_trials``) on the validation cutoffs."""
-    return fit_model(frame, spec=spec, n_trials=n_trials, n_valid=n_valid, seed=seed)
+    """Fit on the train cutoffs, early-stop (and search ``n_trials``) on the validation cutoffs,
+    each partition a whole ``horizon_days`` (default: settings) before the next."""
+    return fit_model(
+        frame, spec=spec, horizon_days=horizon_days, n_trials=n_trials, n_valid=n_valid, seed=seed
+    )
 
 
 @task(cache_policy=NONE)
@@ -93,6 +97,6 @@ def publish_training_summary(
     create_markdown_artifact(
         key="train-summary",
         markdown=training_markdown(summary),
-        description=f"{get_settings().model_name} v{decision.version}: {decision.decision}",
+        description=f"{summary['model_name']} v{decision.version}: {decision.decision}",
     )
     return summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from core.settings import get_settings
 from tasks.training.evaluation import Evaluation
 from tasks.training.fit import TrainedModel
 from tasks.training.tracking import LoggedRun
@@ -13,10 +14,16 @@ if TYPE_CHECKING:  # the registry imports training; training only names the regi
 
 
 def summarize_training(
-    trained: TrainedModel, evaluation: Evaluation, logged: LoggedRun, decision: GateDecision
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    logged: LoggedRun,
+    decision: GateDecision,
+    *,
+    model_name: str | None = None,
 ) -> dict[str, Any]:
     """What a training run produced and what the gate decided, JSON-ready."""
     return {
+        "model_name": model_name or get_settings().model_name,
         "run_id": logged.run_id,
         "model_uri": logged.model_uri,
         "model_version": decision.version,
@@ -45,7 +52,7 @@ def training_markdown(summary: dict[str, Any]) -> str:
     )
     cutoffs = summary["cutoffs"]
     return (
-        f"# churn-model v{summary['model_version']}: **{summary['decision']}**\n\n"
+        f"# {summary['model_name']} v{summary['model_version']}: **{summary['decision']}**\n\n"
         f"{summary['reason']}  \n{vs}\n\n"
         f"Holdout cutoff {cutoffs['cutoffs.holdout']}, validation {cutoffs['cutoffs.validation']}, "
         f"{len(cutoffs['cutoffs.train'].split(','))} training cutoffs; rows {summary['rows']}.\n\n"

@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from core.names import (
     REFERENCE_ARTIFACT,
     TAG_DEFINITIONS_HASH,
+    TAG_HORIZON_DAYS,
+    TAG_TRAINED_THROUGH,
     TAG_WINDOW_END,
     TAG_WINDOW_START,
 )
@@ -123,7 +125,8 @@ def run_tags(trained: TrainedModel, *, horizon_days: int) -> dict[str, str]:
         TAG_WINDOW_START: first.date().isoformat(),
         # the latest fact a label looked at: the holdout cutoff plus its horizon
         TAG_WINDOW_END: (split.holdout + timedelta(days=horizon_days)).date().isoformat(),
-        "horizon_days": str(horizon_days),
+        TAG_TRAINED_THROUGH: (max(split.valid) + timedelta(days=horizon_days)).isoformat(),
+        TAG_HORIZON_DAYS: str(horizon_days),
         "git.commit": git_commit(),
         **split.as_tags(),
     }

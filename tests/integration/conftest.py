@@ -21,7 +21,9 @@ def mlflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def sqlite_registry(churn_home: Path, mlflow_sqlite_template: Path) -> Path:
+def sqlite_registry(churn_home: Path, mlflow_sqlite_template: Path, prefect_server: str) -> Path:
+    """An empty SQLite MLflow store under CHURN_HOME; gates and rollbacks lock on the Prefect
+    server."""
     churn_home.mkdir(parents=True, exist_ok=True)
     shutil.copy(mlflow_sqlite_template, churn_home / "mlflow.db")
     return churn_home
@@ -29,7 +31,10 @@ def sqlite_registry(churn_home: Path, mlflow_sqlite_template: Path) -> Path:
 
 @pytest.fixture
 def postgres_registry(
-    churn_home: Path, new_postgres_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+    churn_home: Path,
+    new_postgres_database: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+    prefect_server: str,
 ) -> Iterator[str]:
     url = new_postgres_database()
     monkeypatch.setenv("CHURN_MLFLOW_TRACKING_URI", url)

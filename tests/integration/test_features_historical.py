@@ -74,10 +74,6 @@ def test_historical_features_of_an_empty_frame(engine: Engine) -> None:
         (pd.DataFrame({"customer_id": ["C1"]}), "lacks column"),
         (pd.DataFrame({"customer_id": [None], "as_of": [AS_OF]}), "customer_id has missing"),
         (pd.DataFrame({"customer_id": ["C1"], "as_of": [pd.NaT]}), "as_of has missing"),
-        (
-            pd.DataFrame({"customer_id": ["C1"], "as_of": [pd.Timestamp(AS_OF, tz="UTC")]}),
-            "naive UTC",
-        ),
         (pd.DataFrame({"customer_id": ["C1"], "as_of": [AS_OF], "spend_30d": [1.0]}), "spend_30d"),
     ],
 )

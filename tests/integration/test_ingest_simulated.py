@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+import simulator
 from tasks.ingestion import SchemaMismatchError, ingest_source
-
-simulator = pytest.importorskip("simulator")
 
 SOURCES = ("crm", "billing", "helpdesk")
 

@@ -15,6 +15,7 @@ from core.names import REFERENCE_ARTIFACT
 from core.settings import get_settings
 from tasks.training import rows_at
 from tasks.training.lineage import frame_digest
+from tasks.training.tracking import git_commit
 from tests.model.synthetic import CUTOFFS, SPEC, make_training_set, train_and_log
 
 
@@ -55,7 +56,7 @@ def test_log_training_run_records_lineage_metrics_plots_model(
     assert tags["cutoffs.train"].split(",") == [c.date().isoformat() for c in CUTOFFS[:4]]
     assert tags["data.window_start"] == "2024-01-01"
     assert tags["data.window_end"] == "2024-07-01"  # holdout cutoff + 30-day horizon
-    assert len(tags["git.commit"]) == 40 or tags["git.commit"] == "unknown"
+    assert tags["git.commit"] == git_commit() and len(tags["git.commit"]) == 40
 
     inputs = {d.tags[0].value: d.dataset for d in run.inputs.dataset_inputs}
     assert set(inputs) == {"training", "validation", "holdout"}

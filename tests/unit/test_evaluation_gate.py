@@ -1,31 +1,28 @@
 import pytest
 
-from tasks.registry import decide_promotion
+from tasks.registry import GateDecision, Rescore, decide_promotion
 
 
-def _decide(
-    candidate: float, champion: float | None, version: str | None = "3", **kw: float
-) -> tuple[str, str]:
+def _decide(candidate: float, *rescores: Rescore, **kw: float) -> GateDecision:
     params = {"min_auc": 0.75, "tolerance": 0.01} | kw
-    return decide_promotion(
-        candidate_auc=candidate,
-        champion_version=version,
-        champion_auc=champion,
-        champion_note="champion v3 uses other definitions",
-        **params,
-    )
+    return decide_promotion(version="9", candidate_auc=candidate, rescores=rescores, **params)
+
+
+def _scored(version: str, auc: float) -> Rescore:
+    return Rescore(version, auc, comparable=True, note="")
 
 
 def test_decide_promotion_below_min_auc_is_rejected_even_without_champion() -> None:
-    decision, reason = _decide(0.74, None, version=None)
-    assert decision == "rejected"
-    assert reason == "holdout roc_auc 0.7400 < min_auc 0.7500"
+    decision = _decide(0.74)
+    assert decision.decision == "rejected"
+    assert decision.reason == "holdout roc_auc 0.7400 < min_auc 0.7500"
 
 
 def test_decide_promotion_first_champion() -> None:
-    decision, reason = _decide(0.80, None, version=None)
-    assert decision == "promoted"
-    assert reason.startswith("first champion")
+    decision = _decide(0.80)
+    assert decision.decision == "promoted"
+    assert decision.reason.startswith("first champion")
+    assert decision.champion_version is None and decision.best_version is None
 
 
 @pytest.mark.parametrize(
@@ -40,17 +37,35 @@ def test_decide_promotion_first_champion() -> None:
 def test_decide_promotion_against_champion(
     candidate: float, champion: float, expected: str
 ) -> None:
-    decision, reason = _decide(candidate, champion)
-    assert decision == expected
-    assert "champion v3 0.8000" in reason
+    decision = _decide(candidate, _scored("3", champion))
+    assert decision.decision == expected
+    assert "champion v3 0.8000" in decision.reason
+    assert (decision.champion_version, decision.champion_auc) == ("3", champion)
 
 
 def test_decide_promotion_min_auc_wins_over_a_weak_champion() -> None:
-    decision, _ = _decide(0.70, 0.60, min_auc=0.75)
-    assert decision == "rejected"
+    assert _decide(0.70, _scored("3", 0.60), min_auc=0.75).decision == "rejected"
 
 
 def test_decide_promotion_incomparable_champion_uses_min_auc_only() -> None:
-    decision, reason = _decide(0.76, None)
-    assert decision == "promoted"
-    assert "other definitions" in reason
+    other = Rescore("3", None, comparable=False, note="v3 uses other definitions")
+    decision = _decide(0.76, other)
+    assert decision.decision == "promoted"
+    assert "other definitions" in decision.reason
+
+
+def test_decide_promotion_refuses_a_holdout_inside_the_champions_training_window() -> None:
+    overlap = Rescore("3", None, comparable=True, note="v3's training labels reach 2024-07-01")
+    decision = _decide(0.95, overlap)
+    assert decision.decision == "rejected"
+    assert decision.reason.startswith("refused: cannot compare like with like")
+    assert "2024-07-01" in decision.reason
+
+
+def test_decide_promotion_blocks_a_slow_slide_below_the_best_recent_champion() -> None:
+    # each step is within tolerance of the current champion, but not of the best one
+    decision = _decide(0.781, _scored("5", 0.79), _scored("4", 0.80), _scored("3", 0.785))
+    assert decision.decision == "rejected"
+    assert "best of last 3 v4 0.8000" in decision.reason
+    assert (decision.best_version, decision.best_auc) == ("4", 0.80)
+    assert _decide(0.791, _scored("5", 0.79), _scored("4", 0.80)).decision == "promoted"

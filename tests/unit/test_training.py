@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -13,28 +13,29 @@ from tests.model.synthetic import CUTOFFS, SPEC, make_training_set
 
 def test_split_cutoffs_is_out_of_time() -> None:
     shuffled = [CUTOFFS[3], CUTOFFS[0], CUTOFFS[5], CUTOFFS[1], CUTOFFS[4], CUTOFFS[2]]
-    split = split_cutoffs(shuffled)
+    split = split_cutoffs(shuffled, horizon_days=30)
     assert split == CutoffSplit(train=CUTOFFS[:4], valid=(CUTOFFS[4],), holdout=CUTOFFS[5])
 
 
 def test_split_cutoffs_with_two_validation_cutoffs() -> None:
-    split = split_cutoffs(CUTOFFS, n_valid=2)
+    split = split_cutoffs(CUTOFFS, horizon_days=30, n_valid=2)
     assert split.train == CUTOFFS[:3]
     assert split.valid == CUTOFFS[3:5]
     assert split.holdout == CUTOFFS[5]
 
 
 def test_split_cutoffs_too_few_raises_listing_them() -> None:
-    with pytest.raises(ValueError, match=r"2 cutoff\(s\) given .*2024-01-01.*at least 3"):
-        split_cutoffs(CUTOFFS[:2])
+    with pytest.raises(ValueError, match=r"2 cutoff\(s\) given .*2024-01-01.*30-day purge gap"):
+        split_cutoffs(CUTOFFS[:2], horizon_days=30)
 
 
 def test_split_cutoff_tags_name_every_cutoff() -> None:
-    tags = split_cutoffs(CUTOFFS[:4]).as_tags()
+    tags = split_cutoffs(CUTOFFS[:4], horizon_days=30).as_tags()
     assert tags == {
-        "cutoffs.train": "2024-01-01,2024-02-01",
+        "cutoffs.train": "2024-01-01",
         "cutoffs.validation": "2024-03-01",
         "cutoffs.holdout": "2024-04-01",
+        "cutoffs.purged": "2024-02-01",  # Feb 1 + 30 days reaches into March
     }
 
 
@@ -43,11 +44,28 @@ def test_rows_at_selects_cutoffs() -> None:
     assert set(rows_at(frame, [CUTOFFS[1], CUTOFFS[2]])["as_of"]) == {CUTOFFS[1], CUTOFFS[2]}
 
 
+def test_split_cutoffs_leaves_a_purge_gap_of_one_horizon() -> None:
+    monthly = tuple(datetime(2024, month, 1) for month in range(1, 10))
+    split = split_cutoffs(monthly, horizon_days=60)
+    assert split.holdout == datetime(2024, 9, 1)
+    assert split.valid == (datetime(2024, 7, 1),)  # Aug 1 + 60 days reaches into September
+    assert split.train == tuple(datetime(2024, m, 1) for m in range(1, 6))
+    assert split.purged == (datetime(2024, 6, 1), datetime(2024, 8, 1))
+    assert split.as_tags()["cutoffs.purged"] == "2024-06-01,2024-08-01"
+    for earlier, later in ((max(split.train), min(split.valid)), (max(split.valid), split.holdout)):
+        assert earlier + timedelta(days=60) <= later
+
+
+def test_split_cutoffs_without_room_for_the_gap_raises() -> None:
+    with pytest.raises(ValueError, match="60-day purge gap"):
+        split_cutoffs(CUTOFFS[:4], horizon_days=60)
+
+
 def test_train_model_reports_the_split_and_row_counts() -> None:
     frame = make_training_set(rows_per_cutoff=200)
     trained = train_model.fn(frame, spec=SPEC, seed=1)
-    assert trained.split == split_cutoffs(CUTOFFS)
-    assert trained.rows == {"train": 800, "valid": 200, "holdout": 200}
+    assert trained.split == split_cutoffs(CUTOFFS, horizon_days=30)
+    assert trained.rows == {"train": 800, "valid": 200, "holdout": 200, "purged": 0}
     assert trained.spec == SPEC
     assert len(trained.trials) == 1
 
@@ -83,7 +101,7 @@ def test_train_model_too_few_cutoffs_raises() -> None:
     frame = make_training_set(
         rows_per_cutoff=20, cutoffs=(datetime(2024, 1, 1), datetime(2024, 2, 1))
     )
-    with pytest.raises(ValueError, match="out-of-time split needs at least 3"):
+    with pytest.raises(ValueError, match="out-of-time split with a 30-day purge gap needs"):
         train_model.fn(frame, spec=SPEC)
 
 

@@ -1,40 +1,43 @@
-from datetime import datetime
-
-import numpy as np
+import pytest
 
 from tasks.registry import GateDecision
-from tasks.training import compute_metrics, training_markdown
+from tasks.training import (
+    LoggedRun,
+    evaluate_model,
+    summarize_training,
+    train_model,
+    training_markdown,
+)
+from tests.model.synthetic import SPEC, make_training_set
+
+LOGGED = LoggedRun(run_id="r1", experiment_id="1", model_uri="models:/m-1")
 
 
-def _summary(decision: GateDecision) -> dict:
-    metrics = compute_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]))
-    return {
-        "run_id": "r1",
-        "model_uri": "models:/m-1",
-        "model_version": decision.version,
-        "decision": decision.decision,
-        "reason": decision.reason,
-        "previous_champion": decision.champion_version,
-        "previous_champion_auc": decision.champion_auc,
-        "metrics": metrics,
-        "rows": {"train": 8, "valid": 2, "holdout": 4},
-        "cutoffs": {
-            "cutoffs.train": "2024-01-01,2024-02-01",
-            "cutoffs.validation": "2024-03-01",
-            "cutoffs.holdout": datetime(2024, 4, 1).date().isoformat(),
-        },
-    }
+@pytest.fixture(scope="module")
+def trained_and_evaluated() -> tuple:
+    frame = make_training_set(rows_per_cutoff=150)
+    trained = train_model.fn(frame, spec=SPEC, seed=1)
+    return trained, evaluate_model.fn(trained, frame)
 
 
-def test_training_markdown_shows_decision_metrics_and_champion() -> None:
+def test_training_summary_and_markdown_show_decision_metrics_and_champion(
+    trained_and_evaluated: tuple,
+) -> None:
+    trained, evaluation = trained_and_evaluated
     decision = GateDecision("7", "rejected", "roc_auc 0.7500 < champion", 0.75, "5", 0.8123)
-    markdown = training_markdown(_summary(decision))
-    assert "churn-model v7: **rejected**" in markdown
+    summary = summarize_training(trained, evaluation, LOGGED, decision, model_name="churn-acme")
+    assert summary["model_version"] == "7" and summary["previous_champion_auc"] == 0.8123
+    assert summary["metrics"] == evaluation.metrics
+    assert summary["cutoffs"]["cutoffs.holdout"] == "2024-06-01"
+    markdown = training_markdown(summary)
+    assert "# churn-acme v7: **rejected**" in markdown  # the configured name, not churn-model
     assert "previous champion v5 re-scored: 0.8123" in markdown
-    assert "| roc_auc | 0.7500 |" in markdown
-    assert "2 training cutoffs" in markdown
+    assert f"| roc_auc | {evaluation.metrics['roc_auc']:.4f} |" in markdown
+    assert f"{len(trained.split.train)} training cutoffs" in markdown
 
 
-def test_training_markdown_without_champion() -> None:
+def test_training_markdown_without_champion(trained_and_evaluated: tuple) -> None:
+    trained, evaluation = trained_and_evaluated
     decision = GateDecision("1", "promoted", "first champion", 0.75, None, None)
-    assert "previous champion: none" in training_markdown(_summary(decision))
+    summary = summarize_training(trained, evaluation, LOGGED, decision)
+    assert "previous champion: none" in training_markdown(summary)

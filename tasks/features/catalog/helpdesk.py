@@ -1,20 +1,36 @@
-"""Helpdesk features. Only the latest ticket state is stored, so the state at as_of is derived
-from event times: a ticket is visible once created, open until resolved_at, and its rating is
-visible only once resolved; the stored ``status`` column is never read (it would leak)."""
+"""Helpdesk features. ``tickets`` holds each ticket's newest state, so whether it is open at
+as_of is derived from event times (visible once created, open until resolved_at, rated only once
+resolved) and the stored ``status`` is never read. Priority and category can change too: they are
+read from ``ticket_states`` as they were at as_of (the earliest known state for a ticket whose
+first export came later; the ``tickets`` row for one loaded without states, e.g. by hand)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, func, or_, select
 
-from core.tables import tickets
+from core.tables import ticket_states, tickets
 from tasks.features.entity import AS_OF, window_start
 from tasks.features.spec import Aggregate, Dtype, FeatureDef
 from tasks.features.sql import days_between
 
 K = tickets.c
 _OPEN_AT_AS_OF = or_(K.resolved_at.is_(None), K.resolved_at > AS_OF)
+S = ticket_states.c
+
+
+def _at_as_of(column: str) -> ColumnElement[str]:
+    """The ticket's ``column`` in its latest state exported by as_of (index lookup per ticket)."""
+    state = S[column]
+    same = S.ticket_id == K.ticket_id
+    then = select(state).where(same, S.updated_at <= AS_OF).order_by(S.updated_at.desc()).limit(1)
+    first = select(state).where(same).order_by(S.updated_at).limit(1)
+    return func.coalesce(then.scalar_subquery(), first.scalar_subquery(), K[column])
+
+
+_PRIORITY = _at_as_of("priority")
+_CATEGORY = _at_as_of("category")
 
 
 def _tkt(name: str, aggregate: Aggregate, description: str, **kw: Any) -> FeatureDef:
@@ -22,7 +38,7 @@ def _tkt(name: str, aggregate: Aggregate, description: str, **kw: Any) -> Featur
     return FeatureDef(name, dtype, description, tickets, aggregate, **kw)
 
 
-_URGENT = K.priority == "urgent"
+_URGENT = _PRIORITY == "urgent"
 HELPDESK_FEATURES: tuple[FeatureDef, ...] = (
     _tkt("tickets_30d", "count", "Tickets opened in 30 days.", window_days=30),
     _tkt("tickets_90d", "count", "Tickets opened in 90 days.", window_days=90),
@@ -36,7 +52,7 @@ HELPDESK_FEATURES: tuple[FeatureDef, ...] = (
         "open_urgent_tickets",
         "count",
         "Urgent or high-priority tickets open at as_of.",
-        filter=_OPEN_AT_AS_OF & K.priority.in_(("urgent", "high")),
+        filter=_OPEN_AT_AS_OF & _PRIORITY.in_(("urgent", "high")),
     ),
     _tkt(
         "open_tickets_over_7d",
@@ -61,14 +77,14 @@ HELPDESK_FEATURES: tuple[FeatureDef, ...] = (
         "cancellation_tickets_90d",
         "count",
         "Cancellation-category tickets opened in 90 days.",
-        filter=K.category == "cancellation",
+        filter=_CATEGORY == "cancellation",
         window_days=90,
     ),
     _tkt(
         "billing_tickets_90d",
         "count",
         "Billing-category tickets opened in 90 days.",
-        filter=K.category == "billing",
+        filter=_CATEGORY == "billing",
         window_days=90,
     ),
     _tkt(

@@ -1,5 +1,5 @@
 """Helpdesk: monthly JSON-lines files ``helpdesk/tickets_YYYY-MM.jsonl`` → ``tickets`` (newest
-state of each ticket wins)."""
+state of each ticket wins) and ``ticket_states`` (every state, for point-in-time features)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection
 
-from core.tables import tickets
+from core.tables import ticket_states, tickets
 from tasks.ingestion.base import CheckedChunk, RawChunk, RunContext, Window
 from tasks.ingestion.bulk import upsert_frame
 from tasks.ingestion.contracts import Contract, Field, Rule, not_after
@@ -101,15 +101,11 @@ class HelpdeskSource:
         return split_chunk(self.contract, chunk, to_tickets)
 
     def publish(self, valid: pd.DataFrame, conn: Connection, run: RunContext) -> None:
-        """Upsert on ticket_id; a stored state is replaced only by a strictly newer updated_at."""
-        upsert_frame(
-            conn,
-            run,
-            tickets,
-            valid.assign(run_id=run.run_id),
-            key=["ticket_id"],
-            newer="updated_at",
-        )
+        """Upsert on ticket_id (a stored state is replaced only by a strictly newer updated_at),
+        and keep every state in ``ticket_states`` (a re-run adds nothing)."""
+        rows = valid.assign(run_id=run.run_id)
+        upsert_frame(conn, run, tickets, rows, key=["ticket_id"], newer="updated_at")
+        upsert_frame(conn, run, ticket_states, rows, key=["ticket_id", "updated_at"])
 
 
 def to_tickets(typed: pd.DataFrame) -> pd.DataFrame:

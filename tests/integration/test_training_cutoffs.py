@@ -1,0 +1,83 @@
+"""Cutoffs on a simulated, ingested warehouse: a lagging source limits them, and the purge gap
+keeps every cancellation inside one partition."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from simulator import SimConfig, simulate
+from tasks.features.clock import data_reach
+from tasks.ingestion import Window, ingest_source
+from tasks.labels import available_cutoffs, check_label_rates
+from tasks.training import read_training_set, rows_at, split_cutoffs
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sim")
+    simulate(SimConfig(customers=800, months=9, seed=11), folder)  # Jan .. Sep 2024
+    return folder
+
+
+@pytest.fixture
+def crm_lagging(engine: Engine, sources: Path) -> Iterator[Engine]:
+    """Billing and helpdesk through September, the CRM export only through May."""
+    ingest_source("billing", engine=engine, source_dir=sources)
+    ingest_source("helpdesk", engine=engine, source_dir=sources)
+    ingest_source("crm", engine=engine, source_dir=sources, window=Window(end=datetime(2024, 5, 1)))
+    yield engine
+
+
+def test_a_lagging_source_limits_the_cutoffs_and_is_named(crm_lagging: Engine) -> None:
+    reach = data_reach(engine=crm_lagging)
+    assert reach.lagging == ("crm", datetime(2024, 6, 1))  # the May file covers May
+    assert available_cutoffs(engine=crm_lagging, horizon_days=30)[-1] == datetime(2024, 5, 1)
+    with pytest.raises(ValueError, match=r"source 'crm'.s committed watermark 2024-06-01"):
+        read_training_set(
+            engine=crm_lagging,
+            horizon_days=30,
+            cutoffs=[datetime(2024, 5, 1), datetime(2024, 7, 1)],
+        )
+
+
+def test_a_cutoff_with_no_churner_is_an_error() -> None:
+    labels = pd.DataFrame(
+        {
+            "as_of": pd.to_datetime(
+                ["2024-02-01"] * 40 + ["2024-03-01"] * 40 + ["2024-04-01"] * 40
+            ),
+            "label": [1] * 2 + [0] * 38 + [1] * 2 + [0] * 38 + [0] * 40,
+        }
+    )
+    with pytest.raises(ValueError, match=r"2024-04-01 \(rate 0.0000"):
+        check_label_rates(labels)
+    check_label_rates(labels[labels["as_of"] < "2024-04-01"])  # the healthy ones pass
+
+
+def test_no_cancellation_labels_two_partitions(engine: Engine, sources: Path) -> None:
+    for name in ("crm", "billing", "helpdesk"):
+        ingest_source(name, engine=engine, source_dir=sources)
+    frame = read_training_set(engine=engine, horizon_days=60, max_cutoffs=None)
+    cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
+    split = split_cutoffs(cutoffs, horizon_days=60)
+    assert split.purged  # monthly cutoffs a horizon apart: some must sit out
+    positives = {
+        part: set(rows_at(frame, cut).query("label == 1")["customer_id"])
+        for part, cut in (
+            ("train", split.train),
+            ("valid", split.valid),
+            ("holdout", [split.holdout]),
+        )
+    }
+    assert all(positives.values())  # every partition has churners
+    for (a, left), (b, right) in itertools.combinations(positives.items(), 2):
+        assert not left & right, (
+            f"customers positive in both {a} and {b}: {sorted(left & right)[:5]}"
+        )
