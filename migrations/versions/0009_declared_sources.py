@@ -4,7 +4,7 @@ Generic tables keyed by ``source`` (the spec's name), so declaring a new source 
 migration: snapshot attributes are one JSON document per row, events are long-format.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 21:20:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
