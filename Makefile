@@ -23,6 +23,8 @@ PLATFORM := $(PY) -m flows.platform --prefect-port $(PREFECT_PORT) --mlflow-port
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
+SPEC ?=
+
 .PHONY: setup demo test lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve table clean help
 
 help:  ## list targets
@@ -53,7 +55,7 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|owndata)
 	$(PY) -m bench.run $(ONLY)
 
 up: setup  ## start the local platform in the background (Prefect server + worker, MLflow UI, ...) and print URLs
@@ -67,6 +69,10 @@ status:  ## what `make up` started and still runs
 
 prefect-server: setup  ## start only the local Prefect server (UI at http://127.0.0.1:4200)
 	$(PY) -m flows.server start --port $(PREFECT_PORT)
+
+table: setup  ## your own data: ingest + features + train + gate the source in SPEC=path/to/spec.yaml
+	@test -n "$(SPEC)" || { echo "usage: make table SPEC=path/to/spec.yaml (see docs/your-data.md)"; exit 2; }
+	$(PY) -m flows.table $(SPEC)
 
 deploy: setup  ## register prefect.yaml deployments on the local server (work pool churn-local)
 	$(PY) -m flows.deploy --port $(PREFECT_PORT)
