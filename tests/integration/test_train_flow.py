@@ -87,4 +87,4 @@ def test_train_flow_rejects_cutoffs_whose_horizon_has_not_elapsed(
     monkeypatch.setenv("CHURN_DATABASE_URL", small_warehouse)
     get_settings.cache_clear()
     with pytest.raises(ValueError, match="not available for a 30-day horizon"):
-        train(cutoffs=[datetime(2030, 1, 1)], horizon_days=30)
+        train(cutoffs=[datetime(2025, 1, 1)], horizon_days=30)
