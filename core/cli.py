@@ -52,8 +52,7 @@ def run_cli(
             print(f"{prog}: interrupted", file=sys.stderr)
             return 130
         except UsageError as exc:
-            parser.print_usage(sys.stderr)
-            print(f"{prog}: error: {exc}", file=sys.stderr)
+            print(f"{prog}: error: {exc} (see --help)", file=sys.stderr)
             return 2
         except Exception as exc:
             if verbose:
@@ -64,8 +63,20 @@ def run_cli(
             return 1
 
 
+_OS_HINTS: dict[type[OSError], str] = {
+    NotADirectoryError: "part of that path is a file, not a folder; choose another path",
+    IsADirectoryError: "that path is a folder, not a file; check the path",
+    FileNotFoundError: "it does not exist; check the path (or CHURN_HOME)",
+    FileExistsError: "it already exists as a file; move it away or choose another path",
+    PermissionError: "permission denied; choose a writable path or fix its permissions",
+}
+
+
 def describe_error(exc: BaseException) -> str:
     """One line: the error's own message (the driver's for database errors), its type if bare."""
+    hint = next((h for kind, h in _OS_HINTS.items() if type(exc) is kind), None)
+    if hint and isinstance(exc, OSError) and exc.filename:
+        return f"cannot use {exc.filename}: {hint}"
     orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's error
     inner = orig if isinstance(orig, BaseException) else exc
     text = " ".join(part.strip() for part in str(inner).splitlines() if part.strip())

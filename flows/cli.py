@@ -8,6 +8,7 @@ cause if it failed. ``core.cli.run_cli`` turns that into ``<prog>: <message>`` a
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from prefect import Flow
@@ -22,19 +23,25 @@ HEARTBEAT_S = 30  # Prefect's minimum; the crash automation waits for three miss
 
 def check_parameters(flow: Flow[Any, Any], parameters: dict[str, Any]) -> dict[str, Any]:
     """The parameters as the flow will see them; UsageError naming each bad one otherwise."""
+    quiet = logging.getLogger("prefect.flows")  # it logs the raw pydantic errors as well
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         return flow.validate_parameters(parameters)
     except ParameterTypeError as exc:
         lines = [line.strip(" -") for line in str(exc).splitlines()[1:] if line.strip()]
         detail = "; ".join(_with_option(line) for line in lines) or str(exc)
         raise UsageError(f"invalid parameter {detail}") from exc
+    finally:
+        quiet.setLevel(level)
 
 
 def _with_option(line: str) -> str:
     """``min_auc: Input should be ...`` → ``min_auc (--min-auc): Input should be ...``."""
     name, _, message = line.partition(":")
     top = name.split(".")[0].strip()
-    return f"{top} (--{top.replace('_', '-')}):{message}" if message else line
+    message = message.strip().removeprefix("Value error, ")
+    return f"{top} (--{top.replace('_', '-')}): {message}" if message else line
 
 
 def run_flow(flow: Flow[Any, Any], parameters: dict[str, Any]) -> Any:

@@ -48,6 +48,7 @@ def test_killed_deployment_run_is_marked_crashed(prefect_server: str, tmp_path: 
         **os.environ,
         "PREFECT_API_URL": prefect_server,
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",  # pick the run up quickly
     }
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
