@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+log = logging.getLogger(__name__)
 _POLL_S = 0.05
 
 
@@ -66,7 +68,11 @@ def advisory_lock(url: URL, *, key: int, timeout_s: float, what: str) -> Iterato
     try:
         with engine.connect() as conn:
             started = time.monotonic()
+            waiting = False
             while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                if not waiting:
+                    log.info("%s: waiting for another process holding advisory lock %s", what, key)
+                    waiting = True
                 if time.monotonic() - started > timeout_s:
                     raise LockTimeoutError(
                         f"{what} waited {timeout_s:.0f} s for another process holding "
@@ -89,11 +95,15 @@ def file_lock(path: Path, *, timeout_s: float, what: str) -> Iterator[Held]:
     # a fresh open file description per holder: flock then excludes other threads too
     with path.open("a+") as fh:
         started = time.monotonic()
+        waiting = False
         while True:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waiting:
+                    log.info("%s: waiting for another process holding %s", what, path)
+                    waiting = True
                 if time.monotonic() - started > timeout_s:
                     raise LockTimeoutError(
                         f"{what} waited {timeout_s:.0f} s for another process holding {path}; "
