@@ -96,10 +96,14 @@ def _warehouse(cache: Path, key: str, *, customers: int, months: int, seed: int)
 
 def _timed_training(url: str) -> None:
     """Child: warehouse → training set → model → evaluation → MLflow run → registered version."""
-    from tasks.evaluation import evaluate_model
     from tasks.registry import register_model
-    from tasks.tracking import log_training_run
-    from tasks.training import load_feature_spec, load_training_set, train_model
+    from tasks.training import (
+        evaluate_model,
+        load_feature_spec,
+        load_training_set,
+        log_training_run,
+        train_model,
+    )
 
     horizon = get_settings().horizon_days
     started = time.perf_counter()

@@ -14,9 +14,8 @@ from rich.console import Console
 
 from core.cli import run_cli
 from flows.cli import run_flow
-from tasks.registry import rollback_champion
+from tasks.registry import publish_rollback_summary, rollback_champion
 from tasks.stores import prepare_stores_task
-from tasks.summary import publish_rollback_summary
 
 
 @flow(name="rollback")

@@ -19,15 +19,15 @@ from core.cli import run_cli
 from core.settings import get_settings
 from flows.cli import run_flow
 from flows.params import AucFloor, AucTolerance, Count, HorizonDays, PastMoment, TrialCount
-from tasks.evaluation import evaluate_model
 from tasks.registry import gate_model, register_model
 from tasks.stores import prepare_stores_task
-from tasks.summary import publish_training_summary
-from tasks.tracking import log_training_run
 from tasks.training import (
     DEFAULT_MAX_CUTOFFS,
+    evaluate_model,
     load_feature_spec,
     load_training_set,
+    log_training_run,
+    publish_training_summary,
     train_model,
 )
 

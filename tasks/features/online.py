@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, Float, String, delete, func, literal, select
 from sqlalchemy.sql import column, table
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.names import utc_now
 from core.tables import online_features
 from tasks.features.compiler import combined_query
 from tasks.features.definitions import FEATURES, definitions_hash
@@ -56,7 +57,7 @@ def materialize(as_of: datetime, *, engine: Engine) -> MaterializeResult:
             raise ValueError(row_count_problem(conn, counts[0], rows))
         conn.execute(delete(online_features))  # readers see the old store until commit
         document = _json_document()
-        written_at = literal(datetime.now(UTC).replace(tzinfo=None), DateTime)
+        written_at = literal(utc_now(), DateTime)
         conn.execute(
             online_features.insert().from_select(
                 ["customer_id", "as_of", "definitions_hash", "features", "materialized_at"],

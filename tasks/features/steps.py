@@ -6,7 +6,7 @@ Database errors (lost connection, a locked SQLite file) are retried with backoff
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
 from core.db import make_engine
+from core.names import utc_now
 from core.settings import get_settings
 from tasks.features.definitions import FEATURES
 from tasks.features.online import MaterializeResult, materialize
@@ -69,7 +70,7 @@ def materialize_online_store(as_of: datetime) -> MaterializeResult:
 @task(cache_policy=NONE)
 def publish_feature_report(result: MaterializeResult) -> str:
     """Attach row count, freshness and per-feature null rates to the run; return the markdown."""
-    age = datetime.now(UTC).replace(tzinfo=None) - result.as_of
+    age = utc_now() - result.as_of
     markdown = "\n".join(
         [
             "# Online feature store",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.names import utc_now
 from core.tables import quarantine
 from tasks.ingestion.base import CheckedChunk, Quarantined, RawChunk, RunContext
 from tasks.ingestion.contracts import Contract, check_frame
@@ -80,7 +81,7 @@ def write_quarantine(conn: Connection, run: RunContext, rows: Quarantined) -> No
     """Insert quarantined rows once per (source, payload hash); reruns leave the table as it is."""
     if not len(rows):
         return
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     records: dict[str, dict[str, object]] = {}
     for payload, reasons, key in zip(rows.payloads, rows.reasons, rows.natural_keys, strict=True):
         digest = payload_hash(payload)

@@ -23,13 +23,14 @@ from uuid import uuid4
 from sqlalchemy import Connection, Engine
 
 from core.locks import Held, database_lock
+from core.names import utc_now
 from core.settings import get_settings
 from tasks.ingestion.base import CheckedChunk, IngestionResult, RunContext, Source, Window
 from tasks.ingestion.bulk import drop_stages
 from tasks.ingestion.pipeline import WriteBehind, fewer_gc_passes
 from tasks.ingestion.quarantine import write_quarantine
 from tasks.ingestion.registry import get_source
-from tasks.ingestion.runs import last_watermark, record_run, utc_now
+from tasks.ingestion.runs import last_watermark, record_run
 
 log = logging.getLogger(__name__)
 # How long a run waits for another run of the same source before giving up (a transient error).

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from core.tables import ingestion_runs
 from tasks.ingestion.base import IngestionResult
-
-
-def utc_now() -> datetime:
-    """Current time as naive UTC, the warehouse's convention."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def last_watermark(engine: Engine, source: str) -> datetime | None:

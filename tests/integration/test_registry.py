@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tasks.evaluation import Evaluation
 from tasks.registry import (
     CHALLENGER,
     CHAMPION,
@@ -17,7 +16,7 @@ from tasks.registry import (
     registry_client,
     rollback_champion,
 )
-from tasks.tracking import LoggedRun
+from tasks.training import Evaluation, LoggedRun
 from tests.model.synthetic import SPEC, make_training_set, train_and_log
 
 NAME = "churn-model"

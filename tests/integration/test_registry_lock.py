@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.locks import registry_lock
+from tasks.registry.locks import registry_lock
 
 NAME = "churn-model"
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from core.names import REFERENCE_ARTIFACT
 from core.settings import get_settings
-from tasks.lineage import frame_digest
-from tasks.tracking import REFERENCE_ARTIFACT
 from tasks.training import rows_at
+from tasks.training.lineage import frame_digest
 from tests.model.synthetic import CUTOFFS, SPEC, make_training_set, train_and_log
 
 

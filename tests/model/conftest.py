@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 
 from models.preprocessing import FeatureSpec
-from tasks.evaluation import Evaluation, evaluate_model
-from tasks.training import TrainedModel, load_feature_spec, load_training_set, train_model
+from tasks.training import (
+    Evaluation,
+    TrainedModel,
+    evaluate_model,
+    load_feature_spec,
+    load_training_set,
+    train_model,
+)
 from tests.model.pipeline import build_warehouse
 
 DEMO = {"customers": 5000, "months": 18, "seed": 42}

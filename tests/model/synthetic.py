@@ -8,9 +8,14 @@ import numpy as np
 import pandas as pd
 
 from models.preprocessing import FeatureSpec
-from tasks.evaluation import Evaluation, evaluate_model
-from tasks.tracking import LoggedRun, log_training_run
-from tasks.training import TrainedModel, train_model
+from tasks.training import (
+    Evaluation,
+    LoggedRun,
+    TrainedModel,
+    evaluate_model,
+    log_training_run,
+    train_model,
+)
 
 CATEGORIES = {
     "plan": ("basic", "standard", "premium"),

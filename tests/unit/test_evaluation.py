@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tasks.evaluation import compute_importance, compute_metrics, evaluate_model, top_fraction_stats
-from tasks.plots import write_plots
-from tasks.training import TrainedModel, train_model
+from tasks.training import TrainedModel, evaluate_model, train_model
+from tasks.training.evaluation import compute_importance, compute_metrics, top_fraction_stats
+from tasks.training.plots import write_plots
 from tests.model.synthetic import CUTOFFS, SPEC, make_training_set
 
 

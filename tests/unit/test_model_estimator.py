@@ -15,7 +15,7 @@ from models.estimator import (
     undo_class_weight,
 )
 from models.preprocessing import to_model_matrix
-from tasks.evaluation import compute_metrics
+from tasks.training import compute_metrics
 from tests.model.synthetic import CUTOFFS, SPEC, make_training_set
 
 FAST = BoosterParams(num_boost_round=60, early_stopping_rounds=10)

@@ -2,9 +2,8 @@ from datetime import datetime
 
 import numpy as np
 
-from tasks.evaluation import compute_metrics
 from tasks.registry import GateDecision
-from tasks.summary import training_markdown
+from tasks.training import compute_metrics, training_markdown
 
 
 def _summary(decision: GateDecision) -> dict:

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from mlflow.types import DataType
 
-import tasks.tracking
-from tasks.lineage import WarehouseDataset, WarehouseSource, frame_digest
-from tasks.tracking import git_commit
+import tasks.training.tracking
+from tasks.training.lineage import WarehouseDataset, WarehouseSource, frame_digest
+from tasks.training.tracking import git_commit
 
 
 def test_git_commit_is_head_of_this_checkout() -> None:
@@ -19,7 +19,7 @@ def test_git_commit_is_head_of_this_checkout() -> None:
 def test_git_commit_outside_a_repository_is_unknown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tasks.tracking, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(tasks.training.tracking, "PROJECT_DIR", tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert git_commit() == "unknown"
 

@@ -1,17 +1,15 @@
-"""Summaries of training and rollback runs: a dict for callers, markdown for the Prefect UI."""
+"""Summary of a training run: a dict for callers, markdown for the Prefect UI."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prefect import task
-from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NONE
+from tasks.training.evaluation import Evaluation
+from tasks.training.fit import TrainedModel
+from tasks.training.tracking import LoggedRun
 
-from tasks.evaluation import Evaluation
-from tasks.registry import GateDecision, Rollback
-from tasks.tracking import LoggedRun
-from tasks.training import TrainedModel
+if TYPE_CHECKING:  # the registry imports training; training only names the registry's types
+    from tasks.registry.gate import GateDecision
 
 
 def summarize_training(
@@ -54,35 +52,3 @@ def training_markdown(summary: dict[str, Any]) -> str:
         f"| holdout metric | value |\n|---|---|\n{metrics}\n\n"
         f"MLflow run `{summary['run_id']}`, model `{summary['model_uri']}`.\n"
     )
-
-
-@task(cache_policy=NONE)
-def publish_training_summary(
-    trained: TrainedModel, evaluation: Evaluation, logged: LoggedRun, decision: GateDecision
-) -> dict[str, Any]:
-    """Build the run summary and attach it to the flow run as a markdown artifact."""
-    summary = summarize_training(trained, evaluation, logged, decision)
-    create_markdown_artifact(
-        key="train-summary",
-        markdown=training_markdown(summary),
-        description=f"churn-model v{decision.version}: {decision.decision}",
-    )
-    return summary
-
-
-@task(cache_policy=NONE)
-def publish_rollback_summary(rollback: Rollback) -> dict[str, str]:
-    """Attach a markdown note of the rollback to the flow run; return it as a dict."""
-    create_markdown_artifact(
-        key="rollback",
-        markdown=(
-            f"# champion rolled back: v{rollback.from_version} → v{rollback.to_version}\n\n"
-            f"Reason: {rollback.reason}\n"
-        ),
-        description=f"champion v{rollback.from_version} -> v{rollback.to_version}",
-    )
-    return {
-        "from_version": rollback.from_version,
-        "to_version": rollback.to_version,
-        "reason": rollback.reason,
-    }

@@ -19,22 +19,26 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
-from prefect import task
-from prefect.cache_policies import NONE
 from sqlalchemy.engine import make_url
 
+from core.names import (
+    REFERENCE_ARTIFACT,
+    TAG_DEFINITIONS_HASH,
+    TAG_WINDOW_END,
+    TAG_WINDOW_START,
+)
 from core.settings import get_settings
 from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
-from tasks.evaluation import Evaluation
-from tasks.lineage import log_datasets
-from tasks.plots import write_plots
-from tasks.training import TrainedModel, rows_at
+from tasks.training.cutoffs import rows_at
+from tasks.training.evaluation import Evaluation
+from tasks.training.fit import TrainedModel
+from tasks.training.lineage import log_datasets
+from tasks.training.plots import write_plots
 
 log = logging.getLogger(__name__)
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODEL_ARTIFACT = "model"
-REFERENCE_ARTIFACT = "reference/holdout.parquet"
 _REQUIREMENTS = ("mlflow", "xgboost-cpu", "pandas", "numpy", "scikit-learn", "pyarrow")
 
 
@@ -105,7 +109,7 @@ def _log_model(trained: TrainedModel, frame: pd.DataFrame, workdir: Path) -> Mod
         signature=build_signature(trained.spec),
         input_example=build_input_example(frame, spec=trained.spec),
         pip_requirements=_requirements(),
-        tags={"features.definitions_hash": trained.spec.definitions_hash},
+        tags={TAG_DEFINITIONS_HASH: trained.spec.definitions_hash},
     )
     return info
 
@@ -115,18 +119,17 @@ def run_tags(trained: TrainedModel, *, horizon_days: int) -> dict[str, str]:
     split = trained.split
     first = min(split.train)
     return {
-        "features.definitions_hash": trained.spec.definitions_hash,
-        "data.window_start": first.date().isoformat(),
+        TAG_DEFINITIONS_HASH: trained.spec.definitions_hash,
+        TAG_WINDOW_START: first.date().isoformat(),
         # the latest fact a label looked at: the holdout cutoff plus its horizon
-        "data.window_end": (split.holdout + timedelta(days=horizon_days)).date().isoformat(),
+        TAG_WINDOW_END: (split.holdout + timedelta(days=horizon_days)).date().isoformat(),
         "horizon_days": str(horizon_days),
         "git.commit": git_commit(),
         **split.as_tags(),
     }
 
 
-@task(cache_policy=NONE)
-def log_training_run(
+def record_training_run(
     trained: TrainedModel, evaluation: Evaluation, frame: pd.DataFrame, *, horizon_days: int
 ) -> LoggedRun:
     """One MLflow run with everything needed to audit, serve and monitor the model."""

@@ -17,8 +17,9 @@ from mlflow.data.pandas_dataset import PandasDataset
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 from sqlalchemy.engine import make_url
 
+from core.names import TAG_CUTOFFS_HOLDOUT, TAG_CUTOFFS_TRAIN, TAG_CUTOFFS_VALIDATION
 from core.settings import get_settings
-from tasks.training import CutoffSplit, rows_at
+from tasks.training.cutoffs import CutoffSplit, rows_at
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -88,9 +89,9 @@ def log_datasets(frame: pd.DataFrame, *, split: CutoffSplit, horizon_days: int) 
     url = make_url(get_settings().database_url).render_as_string(hide_password=True)
     tags = split.as_tags()
     parts = {
-        "training": (split.train, tags["cutoffs.train"]),
-        "validation": (split.valid, tags["cutoffs.validation"]),
-        "holdout": ((split.holdout,), tags["cutoffs.holdout"]),
+        "training": (split.train, tags[TAG_CUTOFFS_TRAIN]),
+        "validation": (split.valid, tags[TAG_CUTOFFS_VALIDATION]),
+        "holdout": ((split.holdout,), tags[TAG_CUTOFFS_HOLDOUT]),
     }
     datasets = {}
     for context, (cutoffs, names) in parts.items():

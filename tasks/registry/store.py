@@ -4,7 +4,7 @@ A candidate becomes champion only if its holdout ROC-AUC clears ``min_auc`` and 
 (beyond ``tolerance``) than the current champion re-scored on the same holdout. Otherwise it becomes
 ``challenger``. Every decision is written to the version's ``gate.*`` tags; each promotion gets a
 ``champion.seq`` tag, so the champion history is the promoted versions ordered by ``seq`` minus the
-ones rolled back. Read-decide-write runs under a cross-process lock (``tasks.locks``).
+ones rolled back. Read-decide-write runs under a cross-process lock (``tasks.registry.locks``).
 """
 
 from __future__ import annotations
@@ -12,38 +12,30 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
 
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from prefect import task
-from prefect.cache_policies import NONE
 
+from core.names import (
+    CHALLENGER,
+    CHAMPION,
+    TAG_CHAMPION_PROMOTED_AT,
+    TAG_CHAMPION_SEQ,
+    TAG_DEFINITIONS_HASH,
+    TAG_GATE_DECISION,
+    TAG_GATE_REASON,
+    utc_now,
+)
 from core.settings import get_settings
-from tasks.evaluation import compute_metrics
-from tasks.locks import registry_lock
-from tasks.tracking import LoggedRun, configure_tracking
+from tasks.registry.gate import GateDecision, decide_promotion
+from tasks.registry.locks import registry_lock
+from tasks.training.evaluation import compute_metrics
+from tasks.training.tracking import LoggedRun, configure_tracking
 
 log = logging.getLogger(__name__)
-CHAMPION = "champion"
-CHALLENGER = "challenger"
-HASH_TAG = "features.definitions_hash"
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """Outcome of the evaluation gate for one model version."""
-
-    version: str
-    decision: Literal["promoted", "rejected"]
-    reason: str
-    candidate_auc: float
-    champion_version: str | None
-    champion_auc: float | None
 
 
 @dataclass(frozen=True)
@@ -57,7 +49,7 @@ class ChampionRecord:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return utc_now().isoformat()
 
 
 def registry_client() -> MlflowClient:
@@ -90,12 +82,12 @@ def champion_history(client: MlflowClient | None = None) -> list[ChampionRecord]
     records = [
         ChampionRecord(
             version=str(v.version),
-            seq=int(v.tags["champion.seq"]),
-            promoted_at=v.tags["champion.promoted_at"],
+            seq=int(v.tags[TAG_CHAMPION_SEQ]),
+            promoted_at=v.tags[TAG_CHAMPION_PROMOTED_AT],
             rolled_back_at=v.tags.get("champion.rolled_back_at"),
         )
         for v in list_versions(client, get_settings().model_name)
-        if "champion.seq" in v.tags
+        if TAG_CHAMPION_SEQ in v.tags
     ]
     return sorted(records, key=lambda r: r.seq)
 
@@ -120,8 +112,7 @@ def current_champion(client: MlflowClient) -> str | None:
     return top
 
 
-@task(cache_policy=NONE)
-def register_model(logged: LoggedRun, *, metrics: dict[str, float], definitions_hash: str) -> str:
+def register_version(logged: LoggedRun, *, metrics: dict[str, float], definitions_hash: str) -> str:
     """Register the run's model as a new version of ``settings.model_name``; return the version."""
     configure_tracking()
     name = get_settings().model_name
@@ -129,7 +120,7 @@ def register_model(logged: LoggedRun, *, metrics: dict[str, float], definitions_
         logged.model_uri,
         name,
         tags={
-            HASH_TAG: definitions_hash,
+            TAG_DEFINITIONS_HASH: definitions_hash,
             "run_id": logged.run_id,
             "holdout.roc_auc": f"{metrics['roc_auc']:.6f}",
         },
@@ -138,40 +129,12 @@ def register_model(logged: LoggedRun, *, metrics: dict[str, float], definitions_
     return str(version.version)
 
 
-def decide_promotion(
-    *,
-    candidate_auc: float,
-    champion_version: str | None,
-    champion_auc: float | None,
-    min_auc: float,
-    tolerance: float,
-    champion_note: str = "",
-) -> tuple[Literal["promoted", "rejected"], str]:
-    """The gate rule, as a pure function: (decision, human-readable reason)."""
-    if candidate_auc < min_auc:
-        return "rejected", f"holdout roc_auc {candidate_auc:.4f} < min_auc {min_auc:.4f}"
-    if champion_version is None:
-        return "promoted", f"first champion: holdout roc_auc {candidate_auc:.4f} >= {min_auc:.4f}"
-    if champion_auc is None:
-        return "promoted", f"roc_auc {candidate_auc:.4f} >= min_auc; {champion_note}"
-    floor = champion_auc - tolerance
-    if candidate_auc >= floor:
-        return "promoted", (
-            f"roc_auc {candidate_auc:.4f} >= champion v{champion_version} {champion_auc:.4f} "
-            f"- tolerance {tolerance:.4f} on the same holdout"
-        )
-    return "rejected", (
-        f"roc_auc {candidate_auc:.4f} < champion v{champion_version} {champion_auc:.4f} "
-        f"- tolerance {tolerance:.4f} on the same holdout"
-    )
-
-
 def rescore_champion(
     client: MlflowClient, version: str, holdout: pd.DataFrame, *, definitions_hash: str
 ) -> tuple[float | None, str]:
     """Champion ROC-AUC on ``holdout``, or None (+ why) if it uses other feature definitions."""
     name = get_settings().model_name
-    champion_hash = client.get_model_version(name, version).tags.get(HASH_TAG)
+    champion_hash = client.get_model_version(name, version).tags.get(TAG_DEFINITIONS_HASH)
     if champion_hash != definitions_hash:
         return None, (
             f"champion v{version} uses feature definitions {champion_hash} != {definitions_hash} "
@@ -190,8 +153,8 @@ def _or_none(value: float | None) -> str:
 def _write_decision(client: MlflowClient, decision: GateDecision) -> None:
     name = get_settings().model_name
     tags = {
-        "gate.decision": decision.decision,
-        "gate.reason": decision.reason,
+        TAG_GATE_DECISION: decision.decision,
+        TAG_GATE_REASON: decision.reason,
         "gate.candidate_auc": f"{decision.candidate_auc:.6f}",
         "gate.champion_auc": _or_none(decision.champion_auc),
         "gate.champion_version": decision.champion_version or "none",
@@ -199,15 +162,14 @@ def _write_decision(client: MlflowClient, decision: GateDecision) -> None:
     }
     if decision.decision == "promoted":
         seq = max((r.seq for r in champion_history(client)), default=0) + 1
-        tags |= {"champion.seq": str(seq), "champion.promoted_at": _now()}
+        tags |= {TAG_CHAMPION_SEQ: str(seq), TAG_CHAMPION_PROMOTED_AT: _now()}
     for key, value in tags.items():
         client.set_model_version_tag(name, decision.version, key, value)
     alias = CHAMPION if decision.decision == "promoted" else CHALLENGER
     client.set_registered_model_alias(name, alias, decision.version)
 
 
-@task(cache_policy=NONE)
-def gate_model(
+def gate_version(
     *,
     version: str,
     candidate_auc: float,
@@ -220,7 +182,7 @@ def gate_model(
     client = registry_client()
     name = get_settings().model_name
     with _lock():
-        existing = client.get_model_version(name, version).tags.get("gate.decision")
+        existing = client.get_model_version(name, version).tags.get(TAG_GATE_DECISION)
         if existing is not None:
             raise ValueError(f"{name} v{version} was already gated ({existing}); gate new versions")
         champion = current_champion(client)
@@ -252,8 +214,7 @@ class Rollback:
     reason: str
 
 
-@task(cache_policy=NONE)
-def rollback_champion(*, reason: str = "manual rollback") -> Rollback:
+def rollback_to_previous(*, reason: str = "manual rollback") -> Rollback:
     """Move ``champion`` back to the previous champion in the history, and record it."""
     client = registry_client()
     name = get_settings().model_name

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from tasks.evaluation import check_holdout
+from tasks.training.evaluation import check_holdout
 
 
 def _new_figure(width: float = 5.0, height: float = 4.5) -> Figure:

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from prefect import task
-from prefect.cache_policies import NONE
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from models.estimator import predict_scores
 from models.preprocessing import FeatureSpec, to_model_matrix
 from models.signature import SCORE_COLUMN
-from tasks.training import TrainedModel, rows_at
+from tasks.training.cutoffs import rows_at
+from tasks.training.fit import TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +118,7 @@ def score_holdout(booster: xgb.Booster, holdout: pd.DataFrame, *, spec: FeatureS
     )
 
 
-@task(cache_policy=NONE)
-def evaluate_model(trained: TrainedModel, frame: pd.DataFrame) -> Evaluation:
+def evaluate_holdout(trained: TrainedModel, frame: pd.DataFrame) -> Evaluation:
     """Out-of-time evaluation of ``trained`` on its holdout cutoff's rows of ``frame``."""
     holdout = rows_at(frame, [trained.split.holdout])
     evaluation = score_holdout(trained.fitted.booster, holdout, spec=trained.spec)

@@ -1,0 +1,98 @@
+"""Prefect task wrappers of the training steps: retries and caching only, the logic lives beside."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+
+from core.db import make_engine
+from core.settings import get_settings
+from models.preprocessing import FeatureSpec
+from tasks.retries import DATABASE_ERRORS, retry_if
+from tasks.training.cutoffs import DEFAULT_MAX_CUTOFFS, read_training_set
+from tasks.training.evaluation import Evaluation, evaluate_holdout
+from tasks.training.fit import TrainedModel, feature_spec, fit_model
+from tasks.training.summary import summarize_training, training_markdown
+from tasks.training.tracking import LoggedRun, record_training_run
+
+if TYPE_CHECKING:
+    from tasks.registry.gate import GateDecision
+
+# Retry lost connections and I/O errors, never bad input.
+is_transient_failure = retry_if(lambda error: isinstance(error, (*DATABASE_ERRORS, OSError)))
+
+
+@task(cache_policy=NONE)
+def load_feature_spec() -> FeatureSpec:
+    """The spec of the current feature definitions (order, categories, hash)."""
+    return feature_spec()
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=is_transient_failure,
+    cache_policy=NONE,
+)
+def load_training_set(
+    *,
+    horizon_days: int,
+    cutoffs: Sequence[datetime] | None = None,
+    max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
+    database_url: str | None = None,
+) -> pd.DataFrame:
+    """Point-in-time features + labels for the chosen cutoffs, read from the warehouse."""
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        return read_training_set(
+            engine=engine, horizon_days=horizon_days, cutoffs=cutoffs, max_cutoffs=max_cutoffs
+        )
+    finally:
+        engine.dispose()
+
+
+@task(cache_policy=NONE)
+def train_model(
+    frame: pd.DataFrame,
+    *,
+    spec: FeatureSpec,
+    n_trials: int = 0,
+    n_valid: int = 1,
+    seed: int | None = None,
+) -> TrainedModel:
+    """Fit on the train cutoffs, early-stop (and search ``n_trials``) on the validation cutoffs."""
+    return fit_model(frame, spec=spec, n_trials=n_trials, n_valid=n_valid, seed=seed)
+
+
+@task(cache_policy=NONE)
+def evaluate_model(trained: TrainedModel, frame: pd.DataFrame) -> Evaluation:
+    """Out-of-time evaluation of ``trained`` on its holdout cutoff's rows of ``frame``."""
+    return evaluate_holdout(trained, frame)
+
+
+@task(cache_policy=NONE)
+def log_training_run(
+    trained: TrainedModel, evaluation: Evaluation, frame: pd.DataFrame, *, horizon_days: int
+) -> LoggedRun:
+    """One MLflow run with everything needed to audit, serve and monitor the model."""
+    return record_training_run(trained, evaluation, frame, horizon_days=horizon_days)
+
+
+@task(cache_policy=NONE)
+def publish_training_summary(
+    trained: TrainedModel, evaluation: Evaluation, logged: LoggedRun, decision: GateDecision
+) -> dict[str, Any]:
+    """Build the run summary and attach it to the flow run as a markdown artifact."""
+    summary = summarize_training(trained, evaluation, logged, decision)
+    create_markdown_artifact(
+        key="train-summary",
+        markdown=training_markdown(summary),
+        description=f"{get_settings().model_name} v{decision.version}: {decision.decision}",
+    )
+    return summary
