@@ -90,7 +90,8 @@ def describe_error(exc: BaseException) -> str:
 def _is_ours(exc: BaseException) -> bool:
     """Errors raised on purpose by this project already say what failed; no type prefix."""
     module = type(exc).__module__.split(".")[0]
-    return module in ("core", "tasks", "flows", "models", "simulator", "monitoring", "bentos")
+    ours = ("core", "tasks", "flows", "models", "simulator", "monitoring", "bentos", "__main__")
+    return module in ours
 
 
 class _NoTraceback(logging.Formatter):
