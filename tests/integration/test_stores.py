@@ -43,6 +43,7 @@ def _assert_intact(uri: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.timeout(1500)  # two full trainings in parallel on a shared 2-core machine
 def test_two_trainings_at_once_on_an_empty_home_both_register(
     prefect_server: str, tmp_path: Path
 ) -> None:
@@ -55,7 +56,7 @@ def test_two_trainings_at_once_on_an_empty_home_both_register(
         for _ in range(2)
     ]
     for run in runs:
-        _, err = run.communicate(timeout=600)
+        _, err = run.communicate(timeout=1200)
         assert run.returncode == 0, err.decode()[-3000:]
     uri = f"sqlite:///{home / 'mlflow.db'}"
     _assert_intact(uri)
