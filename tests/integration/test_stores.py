@@ -60,7 +60,7 @@ def test_two_trainings_at_once_on_an_empty_home_both_register(
         assert run.returncode == 0, err.decode()[-3000:]
     uri = f"sqlite:///{home / 'mlflow.db'}"
     _assert_intact(uri)
-    client = MlflowClient(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # not a registry another test set
     versions = client.search_model_versions("name='churn-model'")
     assert sorted(str(v.version) for v in versions) == ["1", "2"]
     assert client.get_experiment_by_name("churn-model") is not None
