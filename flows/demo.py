@@ -1,8 +1,9 @@
 """`make demo`: simulate the sources, then run the ingest → build_features → train → monitor flows.
 
 The flows report to one local Prefect server (started once, left running for its UI); the
-MLflow store and the warehouse live under CHURN_HOME. Re-running the demo is safe: ingestion is
-idempotent and the registry gate decides whether the new model becomes champion.
+MLflow store and the warehouse live under CHURN_HOME and are set up once, under a lock, before
+any flow runs. Re-running the demo is safe: ingestion is idempotent and the registry gate decides
+whether the new model becomes champion.
 """
 
 from __future__ import annotations
@@ -10,27 +11,47 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import time
+from typing import Annotated
 
+from pydantic import Field, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.panel import Panel
 
+from core.cli import UsageError, run_cli
 from core.settings import get_settings
+from core.stores import prepare_stores
 
 console = Console()
+_Positive = TypeAdapter(Annotated[int, Field(ge=1)])
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--customers", type=int, default=5000, help="initial customer base")
-    parser.add_argument("--months", type=int, default=18, help="months of history to simulate")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.demo",
+        description="Simulate sources, ingest, build features, train and gate, on a local "
+        "Prefect server.",
+    )
+    parser.add_argument("--customers", type=int, default=5000, help="initial customer base, ≥ 1")
+    parser.add_argument("--months", type=int, default=18, help="months of history, ≥ 1")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    for name in ("customers", "months"):
+        try:
+            _Positive.validate_python(getattr(args, name))
+        except ValidationError:
+            raise UsageError(f"--{name} must be at least 1 (got {getattr(args, name)})") from None
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call is noise here
     settings = get_settings()
     started = time.perf_counter()
+
+    with console.status("setting up the warehouse and the MLflow store"):
+        prepare_stores(settings)
 
     from flows.server import ensure_server, prefect_env
 
@@ -45,6 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models,simulator")
     console.print(f"Prefect API: {api_url}")
 
+    from flows.automations import ensure_crash_automation
+
+    ensure_crash_automation()
+
     from simulator import SimConfig, simulate
 
     console.rule("1/5 simulate source systems")
@@ -53,16 +78,16 @@ def main(argv: list[str] | None = None) -> None:
     console.print(summary)
 
     from flows.build_features import build_features
+    from flows.cli import run_flow
     from flows.ingest import ingest
     from flows.train import train
 
     console.rule("2/5 ingest (flow: ingest)")
-    console.print(ingest())
+    console.print(run_flow(ingest, {}))
     console.rule("3/5 build features (flow: build_features)")
-    console.print(build_features())
+    console.print(run_flow(build_features, {}))
     console.rule("4/5 train, evaluate, register, gate (flow: train)")
-    result = train()
-    console.print(result)
+    console.print(run_flow(train, {}))
     from tasks.deploy import build_bento, champion_version
 
     bento = build_bento(champion_version())  # built by train on a promotion; reused here
@@ -72,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     console.rule(
         "5/5 monitor: drift, quality, performance on backfilled predictions (flow: monitor)"
     )
-    console.print(monitor(backfill_cutoffs=2))
+    console.print(run_flow(monitor, {"backfill_cutoffs": 2}))
 
     ui = api_url.removesuffix("/api")
     console.print(
@@ -91,7 +116,13 @@ def main(argv: list[str] | None = None) -> None:
             title="churn demo",
         )
     )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point (``make demo``)."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

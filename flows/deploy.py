@@ -1,4 +1,5 @@
-"""Register the deployments in prefect.yaml on the Prefect server (the local one by default)."""
+"""Register the deployments in prefect.yaml on the Prefect server (the local one by default),
+and the automation that marks flow runs whose process died as Crashed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from core.cli import run_cli
 from flows.server import PROJECT_DIR, ensure_server, prefect_env
 
 WORK_POOL = "churn-local"
@@ -29,17 +31,25 @@ def deploy_all(api_url: str) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
-    args = parser.parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     url = ensure_server(args.port)
     deploy_all(url)
+    os.environ["PREFECT_API_URL"] = url  # before prefect is imported below
+    from flows.automations import ensure_crash_automation
+
+    ensure_crash_automation()
     print(
         f"deployments registered at {url.removesuffix('/api')}/deployments; "
         "`make up` runs a worker (or `make worker` in the foreground)"
     )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.deploy", description=__doc__)
+    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
+    return run_cli(_run, parser, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from core.cli import run_cli
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -136,21 +137,30 @@ def stop_server(timeout_s: float = 8) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("action", choices=["start", "stop", "status"])
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def _run(args: argparse.Namespace) -> int:
     if args.action == "start":
         url = ensure_server(args.port)
+        os.environ["PREFECT_API_URL"] = url  # before prefect is imported below
+        from flows.automations import ensure_crash_automation
+
+        ensure_crash_automation()
         print(f"Prefect API {url} — UI at {url.removesuffix('/api')}")
     elif args.action == "stop":
         print("stopped" if stop_server() else "no server started by this project was running")
     else:
         url = f"http://127.0.0.1:{args.port}/api"
         print(f"{url}: {'up' if server_healthy(url) else 'down'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.server", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    return run_cli(_run, parser, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

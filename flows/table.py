@@ -16,7 +16,6 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.ingestion.steps import migrate_warehouse
 from tasks.owndata.steps import (
     check_spec_task,
     ingest_spec_task,
@@ -25,13 +24,14 @@ from tasks.owndata.steps import (
     train_spec_task,
     training_frame_task,
 )
+from tasks.stores import prepare_stores_task
 
 
 @flow(name="table")
 def table(spec: str, min_auc: float = 0.75, tolerance: float = 0.01) -> dict[str, Any]:
     """Ingest the source declared in the ``spec`` file, build its features, train and gate it."""
     source = check_spec_task(spec)
-    migrate_warehouse()
+    prepare_stores_task()
     ingested = ingest_spec_task(source)
     online = materialize_spec_task(source)
     frame, features = training_frame_task(source)
