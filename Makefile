@@ -19,7 +19,8 @@ export MLFLOW_DISABLE_TELEMETRY := true
 PREFECT_PORT ?= 4200
 MLFLOW_PORT ?= 5000
 EVIDENTLY_PORT ?= 8000
-PLATFORM := $(PY) -m flows.platform --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --evidently-port $(EVIDENTLY_PORT)
+PORT ?= 3000
+PLATFORM := $(PY) -m flows.platform --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --evidently-port $(EVIDENTLY_PORT) --bento-port $(PORT)
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
@@ -104,7 +105,6 @@ rollback: setup  ## move the champion alias back to the previous champion
 bento: setup  ## build (or reuse) the bento of the current champion, with its Dockerfile
 	$(PY) -m tasks.deploy build
 
-PORT ?= 3000
 serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /predict)
 	$(PY) -m tasks.deploy serve --port $(PORT)
 

@@ -1,8 +1,8 @@
 """The local platform in one command: ``make up`` / ``make down`` / ``make status``.
 
 ``up`` starts in the background a Prefect server, a process worker (pool ``churn-local``), the
-MLflow UI and — when this build has them — the Evidently UI and the champion's BentoML service,
-then prints their URLs. Each started process is recorded in ``$CHURN_HOME/run/<name>.json``
+MLflow UI, the Evidently UI and — when there is a champion — its BentoML service (bento built or
+reused), then prints their URLs. Each started process is recorded in ``$CHURN_HOME/run/<name>.json``
 (PID, process group, start time); ``down`` signals exactly those process groups (SIGINT for the
 worker, which ignores SIGTERM for 20+ s; SIGTERM otherwise), waits, and kills what is left, within
 ``--timeout`` seconds. Every process gets PREFECT_HOME and every store from CHURN_HOME.
@@ -92,11 +92,21 @@ def _wait_http(service: Service, probe: str, timeout_s: float) -> None:
     raise RuntimeError(f"{service.name} gave no answer at {probe} in {timeout_s:.0f} s")
 
 
-def _has_module(relative: str) -> bool:
-    return (PROJECT_DIR / relative).exists()
+def _champion_bento() -> tuple[str | None, str]:
+    """The champion's bento tag (built now if missing), or None and why there is none."""
+    from tasks.deploy import build_bento, champion_version
+
+    try:
+        version = champion_version()
+    except RuntimeError as exc:
+        return None, f"no champion yet ({exc}); run `make demo` or the retrain deployment"
+    with console.status(f"building (or reusing) the bento of champion v{version}"):
+        return build_bento(version).tag, ""
 
 
-def up(*, prefect_port: int, mlflow_port: int, evidently_port: int) -> list[Service]:
+def up(
+    *, prefect_port: int, mlflow_port: int, evidently_port: int, bento_port: int = 3000
+) -> list[Service]:
     """Start every service not already running; return what runs now."""
     settings = get_settings()
     run_dir().mkdir(parents=True, exist_ok=True)
@@ -130,18 +140,38 @@ def up(*, prefect_port: int, mlflow_port: int, evidently_port: int) -> list[Serv
         # the UI only browses: no background job runner (it starts a dozen consumer processes)
         ui_env = {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         running["mlflow-ui"] = _spawn("mlflow-ui", cmd, env=ui_env, url=url, stop=signal.SIGTERM)
-    if "evidently-ui" not in running and _has_module("flows/monitor.py"):
+    if "evidently-ui" not in running:
         workspace = settings.home.resolve() / "evidently"
         workspace.mkdir(parents=True, exist_ok=True)
         cmd = [str(BIN / "evidently"), "ui", "--workspace", str(workspace)]
         cmd += ["--host", "127.0.0.1", "--port", str(evidently_port)]
         url = f"http://127.0.0.1:{evidently_port}"
-        running["evidently-ui"] = _spawn("evidently-ui", cmd, env=env, url=url, stop=signal.SIGTERM)
+        ui_env = {**env, "DO_NOT_TRACK": "1"}
+        running["evidently-ui"] = _spawn(
+            "evidently-ui", cmd, env=ui_env, url=url, stop=signal.SIGTERM
+        )
+    if "bento" not in running:
+        tag, why = _champion_bento()
+        if tag is None:
+            console.print(f"BentoML service not started: {why}")
+        else:
+            from tasks.deploy import serve_command, serve_env
+
+            url = f"http://127.0.0.1:{bento_port}"
+            running["bento"] = _spawn(
+                "bento",
+                serve_command(tag, port=bento_port),
+                env=serve_env(),
+                url=url,
+                stop=signal.SIGTERM,
+            )
     with console.status("waiting for the services to answer"):
         if "mlflow-ui" in running:
             _wait_http(running["mlflow-ui"], f"{running['mlflow-ui'].url}/health", 300)
         if "evidently-ui" in running:
             _wait_http(running["evidently-ui"], running["evidently-ui"].url, 300)
+        if "bento" in running:
+            _wait_http(running["bento"], f"{running['bento'].url}/livez", 300)
     return list(running.values())
 
 
@@ -195,11 +225,6 @@ def _print(services: list[Service]) -> None:
     for s in services:
         table.add_row(s.name, str(s.pid), s.url)
     console.print(table)
-    missing = []
-    if not any(s.name == "evidently-ui" for s in services):
-        missing.append("Evidently UI (no monitor flow in this build)")
-    missing.append("BentoML service (no bento build stage in this build)")
-    console.print("not started: " + "; ".join(missing))
     console.print(f"logs and PID records: {run_dir()}  ·  stop all: make down")
 
 
@@ -211,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefect-port", type=int, default=4200)
     parser.add_argument("--mlflow-port", type=int, default=5000)
     parser.add_argument("--evidently-port", type=int, default=8000)
+    parser.add_argument("--bento-port", type=int, default=3000, help="the champion's BentoML API")
     parser.add_argument("--timeout", type=float, default=5, help="down: seconds before SIGKILL")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
@@ -221,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                     prefect_port=args.prefect_port,
                     mlflow_port=args.mlflow_port,
                     evidently_port=args.evidently_port,
+                    bento_port=args.bento_port,
                 )
             )
         elif args.action == "down":

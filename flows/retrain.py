@@ -21,16 +21,13 @@ from rich.pretty import Pretty
 
 from flows.build_features import build_features
 from flows.ingest import ingest
+from flows.monitor import monitor
 from flows.runtime import make_task_runner, notify_failure
 from flows.train import train
 from tasks.orchestration import StageRecord
 from tasks.orchestration.steps import publish_retrain_report
 
 T = TypeVar("T")
-# Stages of the loop whose flows are not part of this build yet; the report says so.
-UNAVAILABLE: dict[str, str] = {
-    "monitor": "no monitor flow in this build (flows/monitor.py not present)",
-}
 
 
 def _timed(name: str, run: Callable[[], T], detail: Callable[[T], str]) -> tuple[T, StageRecord]:
@@ -83,9 +80,18 @@ def retrain(
         stages.append(StageRecord("deploy", "skipped", 0.0, "gate did not promote the model"))
     else:  # the train flow bakes a promoted champion into its bento (tasks.deploy)
         stages.append(StageRecord("deploy", "completed", 0.0, f"bento {trained.get('bento')}"))
-    stages.append(StageRecord("monitor", "unavailable", 0.0, UNAVAILABLE["monitor"]))
+    monitored, record = _timed(
+        "monitor",
+        monitor,
+        lambda out: f"{out['verdict']} (champion v{out['model_version']})",
+    )
+    stages.append(record)
     publish_retrain_report(
-        stages=stages, trained=trained, reason=reason, bento_tag=trained.get("bento")
+        stages=stages,
+        trained=trained,
+        reason=reason,
+        bento_tag=trained.get("bento"),
+        reports=[monitored["index"], *monitored["reports"].values()],
     )
     return {
         "reason": reason,
@@ -94,6 +100,8 @@ def retrain(
         "gate_reason": trained["reason"],
         "run_id": trained["run_id"],
         "bento_tag": trained.get("bento"),
+        "monitoring": monitored["verdict"],
+        "reports_index": monitored["index"],
         "stages": {s.name: {"state": s.state, "seconds": round(s.seconds, 2)} for s in stages},
     }
 

@@ -1,7 +1,7 @@
 """The monitor flow end to end on the simulator's price shock: real warehouse, real MLflow store,
 real Prefect server, real Evidently reports and UI. One drifted window does not retrain; the
 second consecutive one emits ``churn.retrain.requested``, which the deployment trigger declared in
-prefect.yaml turns into a run of the training deployment."""
+prefect.yaml turns into a run of the retrain deployment."""
 
 from __future__ import annotations
 
@@ -117,7 +117,10 @@ def two_runs(home: Path, prefect_server: str) -> list[dict[str, Any]]:
     params = {"k_runs": 2, "cooldown_days": 0.0, "min_labelled": 10_000}
     first = monitor(reports=False, **params)
     deploy_all(prefect_server)
+    # the session's server may hold retrain runs of other tests: count only the new ones
+    before = {run.id for run in _retrain_runs()}
     second = monitor(sample_rows=2000, **params)
+    second["_retrain_runs_before"] = before
     return [first, second]
 
 
@@ -139,8 +142,13 @@ def test_persistent_drift_emits_event_and_triggers_training(
     assert event["resource"]["prefect.resource.id"] == f"churn.model.{MODEL}"
     assert set(event["payload"]["drifted_features"]) >= PRICE_FEATURES
     assert "consecutive" in event["payload"]["reason"]
-    runs = _wait_for(lambda: _training_runs(), "a flow run of deployment train-weekly")
+    before = second["_retrain_runs_before"]
+    runs = _wait_for(
+        lambda: [r for r in _retrain_runs() if r.id not in before],
+        "a flow run of deployment retrain-weekly",
+    )
     assert len(runs) == 1
+    assert runs[0].parameters["reason"].startswith("monitoring: churn.retrain.requested")
 
 
 def _retrain_events(api: str) -> list[dict[str, Any]]:
@@ -150,10 +158,10 @@ def _retrain_events(api: str) -> list[dict[str, Any]]:
     return list(response.json()["events"])
 
 
-def _training_runs() -> list[Any]:
-    """Runs of the training deployment created by an automation (not by its cron schedule)."""
+def _retrain_runs() -> list[Any]:
+    """Runs of the retrain deployment created by an automation (not by its cron schedule)."""
     with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name("train/train-weekly")
+        deployment = client.read_deployment_by_name("retrain/retrain-weekly")
         runs = client.read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
         )
