@@ -25,9 +25,9 @@ from tasks.owndata.pipeline import build_training_frame, ingest_source, material
 from tasks.owndata.spec import SourceSpec, load_spec
 from tasks.owndata.store import OwnIngestResult
 from tasks.owndata.train import train_spec
-from tasks.retries import DATABASE_ERRORS, RETRY_DELAYS, retry_if
+from tasks.retries import RETRY_DELAYS, retry_if
 
-retry_on_database_error = retry_if(lambda error: isinstance(error, DATABASE_ERRORS))
+retry_on_database_error = retry_if()
 
 
 @contextmanager
