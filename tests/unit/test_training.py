@@ -116,7 +116,5 @@ def test_train_model_too_few_cutoffs_raises() -> None:
         (KeyError("label"), False),
     ],
 )
-def test_is_transient_failure_retries_only_transient(
-    exc: BaseException, retry: bool
-) -> None:
+def test_is_transient_failure_retries_only_transient(exc: BaseException, retry: bool) -> None:
     assert is_transient_failure(None, None, Failed(data=exc)) is retry
