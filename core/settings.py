@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     seed: int = 42
     horizon_days: int = 30
     chunk_rows: int = 50_000
+    setup_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="how long store set-up waits for another process setting up the same store",
+    )
     # Orchestration: where parallel stages run, and where failed runs are announced.
     task_runner: Literal["threads", "dask"] = Field(
         default="threads", description="threads, or dask (prefect-dask DaskTaskRunner)"

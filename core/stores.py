@@ -24,7 +24,6 @@ from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 SETUP_LOCK = "setup"
-SETUP_TIMEOUT_S = 600.0
 _prepared: set[tuple[str, str]] = set()  # (store, url) already set up by this process
 _guard = threading.Lock()
 
@@ -42,10 +41,14 @@ def prepare_stores(
     *,
     warehouse: bool = True,
     tracking: bool = True,
-    timeout_s: float = SETUP_TIMEOUT_S,
+    timeout_s: float | None = None,
 ) -> None:
-    """Create and migrate the warehouse and/or the MLflow store (once per process, under a lock)."""
+    """Create and migrate the warehouse and/or the MLflow store (once per process, under a lock).
+
+    ``timeout_s`` (default ``CHURN_SETUP_TIMEOUT_S``) bounds the wait for another process
+    setting up the same store; past it a ``LockTimeoutError`` (transient: retried) is raised."""
     settings = settings or get_settings()
+    timeout_s = settings.setup_timeout_s if timeout_s is None else timeout_s
     with _guard:
         check_home(settings.home)
         url = settings.database_url
@@ -109,6 +112,11 @@ def _setup(what: str, url: str, variable: str, migrate: object, timeout_s: float
         raise StoreSetupError(f"{variable}={_safe(url)}: unknown database driver ({exc})") from exc
     except OperationalError as exc:
         cause = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if parsed.get_backend_name() == "sqlite" and _is_busy(cause):
+            raise StoreUnavailableError(
+                f"the {what} {_safe(url)} is locked by another writer ({cause}); retried — if it "
+                "persists, stop the process that holds it"
+            ) from exc
         if parsed.get_backend_name() == "sqlite":
             raise StoreSetupError(
                 f"cannot open the {what} {_safe(url)} ({cause}); check {variable} and CHURN_HOME"
@@ -117,6 +125,12 @@ def _setup(what: str, url: str, variable: str, migrate: object, timeout_s: float
             f"cannot reach the {what} at {_safe(url)} ({cause}); start the database server "
             f"or fix {variable}"
         ) from exc
+
+
+def _is_busy(cause: str) -> bool:
+    """SQLite's "database is locked" / "busy": another writer, so a later attempt can succeed."""
+    lowered = cause.lower()
+    return "locked" in lowered or "busy" in lowered
 
 
 def _check_sqlite_folder(database: Path, what: str, variable: str) -> None:

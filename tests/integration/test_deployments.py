@@ -4,6 +4,7 @@ failure by retrying; the monitoring event starts a retrain run."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -73,6 +74,8 @@ def _worker_env(home: Path, api_url: str) -> dict[str, str]:
     get_settings.cache_clear()
     env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api_url}
     env["CHURN_HOME"] = str(home)
+    # a store set-up that waits this long for another process's set-up lock gives up (retried)
+    env["CHURN_SETUP_TIMEOUT_S"] = "3"
     return env
 
 
@@ -124,28 +127,32 @@ def _task_runs(flow_run_ids: list[UUID], name_prefix: str) -> list[Any]:
 def _wait_for_retrying_migration(deadline_s: float) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        for run in _task_runs([], "migrate_warehouse"):
+        for run in _task_runs([], "prepare_stores_task"):
             if run.state is not None and run.state.name in {"AwaitingRetry", "Retrying"}:
                 return
         time.sleep(0.3)
-    raise AssertionError("migrate_warehouse never failed into a retry")
+    raise AssertionError("prepare_stores_task never failed into a retry")
 
 
 def test_retrain_deployment_recovers_from_a_transient_failure_and_promotes_a_champion(
     worker: subprocess.Popen[bytes], worker_home: Path
 ) -> None:
-    # The warehouse cannot be opened (its path is a directory): an OperationalError, transient.
-    blocker = worker_home / "warehouse.db"
-    blocker.mkdir()
-    flow_run = run_deployment(
-        "retrain/retrain-weekly", parameters={"min_auc": 0.6, "reason": "test"}, timeout=0
-    )
-    assert isinstance(flow_run, FlowRun)
-    _wait_for_retrying_migration(deadline_s=240)
-    blocker.rmdir()  # the database becomes available: the next attempt succeeds
+    # Another process holds the warehouse's set-up lock: the set-up times out (a transient
+    # LockTimeoutError), is retried with backoff, and succeeds once the lock is released.
+    lock_file = (worker_home / "warehouse.db.setup.lock").open("a+")
+    fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+    try:
+        flow_run = run_deployment(
+            "retrain/retrain-weekly", parameters={"min_auc": 0.6, "reason": "test"}, timeout=0
+        )
+        assert isinstance(flow_run, FlowRun)
+        _wait_for_retrying_migration(deadline_s=240)
+    finally:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+        lock_file.close()
     final = _wait_final(flow_run.id, timeout_s=540)
     assert final.state is not None and final.state.is_completed(), final.state
-    migrations = _task_runs([], "migrate_warehouse")
+    migrations = _task_runs([flow_run.id, *_subflow_ids(flow_run.id)], "prepare_stores_task")
     assert max(r.run_count for r in migrations) >= 2
     assert all(r.state is not None and r.state.is_completed() for r in migrations)
 
@@ -166,10 +173,20 @@ def test_retrain_deployment_recovers_from_a_transient_failure_and_promotes_a_cha
             )
         )
     flows = {client_flow.flow_id for client_flow in subflows}
-    assert len(flows) == 3, "ingest, build_features and train each run as a subflow"
+    assert len(flows) == 4, "ingest, build_features, train and monitor each run as a subflow"
     assert all(f.state is not None and f.state.is_completed() for f in subflows)
     assert len(artifacts) == 1 and "**promoted**" in str(artifacts[0].data)
     assert str(champion.version) == "1"
+
+
+def _subflow_ids(flow_run_id: UUID) -> list[UUID]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])
+            )
+        )
+    return [r.id for r in runs]
 
 
 def _wait_final(flow_run_id: UUID, timeout_s: float) -> FlowRun:
