@@ -58,23 +58,29 @@ def main(argv: list[str] | None = None) -> None:
         features.write_text("\n".join(json.dumps({"records": [r]}) for r in records))
         by_id.write_text("\n".join(json.dumps({"customer_ids": [i]}) for i in ids))
         port = _free_port()
-        with _server(serve_command(built.tag, port=port), serve_env(), port):
-            c1 = _load(port, "/predict_features", features, 1, args.duration)
-            c16 = _load(port, "/predict_features", features, 16, args.duration)
-            ids16 = _load(port, "/predict", by_id, 16, args.duration)
+        with _server(serve_command(built.tag, port=port), serve_env(), port) as proc:
+            c1 = _load(port, "/predict_features", features, 1, args.duration, proc)
+            c16 = _load(port, "/predict_features", features, 16, args.duration, proc)
+            ids16 = _load(port, "/predict", by_id, 16, args.duration, proc)
         model_dir = model_store().get(built.model.tag).path
         port = _free_port()
         cmd = [sys.executable, "-m", "bench.serving_baseline", "--model-dir", model_dir]
-        with _server([*cmd, "--port", str(port)], dict(os.environ), port, probe="/docs"):
-            base1 = _load(port, "/predict_features", features, 1, args.duration)
-            base16 = _load(port, "/predict_features", features, 16, args.duration)
-    emit("serving.rps_c1", c1["rps"], "req/s")
+        with _server([*cmd, "--port", str(port)], dict(os.environ), port, probe="/docs") as proc:
+            base1 = _load(port, "/predict_features", features, 1, args.duration, proc)
+            base16 = _load(port, "/predict_features", features, 16, args.duration, proc)
+    emit("serving.rps_c1", c1["rps"], "req/s", **_cpu(c1))
     emit("serving.p50_ms_c1", c1["p50_ms"], "ms")
-    emit("serving.rps_c16", c16["rps"], "req/s", p50_ms=round(c16["p50_ms"], 3))
+    emit("serving.rps_c16", c16["rps"], "req/s", p50_ms=round(c16["p50_ms"], 3), **_cpu(c16))
     emit("serving.p99_ms_c16", c16["p99_ms"], "ms")
     emit("serving.non2xx", c1["non2xx"] + c16["non2xx"] + ids16["non2xx"], "requests")
     emit("serving.by_id_rps_c16", ids16["rps"], "req/s", p99_ms=round(ids16["p99_ms"], 3))
-    emit("serving.baseline_fastapi.rps_c1", base1["rps"], "req/s", p50_ms=round(base1["p50_ms"], 3))
+    emit(
+        "serving.baseline_fastapi.rps_c1",
+        base1["rps"],
+        "req/s",
+        p50_ms=round(base1["p50_ms"], 3),
+        **_cpu(base1),
+    )
     emit(
         "serving.baseline_fastapi.rps_c16",
         base16["rps"],
@@ -82,7 +88,16 @@ def main(argv: list[str] | None = None) -> None:
         p99_ms=round(base16["p99_ms"], 3),
         non2xx=base1["non2xx"] + base16["non2xx"],
         ratio_c16=round(c16["rps"] / base16["rps"], 3) if base16["rps"] else None,
+        **_cpu(base16),
     )
+
+
+def _cpu(result: dict[str, Any]) -> dict[str, float]:
+    """CPU milliseconds per request of the server (all its processes) and of the generator."""
+    return {
+        "server_cpu_ms_per_req": round(result["server_cpu_ms_per_req"], 3),
+        "client_cpu_ms_per_req": round(result["client_cpu_ms_per_req"], 3),
+    }
 
 
 def _champion(home: Path) -> str:
@@ -155,8 +170,16 @@ def _samples(n: int = 200) -> tuple[list[dict[str, Any]], list[str]]:
     return [json.loads(r.features) for r in rows], [r.customer_id for r in rows]
 
 
-def _load(port: int, path: str, bodies: Path, connections: int, duration: float) -> dict[str, Any]:
+def _load(
+    port: int,
+    path: str,
+    bodies: Path,
+    connections: int,
+    duration: float,
+    server: subprocess.Popen[bytes],
+) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}{path}"
+    cpu_before = _tree_cpu(server.pid)
     with console.status(f"{path}: {connections} connection(s) for {duration:.0f} s"):
         out = subprocess.run(
             [sys.executable, "-m", "bench.serving_load", "--url", url, "--bodies", str(bodies),
@@ -164,14 +187,31 @@ def _load(port: int, path: str, bodies: Path, connections: int, duration: float)
             capture_output=True, text=True, check=True, timeout=duration + 60,
         )  # fmt: skip
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    server_cpu = _tree_cpu(server.pid) - cpu_before
+    result["server_cpu_ms_per_req"] = server_cpu * 1000 / max(result["requests"], 1)
     console.print(f"# {port}{path} c{connections}: {result}")
     return result
+
+
+def _tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 @contextmanager
 def _server(
     cmd: list[str], env: dict[str, str], port: int, probe: str = "/readyz"
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``cmd`` until its ``probe`` answers 200; SIGTERM it afterwards."""
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -180,7 +220,7 @@ def _server(
 
 def _until_stopped(
     proc: subprocess.Popen[bytes], log: Any, cmd: list[str], port: int, probe: str
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -197,7 +237,7 @@ def _until_stopped(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(cmd)} not ready after 180 s")
             time.sleep(0.5)
-        yield
+        yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

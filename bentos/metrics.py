@@ -1,4 +1,4 @@
-"""The service's own Prometheus metrics, exposed on ``/metrics`` next to BentoML's.
+"""The service's own Prometheus metrics, exposed on ``/metrics`` by ``bentos.middleware``.
 
 Created in the service's ``__init__``, not at import: BentoML sets ``PROMETHEUS_MULTIPROC_DIR``
 in each worker after importing the service module, and prometheus_client picks its multiprocess
@@ -82,3 +82,38 @@ def create_metrics(*, model_version: str, definitions_hash: str) -> ServiceMetri
 def current_metrics() -> ServiceMetrics | None:
     """This process's metrics, once the service created them."""
     return _METRICS
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The Prometheus text of every worker process (multiprocess mode), and its content type."""
+    import os
+
+    import prometheus_client as prom
+    from prometheus_client import multiprocess
+
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return prom.generate_latest(), prom.CONTENT_TYPE_LATEST
+    registry = prom.CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    families = list(registry.collect())
+    for family in families:  # the collector yields _sum/_count before _bucket; the format wants
+        if family.type == "histogram":  # the buckets first
+            family.samples.sort(key=_histogram_order)
+    return prom.generate_latest(_Fixed(families)), prom.CONTENT_TYPE_LATEST
+
+
+class _Fixed:
+    """A collector-registry stand-in that yields already-collected families."""
+
+    def __init__(self, families: list[Any]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Any]:
+        return self.families
+
+
+def _histogram_order(sample: Any) -> tuple[tuple[tuple[str, str], ...], int, float]:
+    labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
+    suffix = 0 if sample.name.endswith("_bucket") else 1 if sample.name.endswith("_count") else 2
+    le = sample.labels.get("le")
+    return labels, suffix, float(le) if le is not None else 0.0

@@ -42,6 +42,10 @@ class Scorer:
                 "the model artifacts do not belong together"
             )
         booster.set_param({"nthread": 1})
+        objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
+        # For a logistic model the SHAP contributions (bias included) sum to the margin, so one
+        # pred_contribs call gives both the probability and the reasons (half the XGBoost cost).
+        self._logistic = objective == "binary:logistic"
         self.booster = booster
         self.spec = spec
         self._codes = {
@@ -75,15 +79,25 @@ class Scorer:
     def score(self, matrix: np.ndarray, *, top_k: int) -> Scored:
         """Churn probability per row and its ``top_k`` largest absolute contributions.
 
-        One plain DMatrix serves both calls: the booster knows its own categorical splits, and
-        this is cheaper than ``inplace_predict`` plus a DMatrix with names and types.
+        One plain DMatrix, the booster knows its own categorical splits (cheaper than
+        ``inplace_predict`` plus a DMatrix with names and types). For ``binary:logistic`` the
+        probability is the sigmoid of the contributions' sum (the margin; equal to ``predict``
+        to float32 precision, ~1e-8), which saves a second pass over the trees.
         """
         dmatrix = xgb.DMatrix(matrix, missing=np.nan, nthread=1)
-        probabilities = self.booster.predict(dmatrix, validate_features=False)
-        contribs = self.booster.predict(dmatrix, pred_contribs=True, validate_features=False)
+        contribs = np.asarray(
+            self.booster.predict(dmatrix, pred_contribs=True, validate_features=False)
+        )
+        if self._logistic:
+            margin = contribs.sum(axis=1, dtype=np.float64)
+            probabilities = 1.0 / (1.0 + np.exp(-margin))
+        else:
+            probabilities = np.asarray(
+                self.booster.predict(dmatrix, validate_features=False), dtype=np.float64
+            )
         return Scored(
-            np.asarray(probabilities, dtype=np.float64),
-            top_contributions(np.asarray(contribs)[:, :-1], self.spec.names, top_k=top_k),
+            probabilities,
+            top_contributions(contribs[:, :-1], self.spec.names, top_k=top_k),
         )
 
 
