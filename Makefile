@@ -7,10 +7,26 @@ PY := $(VENV)/bin/python
 export UV_COMPILE_BYTECODE := 1
 export PYTHONPATH := $(CURDIR)
 ONLY ?=
+# Every tool's home and store under CHURN_HOME; nothing is written to the user's home directory.
+CHURN_HOME ?= $(CURDIR)/.churn
+export CHURN_HOME
+export PREFECT_HOME := $(abspath $(CHURN_HOME))/prefect
+export PREFECT_RESULTS_LOCAL_STORAGE_PATH := $(PREFECT_HOME)/storage
+export BENTOML_HOME := $(abspath $(CHURN_HOME))/bentoml
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export MPLCONFIGDIR := $(abspath $(CHURN_HOME))/matplotlib
+export MLFLOW_DISABLE_TELEMETRY := true
+PREFECT_PORT ?= 4200
+MLFLOW_PORT ?= 5000
+EVIDENTLY_PORT ?= 8000
+PORT ?= 3000
+PLATFORM := $(PY) -m flows.platform --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --evidently-port $(EVIDENTLY_PORT) --bento-port $(PORT)
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
-.PHONY: setup demo test lint typecheck pytest bench prefect-server stop deploy worker mlflow-ui rollback clean help
+SPEC ?=
+
+.PHONY: setup demo test lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve table clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -40,26 +56,57 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|owndata)
 	$(PY) -m bench.run $(ONLY)
 
-prefect-server: setup  ## start the local Prefect server (UI at http://127.0.0.1:4200)
-	$(PY) -m flows.server start
+up: setup  ## start the local platform in the background (Prefect server + worker, MLflow UI, ...) and print URLs
+	$(PLATFORM) up
+
+down:  ## stop exactly what `make up` started (PID records in CHURN_HOME/run), within 10 s
+	@if [ -x $(PY) ]; then $(PY) -m flows.platform down; fi
+
+status:  ## what `make up` started and still runs
+	$(PY) -m flows.platform status
+
+prefect-server: setup  ## start only the local Prefect server (UI at http://127.0.0.1:4200)
+	$(PY) -m flows.server start --port $(PREFECT_PORT)
+
+table: setup  ## your own data: ingest + features + train + gate the source in SPEC=path/to/spec.yaml
+	@test -n "$(SPEC)" || { echo "usage: make table SPEC=path/to/spec.yaml (see docs/your-data.md)"; exit 2; }
+	$(PY) -m flows.table $(SPEC)
 
 deploy: setup  ## register prefect.yaml deployments on the local server (work pool churn-local)
-	$(PY) -m flows.deploy
+	$(PY) -m flows.deploy --port $(PREFECT_PORT)
 
-worker: setup  ## run a process worker for the churn-local pool (executes deployment runs)
-	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:4200/api} $(VENV)/bin/prefect worker start --pool churn-local
+worker: setup  ## run a process worker for the churn-local pool in the foreground (Ctrl-C stops it)
+	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$(PREFECT_PORT)/api} $(VENV)/bin/prefect worker start --pool churn-local --type process
 
-stop:  ## stop the local Prefect server started by the demo
+stop:  ## stop the local Prefect server started by the demo or `make prefect-server`
 	$(PY) -m flows.server stop
 
-mlflow-ui: setup  ## MLflow UI on the embedded tracking store
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.churn/mlflow.db --port 5000
+mlflow-ui: setup  ## MLflow UI in the foreground on the CHURN_HOME tracking store
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(CHURN_HOME))/mlflow.db --default-artifact-root file://$(abspath $(CHURN_HOME))/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT)
+
+retrain: setup  ## run the retrain flow once (ingest → features → train + gate → deploy → monitor)
+	$(PY) -m flows.retrain
+
+score: setup  ## score every active customer with the champion into table churn_scores
+	$(PY) -m flows.score_batch
+
+evidently-ui: setup  ## Evidently UI on the monitoring workspace (http://127.0.0.1:8000)
+	DO_NOT_TRACK=1 $(VENV)/bin/evidently ui --workspace $(abspath $(CHURN_HOME))/evidently --host 127.0.0.1 --port $(EVIDENTLY_PORT)
+
+monitor: setup  ## one monitoring run (drift, quality, performance, business; reports + metrics)
+	$(PY) -m flows.monitor
 
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback
 
-clean:  ## remove local state (.churn)
-	rm -rf .churn
+bento: setup  ## build (or reuse) the bento of the current champion, with its Dockerfile
+	$(PY) -m tasks.deploy build
+
+serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /predict)
+	$(PY) -m tasks.deploy serve --port $(PORT)
+
+clean: down  ## stop the platform and remove local state (CHURN_HOME)
+	$(if $(strip $(CHURN_HOME)),rm -rf "$(CHURN_HOME)")

@@ -6,7 +6,7 @@ import argparse
 import subprocess
 import sys
 
-AREAS = ("ingestion", "features", "training")
+AREAS = ("ingestion", "features", "training", "serving", "monitoring", "orchestration", "owndata")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,22 @@ class Settings(BaseSettings):
     seed: int = 42
     horizon_days: int = 30
     chunk_rows: int = 50_000
+    # Orchestration: where parallel stages run, and where failed runs are announced.
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads", description="threads, or dask (prefect-dask DaskTaskRunner)"
+    )
+    dask_address: str | None = Field(
+        default=None, description="scheduler of an existing Dask cluster (default: a local one)"
+    )
+    dask_workers: int = Field(default=2, description="workers of the local Dask cluster")
+    mlflow_ui_url: str = Field(
+        default="http://127.0.0.1:5000", description="MLflow UI that reports link to"
+    )
+    notify_block: str | None = Field(
+        default=None,
+        description="Prefect notification block slug (e.g. slack-webhook/churn-alerts) told of "
+        "failed runs; default: failures are logged only",
+    )
 
     @property
     def database_url(self) -> str:
@@ -58,6 +75,11 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return (self.home / "reports").resolve()
+
+    @property
+    def evidently_home(self) -> Path:
+        """Evidently workspace served by ``evidently ui`` (``make evidently-ui``)."""
+        return (self.home / "evidently").resolve()
 
     @property
     def bentoml_home(self) -> Path:

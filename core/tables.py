@@ -183,3 +183,96 @@ monitoring_metrics = Table(
     Column("computed_at", DateTime, nullable=False),
     Index("ix_monitoring_metrics_metric_computed_at", "metric", "computed_at"),
 )
+
+# Batch scores a CRM campaign reads: every active customer scored by the champion at ``as_of``.
+# One batch per (as_of, model_version); a rerun replaces its batch in one transaction.
+churn_scores = Table(
+    "churn_scores",
+    metadata,
+    Column("as_of", DateTime, primary_key=True),
+    Column("model_version", String(32), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("model_name", String(128), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("risk_band", String(16), nullable=False),
+    # top contributions, largest first: [{"feature": ..., "contribution": ...}, ...]
+    Column("reasons", JSON, nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+    Index("ix_churn_scores_customer_id_as_of", "customer_id", "as_of"),
+)
+
+# --- Declared sources (tasks/owndata): one namespace per source spec, keyed by ``source`` ---
+
+# A snapshot source: one row per (source, snapshot, id); the typed attributes live in one JSON
+# document (keys = normalized column names) so a new spec needs no migration, and the feature
+# definitions read them with SQLAlchemy JSON expressions compiled per dialect.
+source_snapshots = Table(
+    "source_snapshots",
+    metadata,
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("snapshot_at", DateTime, nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("label", Integer, nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("run_id", String(36), nullable=False),
+    UniqueConstraint(
+        "source", "snapshot_at", "customer_id", name="uq_source_snapshots_source_snapshot_id"
+    ),
+    Index("ix_source_snapshots_source_customer_snapshot", "source", "customer_id", "snapshot_at"),
+)
+
+# An event source's log: one row per event; ``customer_id`` is the spec's id column.
+source_events = Table(
+    "source_events",
+    metadata,
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("event_time", DateTime, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("run_id", String(36), nullable=False),
+    Index(
+        "ix_source_events_customer_time_type_value",
+        "customer_id",
+        "event_time",
+        "event_type",
+        "value",
+    ),
+    Index("ix_source_events_source", "source"),
+)
+
+# An event source's subscriptions: who is a customer when; ended_at NULL = still active.
+source_subscriptions = Table(
+    "source_subscriptions",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("started_at", DateTime, primary_key=True),
+    Column("ended_at", DateTime, nullable=True),
+    Column("run_id", String(36), nullable=False),
+)
+
+# The online store of declared sources: latest feature vector per (source, id).
+source_online_features = Table(
+    "source_online_features",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("as_of", DateTime, nullable=False),
+    Column("definitions_hash", String(64), nullable=False),
+    Column("features", Text, nullable=False),
+    Column("materialized_at", DateTime, nullable=False),
+)
+
+# The contract derived from each declared source's spec and data (column types, categories),
+# written at ingest; feature definitions and training read it back.
+source_schemas = Table(
+    "source_schemas",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("contract", JSON, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)

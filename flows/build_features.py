@@ -1,26 +1,32 @@
 """Prefect flow ``build_features``: materialize the online feature store and report on it.
 
 ``as_of`` defaults to the warehouse's data watermark (the time up to which every source has
-delivered data). Publishes a markdown artifact (row count, freshness) and a table artifact (null
-rate per feature). CLI: ``python -m flows.build_features --help``.
+delivered data); a given ``as_of`` must not be in the future. Publishes a markdown artifact (row
+count, freshness) and a table artifact (null rate per feature).
+CLI: ``python -m flows.build_features --help``.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import sys
 from datetime import datetime
 from typing import Any
 
 from prefect import flow
 from rich.console import Console
 
+from core.cli import run_cli
+from flows.cli import run_flow
+from flows.params import PastMoment
 from tasks.features.steps import materialize_online_store, publish_feature_report, resolve_as_of
+from tasks.stores import prepare_stores_task
 
 
 @flow(name="build_features")
-def build_features(as_of: datetime | None = None) -> dict[str, Any]:
+def build_features(as_of: PastMoment | None = None) -> dict[str, Any]:
     """Materialize every active customer's features at ``as_of`` (default: data watermark)."""
+    prepare_stores_task(tracking=False)
     moment = resolve_as_of(as_of)
     result = materialize_online_store(moment)
     publish_feature_report(result)
@@ -32,22 +38,32 @@ def build_features(as_of: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    """CLI entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.build_features",
+        description="Materialize the online feature store as of the data watermark.",
+    )
     parser.add_argument(
         "--as-of",
         type=datetime.fromisoformat,
         default=None,
         help="naive UTC moment, e.g. 2024-12-01T00:00:00 (default: the data watermark)",
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
     console = Console()
     with console.status("materializing the online feature store"):
-        summary = build_features(as_of=args.as_of)
+        summary = run_flow(build_features, {"as_of": args.as_of})
     console.print(summary)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,9 @@
-"""`make demo`: simulate the source systems, then run the ingest → build_features → train flows.
+"""`make demo`: simulate the sources, then run the ingest → build_features → train → monitor flows.
 
 The flows report to one local Prefect server (started once, left running for its UI); the
-MLflow store and the warehouse live under CHURN_HOME. Re-running the demo is safe: ingestion is
-idempotent and the registry gate decides whether the new model becomes champion.
+MLflow store and the warehouse live under CHURN_HOME and are set up once, under a lock, before
+any flow runs. Re-running the demo is safe: ingestion is idempotent and the registry gate decides
+whether the new model becomes champion.
 """
 
 from __future__ import annotations
@@ -10,29 +11,53 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import time
+from typing import Annotated
 
+from pydantic import Field, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.panel import Panel
 
+from core.cli import UsageError, run_cli
 from core.settings import get_settings
+from core.stores import prepare_stores
 
 console = Console()
+_Positive = TypeAdapter(Annotated[int, Field(ge=1)])
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--customers", type=int, default=5000, help="initial customer base")
-    parser.add_argument("--months", type=int, default=18, help="months of history to simulate")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.demo",
+        description="Simulate sources, ingest, build features, train and gate, on a local "
+        "Prefect server.",
+    )
+    parser.add_argument("--customers", type=int, default=5000, help="initial customer base, ≥ 1")
+    parser.add_argument("--months", type=int, default=18, help="months of history, ≥ 1")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    for name in ("customers", "months"):
+        try:
+            _Positive.validate_python(getattr(args, name))
+        except ValidationError:
+            raise UsageError(f"--{name} must be at least 1 (got {getattr(args, name)})") from None
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call is noise here
     settings = get_settings()
     started = time.perf_counter()
 
-    from flows.server import ensure_server
+    with console.status("setting up the warehouse and the MLflow store"):
+        prepare_stores(settings)
+
+    from flows.server import ensure_server, prefect_env
+
+    # every tool's home under CHURN_HOME (flow results, not ~/.prefect), before prefect is imported
+    for key, value in prefect_env(settings).items():
+        os.environ.setdefault(key, value)
 
     with console.status("starting / reusing the local Prefect server"):
         api_url = ensure_server(args.port)
@@ -41,24 +66,38 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models,simulator")
     console.print(f"Prefect API: {api_url}")
 
+    from flows.automations import ensure_crash_automation
+
+    ensure_crash_automation()
+
     from simulator import SimConfig, simulate
 
-    console.rule("1/4 simulate source systems")
+    console.rule("1/5 simulate source systems")
     config = SimConfig(customers=args.customers, months=args.months, seed=args.seed)
     summary = simulate(config, settings.sources_dir, progress=True)
     console.print(summary)
 
     from flows.build_features import build_features
+    from flows.cli import run_flow
     from flows.ingest import ingest
     from flows.train import train
 
-    console.rule("2/4 ingest (flow: ingest)")
-    console.print(ingest())
-    console.rule("3/4 build features (flow: build_features)")
-    console.print(build_features())
-    console.rule("4/4 train, evaluate, register, gate (flow: train)")
-    result = train()
-    console.print(result)
+    console.rule("2/5 ingest (flow: ingest)")
+    console.print(run_flow(ingest, {}))
+    console.rule("3/5 build features (flow: build_features)")
+    console.print(run_flow(build_features, {}))
+    console.rule("4/5 train, evaluate, register, gate (flow: train)")
+    console.print(run_flow(train, {}))
+    from tasks.deploy import build_bento, champion_version
+
+    bento = build_bento(champion_version())  # built by train on a promotion; reused here
+
+    from flows.monitor import monitor
+
+    console.rule(
+        "5/5 monitor: drift, quality, performance on backfilled predictions (flow: monitor)"
+    )
+    console.print(run_flow(monitor, {"backfill_cutoffs": 2}))
 
     ui = api_url.removesuffix("/api")
     console.print(
@@ -66,12 +105,24 @@ def main(argv: list[str] | None = None) -> None:
             f"Done in {time.perf_counter() - started:.0f} s.\n"
             f"Prefect UI: {ui}  (flow runs + artifacts; `make stop` stops the server)\n"
             f"MLflow UI:  make mlflow-ui  → http://127.0.0.1:5000  (runs, plots, model registry)\n"
+            f"Platform:   make up && make deploy  (server, worker, UIs; `make down` stops them)\n"
+            f"Bento:      {bento.tag} (champion v{bento.model.model_version}, {bento.dockerfile})\n"
+            f"Serve it:   make serve  → curl -XPOST http://127.0.0.1:3000/predict "
+            f"-H 'content-type: application/json' -d '{{\"customer_ids\": [\"C1000001\"]}}'\n"
+            f"Evidently:  make evidently-ui → http://127.0.0.1:8000 ({settings.model_name})\n"
+            f"Reports:    {settings.reports_dir / 'index.html'}\n"
             f"Warehouse:  {settings.database_url}\n"
             f"State:      {settings.home.resolve()}",
             title="churn demo",
         )
     )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point (``make demo``)."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

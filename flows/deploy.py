@@ -1,4 +1,5 @@
-"""Register the deployments in prefect.yaml on the Prefect server (the local one by default)."""
+"""Register the deployments in prefect.yaml on the Prefect server (the local one by default),
+and the automation that marks flow runs whose process died as Crashed."""
 
 from __future__ import annotations
 
@@ -8,36 +9,47 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flows.server import ensure_server
+from core.cli import run_cli
+from flows.server import PROJECT_DIR, ensure_server, prefect_env
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORK_POOL = "churn-local"
 
 
 def deploy_all(api_url: str) -> None:
     """Create the process work pool if needed, then `prefect deploy --all` from the project root."""
     prefect = str(Path(sys.executable).parent / "prefect")
-    env = {**os.environ, "PREFECT_API_URL": api_url, "CHURN_PROJECT_DIR": str(PROJECT_DIR)}
-    pools = subprocess.run(
-        [prefect, "work-pool", "ls"], env=env, capture_output=True, text=True, check=True
+    env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api_url}
+    # idempotent: the worker of `make up` may have created the pool already
+    subprocess.run(
+        [prefect, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
-    if WORK_POOL not in pools.stdout:
-        subprocess.run(
-            [prefect, "work-pool", "create", WORK_POOL, "--type", "process"], env=env, check=True
-        )
     subprocess.run(
         [prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=PROJECT_DIR, check=True
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
-    args = parser.parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     url = ensure_server(args.port)
     deploy_all(url)
-    print(f"deployments registered at {url.removesuffix('/api')}/deployments; run `make worker`")
+    os.environ["PREFECT_API_URL"] = url  # before prefect is imported below
+    from flows.automations import ensure_crash_automation
+
+    ensure_crash_automation()
+    print(
+        f"deployments registered at {url.removesuffix('/api')}/deployments; "
+        "`make up` runs a worker (or `make worker` in the foreground)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.deploy", description=__doc__)
+    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
+    return run_cli(_run, parser, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

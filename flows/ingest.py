@@ -1,8 +1,8 @@
-"""Prefect flow ``ingest``: migrate the warehouse, then load every source concurrently.
+"""Prefect flow ``ingest``: set up the stores, then load every source concurrently.
 
-Each source is one coarse task (retried on transient I/O errors, never on contract violations)
-that records an ``ingestion_runs`` row and a table artifact. The flow waits for all sources and
-fails afterwards if any failed. CLI: ``python -m flows.ingest --help``.
+Each source is one coarse task (retried on transient errors, never on contract violations) that
+records an ``ingestion_runs`` row and a table artifact. The flow waits for all sources and
+fails afterwards if any failed, with each one's cause. CLI: ``python -m flows.ingest --help``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,22 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from typing import Annotated, Any
 
 from prefect import flow, unmapped
-from prefect.futures import wait
+from prefect.futures import PrefectFuture, wait
+from pydantic import AfterValidator
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.cli import describe_error, run_cli
 from core.settings import get_settings
+from flows.cli import run_flow
+from flows.params import NaiveUtc
 from tasks.ingestion import IngestionError, IngestionResult, list_sources
-from tasks.ingestion.steps import ingest_source_task, migrate_warehouse
+from tasks.ingestion.steps import ingest_source_task
+from tasks.stores import prepare_stores_task
 
 # Set by the CLI so that each source's task can drive a progress bar in the same process.
 _progress: Progress | None = None
@@ -30,35 +36,53 @@ class IngestFlowError(IngestionError):
     """One or more sources failed; the others were loaded."""
 
 
+def _known(names: list[str]) -> list[str]:
+    known = list_sources()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"no ingestion source {', '.join(unknown)}; known: {', '.join(known)}")
+    return names
+
+
+SourceNames = Annotated[list[str], AfterValidator(_known)]
+
+
 @flow(name="ingest")
 def ingest(
-    sources: list[str] | None = None,
+    sources: SourceNames | None = None,
     source_dir: str | None = None,
-    window_start: datetime | None = None,
-    window_end: datetime | None = None,
+    window_start: NaiveUtc | None = None,
+    window_end: NaiveUtc | None = None,
 ) -> list[IngestionResult]:
     """Load ``sources`` (default: all) from ``source_dir`` (default: settings.sources_dir)."""
+    prepare_stores_task(tracking=False)
     names = sources or list_sources()
     folder = source_dir or str(get_settings().sources_dir)
-    migrated = migrate_warehouse.submit()
     futures = ingest_source_task.map(
         names,
         source_dir=unmapped(folder),
         window_start=unmapped(window_start),
         window_end=unmapped(window_end),
         on_chunk=unmapped(_progress_hook()),
-        wait_for=[migrated],  # type: ignore[list-item]
     )
     wait(list(futures))
     failures = {
-        name: future.state.result(raise_on_failure=False)
+        name: _cause(name, future)
         for name, future in zip(names, futures, strict=True)
         if not future.state.is_completed()
     }
     if failures:
-        detail = "; ".join(f"{name}: {error}" for name, error in failures.items())
+        detail = "; ".join(f"{name}: {cause}" for name, cause in failures.items())
         raise IngestFlowError(f"{len(failures)} of {len(names)} sources failed — {detail}")
     return [future.result() for future in futures]
+
+
+def _cause(source: str, future: PrefectFuture[Any]) -> str:
+    """The source's error in one line, without repeating the source's name."""
+    state = future.state
+    error = state.result(raise_on_failure=False) if state.is_failed() else None
+    text = describe_error(error) if isinstance(error, BaseException) else (state.message or "")
+    return text.removeprefix(f"{source}: ") or state.name or "not finished"
 
 
 def _progress_hook() -> Callable[[str, int], None] | None:
@@ -78,7 +102,7 @@ def _progress_hook() -> Callable[[str, int], None] | None:
     return update
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.ingest",
         description="Load source exports into the warehouse through their contracts.",
@@ -95,36 +119,44 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--until", type=datetime.fromisoformat, help="window end, inclusive (default: open)"
     )
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(args: argparse.Namespace) -> int:
     """Run the flow with progress bars and print one line per source."""
     global _progress
-    args = _parse_args(argv)
     console = Console()
+    parameters = {
+        "sources": args.sources,
+        "source_dir": args.source_dir,
+        "window_start": args.since,
+        "window_end": args.until,
+    }
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         _progress = progress
         try:
-            state = ingest(args.sources, args.source_dir, args.since, args.until, return_state=True)
+            results: list[IngestionResult] = run_flow(ingest, parameters)
         finally:
             _progress = None
-    if state.is_completed():
-        table = Table("source", "read", "loaded", "quarantined", "watermark", "seconds")
-        for r in state.result():
-            table.add_row(
-                r.source,
-                f"{r.rows_read:,}",
-                f"{r.rows_loaded:,}",
-                f"{r.rows_quarantined:,}",
-                str(r.watermark),
-                f"{r.seconds:.1f}",
-            )
-        console.print(table)
-        return 0
-    console.print(f"[red]ingest failed:[/red] {state.message}")
-    return 1
+    table = Table("source", "read", "loaded", "quarantined", "watermark", "waited s", "seconds")
+    for r in results:
+        table.add_row(
+            r.source,
+            f"{r.rows_read:,}",
+            f"{r.rows_loaded:,}",
+            f"{r.rows_quarantined:,}",
+            str(r.watermark),
+            f"{r.waited_s:.1f}",
+            f"{r.seconds:.1f}",
+        )
+    console.print(table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":

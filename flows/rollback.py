@@ -7,35 +7,46 @@ versions' tags and as a markdown artifact of the flow run.
 from __future__ import annotations
 
 import argparse
-import logging
+import sys
 
 from prefect import flow
 from rich.console import Console
 
+from core.cli import run_cli
+from flows.cli import run_flow
 from tasks.registry import publish_rollback_summary, rollback_champion
+from tasks.stores import prepare_stores_task
 
 
 @flow(name="rollback")
 def rollback(reason: str = "manual rollback") -> dict[str, str]:
     """Restore the previous champion and record why."""
+    prepare_stores_task(warehouse=False)
     result = rollback_champion(reason=reason)
     return publish_rollback_summary(result)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """CLI entry point: roll the champion back once and print what moved."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.rollback",
         description="Move the churn-model champion alias back to the previous champion.",
     )
     parser.add_argument("--reason", default="manual rollback", help="recorded on the versions")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    result = rollback(reason=args.reason)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    result = run_flow(rollback, {"reason": args.reason})
     Console().print(
         f"champion: v{result['from_version']} → v{result['to_version']} ({result['reason']})"
     )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: roll the champion back once and print what moved."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

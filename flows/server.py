@@ -1,7 +1,9 @@
-"""Start, reuse or stop the local Prefect server that the demo and deployments report to.
+"""The local Prefect server: started with Prefect's own ``prefect server start --background``.
 
-One long-lived `prefect server start` (not Prefect's per-process ephemeral server, which adds
-15–35 s to every process and locks its SQLite file under load). State lives in CHURN_HOME/prefect.
+State lives in ``$CHURN_HOME/prefect`` (PREFECT_HOME: SQLite database, results, PID file);
+``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...`` moves the database to PostgreSQL.
+One long-lived server, not Prefect's per-process ephemeral one (15–35 s per process, and it locks
+its SQLite file under load). CLI: ``python -m flows.server start|stop|status``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,35 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
-from core.settings import get_settings
+from core.cli import run_cli
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 4200
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def prefect_env(settings: Settings | None = None) -> dict[str, str]:
+    """Environment of every project process: each tool's home and store under CHURN_HOME."""
+    settings = settings or get_settings()
+    home = settings.prefect_home
+    return {
+        "CHURN_HOME": str(settings.home.resolve()),
+        "CHURN_PROJECT_DIR": str(PROJECT_DIR),
+        "PYTHONPATH": str(PROJECT_DIR),
+        "PREFECT_HOME": str(home),
+        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(home / "storage"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # our modules log through standard logging; show their lines in the UI too
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "tasks,flows,models,monitoring,simulator",
+        "BENTOML_HOME": str(settings.bentoml_home),
+        # tools that otherwise write to ~/.cache or ~/.config
+        "MPLCONFIGDIR": str(settings.home.resolve() / "matplotlib"),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
 
 
 def server_healthy(api_url: str) -> bool:
@@ -31,8 +57,56 @@ def server_healthy(api_url: str) -> bool:
         return False
 
 
-def ensure_server(port: int = DEFAULT_PORT, timeout_s: float = 120) -> str:
-    """Return a healthy Prefect API URL, starting a detached local server if none answers."""
+def _pid_file() -> Path:
+    # the file `prefect server start --background` writes and `prefect server stop` reads
+    return get_settings().prefect_home / "server.pid"
+
+
+def _running_pid() -> int | None:
+    """PID of the background server of this CHURN_HOME, dropping a stale PID file."""
+    path = _pid_file()
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip() or 0)
+    if pid and psutil.pid_exists(pid):
+        return pid
+    path.unlink(missing_ok=True)
+    return None
+
+
+def start_server(port: int = DEFAULT_PORT, timeout_s: float = 180) -> tuple[str, int, int]:
+    """Start ``prefect server start --background``; return (API URL, server PID, process group)."""
+    home = get_settings().prefect_home
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{port}/api"
+    _running_pid()  # clears a stale PID file, which would block --background
+    cmd = [str(BIN / "prefect"), "server", "start", "--background"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, **prefect_env()}
+    with (home / "server-start.log").open("ab") as out:
+        # own session: the server (child of this CLI) stays in a group `down` can signal
+        cli = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        code = cli.wait(timeout=120)
+    pid = _running_pid()
+    if code != 0 or pid is None:
+        raise RuntimeError(
+            f"`prefect server start` failed (exit {code}); see {home / 'server-start.log'}"
+        )
+    deadline = time.monotonic() + timeout_s
+    while not server_healthy(url):
+        if not psutil.pid_exists(pid):
+            raise RuntimeError(f"the Prefect server (pid {pid}) exited while starting")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Prefect server gave no answer at {url} in {timeout_s:.0f} s")
+        time.sleep(0.5)
+    log.info("Prefect server pid %s at %s (state in %s)", pid, url, home)
+    return url, pid, cli.pid
+
+
+def ensure_server(port: int = DEFAULT_PORT, timeout_s: float = 180) -> str:
+    """A healthy Prefect API URL: PREFECT_API_URL if set, the local one, or a newly started one."""
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
         if not server_healthy(configured):
@@ -43,57 +117,50 @@ def ensure_server(port: int = DEFAULT_PORT, timeout_s: float = 120) -> str:
     url = f"http://127.0.0.1:{port}/api"
     if server_healthy(url):
         return url
-    home = get_settings().prefect_home
-    home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    prefect_bin = str(Path(sys.executable).parent / "prefect")
-    cmd = [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    with (home / "server.log").open("ab") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    (home / "server.pid").write_text(str(proc.pid))
-    log.info("starting Prefect server (pid %s), log %s", proc.pid, home / "server.log")
-    deadline = time.monotonic() + timeout_s
-    while not server_healthy(url):
-        if proc.poll() is not None:
-            code = proc.returncode
-            raise RuntimeError(f"Prefect server exited with {code}; see {home}/server.log")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Prefect server gave no answer in {timeout_s:.0f} s; see log")
-        time.sleep(0.5)
-    return url
+    return start_server(port, timeout_s)[0]
 
 
-def stop_server() -> bool:
-    """Stop the server started by ``ensure_server``; False when none was running."""
-    pidfile = get_settings().prefect_home / "server.pid"
-    if not pidfile.exists():
+def stop_server(timeout_s: float = 8) -> bool:
+    """Stop the background server of this CHURN_HOME (what ``prefect server stop`` does, plus
+    waiting for it to exit); False when none was running."""
+    pid = _running_pid()
+    if pid is None:
         return False
-    pid = int(pidfile.read_text())
-    pidfile.unlink()
+    os.kill(pid, signal.SIGTERM)
     try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
+        psutil.Process(pid).wait(timeout=timeout_s)
+    except psutil.TimeoutExpired:
+        os.kill(pid, signal.SIGKILL)
+    except psutil.NoSuchProcess:
+        pass
+    _pid_file().unlink(missing_ok=True)
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("action", choices=["start", "stop", "status"])
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def _run(args: argparse.Namespace) -> int:
     if args.action == "start":
         url = ensure_server(args.port)
+        os.environ["PREFECT_API_URL"] = url  # before prefect is imported below
+        from flows.automations import ensure_crash_automation
+
+        ensure_crash_automation()
         print(f"Prefect API {url} — UI at {url.removesuffix('/api')}")
     elif args.action == "stop":
         print("stopped" if stop_server() else "no server started by this project was running")
     else:
         url = f"http://127.0.0.1:{args.port}/api"
         print(f"{url}: {'up' if server_healthy(url) else 'down'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.server", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    return run_cli(_run, parser, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

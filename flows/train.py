@@ -7,7 +7,7 @@ decision) and attaches it to the flow run as a markdown artifact.
 from __future__ import annotations
 
 import argparse
-import logging
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +15,13 @@ from prefect import flow
 from rich.console import Console
 from rich.pretty import Pretty
 
+from core.cli import run_cli
 from core.settings import get_settings
+from flows.cli import run_flow
+from flows.params import AucFloor, AucTolerance, Count, HorizonDays, PastMoment, TrialCount
+from tasks.deploy.steps import build_champion_bento
 from tasks.registry import gate_model, register_model
+from tasks.stores import prepare_stores_task
 from tasks.training import (
     DEFAULT_MAX_CUTOFFS,
     evaluate_model,
@@ -26,22 +31,27 @@ from tasks.training import (
     publish_training_summary,
     train_model,
 )
+from tasks.training.dask_fit import dask_configured
+from tasks.training.dask_steps import train_model_dask
 
 
 @flow(name="train")
 def train(
-    horizon_days: int | None = None,
-    min_auc: float = 0.75,
-    tolerance: float = 0.01,
-    n_trials: int = 0,
-    cutoffs: list[datetime] | None = None,
-    max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
+    horizon_days: HorizonDays | None = None,
+    min_auc: AucFloor = 0.75,
+    tolerance: AucTolerance = 0.01,
+    n_trials: TrialCount = 0,
+    cutoffs: list[PastMoment] | None = None,
+    max_cutoffs: Count | None = DEFAULT_MAX_CUTOFFS,
 ) -> dict[str, Any]:
     """Train on earlier cutoffs, evaluate on the latest elapsed one, register and gate the model."""
+    prepare_stores_task()
     horizon = horizon_days or get_settings().horizon_days
     spec = load_feature_spec()
     frame = load_training_set(horizon_days=horizon, cutoffs=cutoffs, max_cutoffs=max_cutoffs)
-    trained = train_model(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
+    # xgboost.dask on the configured cluster when CHURN_TASK_RUNNER=dask / CHURN_DASK_ADDRESS
+    fit = train_model_dask if dask_configured() else train_model
+    trained = fit(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
     evaluation = evaluate_model(trained, frame)
     logged = log_training_run(trained, evaluation, frame, horizon_days=horizon)
     version = register_model(
@@ -55,26 +65,32 @@ def train(
         min_auc=min_auc,
         tolerance=tolerance,
     )
-    return publish_training_summary(trained, evaluation, logged, decision)
+    summary = publish_training_summary(trained, evaluation, logged, decision)
+    if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
+        summary["bento"] = build_champion_bento(version)
+    return summary
 
 
-def main(argv: list[str] | None = None) -> None:
-    """CLI entry point: run the flow once with the given parameters and print its summary."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.train",
         description="Train, evaluate out of time, log to MLflow, register and gate the model.",
     )
-    parser.add_argument("--horizon-days", type=int, default=None, help="label horizon (settings)")
-    parser.add_argument("--min-auc", type=float, default=0.75, help="holdout ROC-AUC floor")
     parser.add_argument(
-        "--tolerance", type=float, default=0.01, help="allowed AUC drop vs the champion"
+        "--horizon-days", type=int, default=None, help="label horizon in days, ≥ 1 (settings)"
+    )
+    parser.add_argument(
+        "--min-auc", type=float, default=0.75, help="holdout ROC-AUC floor, in (0.5, 1]"
+    )
+    parser.add_argument(
+        "--tolerance", type=float, default=0.01, help="allowed AUC drop vs the champion, ≥ 0"
     )
     parser.add_argument("--n-trials", type=int, default=0, help="random-search trials (0: none)")
     parser.add_argument(
         "--cutoffs",
         type=lambda s: [datetime.fromisoformat(x) for x in s.split(",")],
         default=None,
-        help="comma-separated ISO cutoffs (default: the latest --max-cutoffs available ones)",
+        help="comma-separated ISO cutoffs in the past (default: the latest --max-cutoffs ones)",
     )
     parser.add_argument(
         "--max-cutoffs",
@@ -82,18 +98,26 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_MAX_CUTOFFS,
         help="use the latest N available cutoffs when --cutoffs is not given (0: all)",
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    summary = train(
-        horizon_days=args.horizon_days,
-        min_auc=args.min_auc,
-        tolerance=args.tolerance,
-        n_trials=args.n_trials,
-        cutoffs=args.cutoffs,
-        max_cutoffs=args.max_cutoffs or None,
-    )
-    Console().print(Pretty(summary))
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    parameters = {
+        "horizon_days": args.horizon_days,
+        "min_auc": args.min_auc,
+        "tolerance": args.tolerance,
+        "n_trials": args.n_trials,
+        "cutoffs": args.cutoffs,
+        "max_cutoffs": None if args.max_cutoffs == 0 else args.max_cutoffs,
+    }
+    Console().print(Pretty(run_flow(train, parameters)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: run the flow once with the given parameters and print its summary."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

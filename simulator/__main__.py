@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from rich.console import Console
 
+from core.cli import UsageError, run_cli
 from simulator.config import SimConfig
 from simulator.engine import simulate
 
@@ -61,9 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     try:
         config = SimConfig(
             customers=args.customers,
@@ -78,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             signup_rate=args.signup_rate,
         )
     except ValidationError as exc:
-        parser.error(str(exc))
+        problems = "; ".join(
+            f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise UsageError(problems) from None
     out = args.out
     if out is None:
         from core.settings import get_settings
@@ -88,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         Console().print(summary.table())
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: one-line errors, tracebacks with --verbose."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":

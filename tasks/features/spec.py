@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import Table
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.tables import customers, tickets, transactions
+from core.tables import customers, source_events, tickets, transactions
 from tasks.features.entity import WINDOW_DAYS
 
 Dtype = Literal["float", "int", "category"]
@@ -37,8 +37,10 @@ Aggregate = Literal[
 EVENT_TIME: dict[str, ColumnElement[Any]] = {
     "transactions": transactions.c.occurred_at,
     "tickets": tickets.c.created_at,
+    # declared event sources (tasks/owndata); a feature filters on its source's name
+    "source_events": source_events.c.event_time,
 }
-SOURCES: dict[str, Table] = {t.name: t for t in (customers, transactions, tickets)}
+SOURCES: dict[str, Table] = {t.name: t for t in (customers, transactions, tickets, source_events)}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _NEEDS_VALUE = {
     "attr",

@@ -19,10 +19,10 @@ from core.settings import get_settings
 from tasks.features.definitions import FEATURES
 from tasks.features.online import MaterializeResult, materialize
 from tasks.features.population import data_watermark
-from tasks.retries import DATABASE_ERRORS, RETRY_DELAYS, retry_if
+from tasks.retries import RETRY_DELAYS, is_transient, retry_if
 
-# Retry only transient database failures.
-retry_on_database_error = retry_if(lambda error: isinstance(error, DATABASE_ERRORS))
+# Retry only transient failures (lost connection, locked database), never a bad path or config.
+retry_on_database_error = retry_if(is_transient)
 
 
 def _engine() -> Engine:

@@ -7,6 +7,7 @@ runner ``ingest_source`` loads a window of any of them in one transaction.
 from tasks.ingestion.base import IngestionResult, Source, Window
 from tasks.ingestion.errors import (
     ContractViolationError,
+    EmptySourceFileError,
     IngestionError,
     SchemaMismatchError,
     SourceFormatError,
@@ -19,6 +20,7 @@ from tasks.ingestion.runner import ingest_source
 
 __all__ = [
     "ContractViolationError",
+    "EmptySourceFileError",
     "IngestionError",
     "IngestionResult",
     "SchemaMismatchError",

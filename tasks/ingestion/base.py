@@ -134,6 +134,7 @@ class IngestionResult:
     started_at: datetime
     finished_at: datetime
     error: str | None = None
+    waited_s: float = 0.0  # time spent waiting for another run of this source (not stored)
 
     @property
     def seconds(self) -> float:

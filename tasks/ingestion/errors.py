@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.retries import DATABASE_ERRORS
+from tasks.retries import is_transient as _is_transient
 
 
 class IngestionError(Exception):
@@ -41,7 +41,19 @@ class UnknownSourceError(IngestionError, KeyError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for errors worth retrying: lost database connections, locks, OS-level I/O failures."""
+    """True for errors worth retrying (see tasks.retries); ingestion's own errors never are."""
     if isinstance(exc, IngestionError):
         return False
-    return isinstance(exc, (*DATABASE_ERRORS, OSError))
+    return _is_transient(exc)
+
+
+class EmptySourceFileError(SourceFormatError):
+    """An export file holds no data rows: refused, so the watermark cannot skip its month."""
+
+    def __init__(self, path: object, *, source: str, what: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{source}: file {path} has {what}. An empty export is refused so the watermark does "
+            "not move past a month that may still arrive: re-export it, or remove the file if "
+            "that month truly has no data; nothing was written."
+        )

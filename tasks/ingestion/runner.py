@@ -2,7 +2,9 @@
 
 The data, the quarantine rows and the succeeded ``ingestion_runs`` row (with its watermark) commit
 together, so a crash or error leaves the warehouse as it was; a failed run records its row
-afterwards in a transaction of its own.
+afterwards in a transaction of its own. Runs of the same source on the same warehouse take turns
+(an advisory lock on PostgreSQL, a lock file next to a SQLite warehouse): the later one waits,
+then starts from the watermark the earlier one committed, so nothing is loaded or counted twice.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -20,6 +22,7 @@ from uuid import uuid4
 
 from sqlalchemy import Connection, Engine
 
+from core.locks import Held, database_lock
 from core.names import utc_now
 from core.settings import get_settings
 from tasks.ingestion.base import CheckedChunk, IngestionResult, RunContext, Source, Window
@@ -30,6 +33,8 @@ from tasks.ingestion.registry import get_source
 from tasks.ingestion.runs import last_watermark, record_run
 
 log = logging.getLogger(__name__)
+# How long a run waits for another run of the same source before giving up (a transient error).
+LOCK_TIMEOUT_S = 3600.0
 
 # SQLite has one writer: sources running concurrently in one process queue here instead of
 # failing on "database is locked" while another source's run holds the write transaction.
@@ -60,18 +65,27 @@ def ingest_source(
     window: Window | None = None,
     chunk_rows: int | None = None,
     on_chunk: Callable[[str, int], None] | None = None,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
 ) -> IngestionResult:
     """Load one source's window (default: everything after its last watermark) into the warehouse.
 
     Raises the run's error after recording a failed run; ``on_chunk(source, rows_read)`` reports
-    progress after every chunk.
+    progress after every chunk. Waits (up to ``lock_timeout_s``) for another run of this source.
     """
     src = get_source(source) if isinstance(source, str) else source
     run_id, started, clock = str(uuid4()), utc_now(), time.perf_counter()
     tally = _Tally()
     effective = window
+    waited = 0.0
     try:
-        with _single_writer(engine):
+        with _source_lock(engine, src.name, lock_timeout_s) as held, _single_writer(engine):
+            waited = held.waited_s
+            if waited >= 0.5:
+                log.info(
+                    "%s: waited %.1f s for another run of this source on the warehouse to finish",
+                    src.name,
+                    waited,
+                )
             effective = window or Window(start=last_watermark(engine, src.name))
             src.check_schema(source_dir, effective)
             with engine.begin() as conn:
@@ -80,6 +94,7 @@ def ingest_source(
                 _load(src, conn, run, source_dir, effective, rows, tally, on_chunk)
                 result = _result(run_id, src.name, effective, tally, started, "succeeded")
                 record_run(conn, result)
+        result = replace(result, waited_s=waited)
     except Exception as exc:
         _record_failure(engine, run_id, src.name, effective or window, tally, started, exc)
         raise
@@ -171,8 +186,9 @@ def _record_failure(
     exc: Exception,
 ) -> None:
     """Record the failed run after the data transaction rolled back (its counts are zero)."""
+    message = str(exc).removeprefix(f"{source}: ")  # our errors name the source already
     error = (
-        f"{type(exc).__name__}: {exc} (after reading {tally.read} rows; "
+        f"{type(exc).__name__}: {message} (after reading {tally.read} rows; "
         "the run was rolled back, nothing was written)"
     )
     log.error("%s: run %s failed: %s", source, run_id, error)
@@ -183,6 +199,12 @@ def _record_failure(
     except Exception as record_exc:
         log.error("%s: could not record failed run %s: %s", source, run_id, record_exc)
         exc.add_note(f"recording the failed run in ingestion_runs also failed: {record_exc}")
+
+
+def _source_lock(engine: Engine, source: str, timeout_s: float) -> AbstractContextManager[Held]:
+    url = engine.url.render_as_string(hide_password=False)
+    what = f"{source}: ingest"
+    return database_lock(url, name=f"ingest-{source}", timeout_s=timeout_s, what=what)
 
 
 @contextmanager

@@ -23,4 +23,5 @@ def last_watermark(engine: Engine, source: str) -> datetime | None:
 
 def record_run(conn: Connection, result: IngestionResult) -> None:
     """Write the run's row (inside the data transaction when the run succeeded)."""
-    conn.execute(insert(ingestion_runs).values(**asdict(result)))
+    values = {k: v for k, v in asdict(result).items() if k in ingestion_runs.c}
+    conn.execute(insert(ingestion_runs).values(**values))

@@ -1,6 +1,6 @@
-"""Thin Prefect tasks around ingestion: migrate the warehouse, and load one source per task.
+"""Thin Prefect task around ingestion: load one source per task (the flow sets up the stores).
 
-Transient I/O errors (lost connection, locked database, OS errors) are retried with backoff;
+Transient failures (lost connection, locked database: tasks/retries.py) are retried with backoff;
 contract violations fail at once, since the same export would break the same way again.
 """
 
@@ -15,7 +15,7 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
-from core.db import make_engine, upgrade_database
+from core.db import make_engine
 from core.settings import get_settings
 from tasks.ingestion.base import IngestionResult, Window
 from tasks.ingestion.errors import is_transient
@@ -23,17 +23,6 @@ from tasks.ingestion.runner import ingest_source
 from tasks.retries import RETRY_DELAYS, retry_if
 
 retry_on_transient = retry_if(is_transient)
-
-
-@task(
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_on_transient,
-    cache_policy=NONE,
-)
-def migrate_warehouse(database_url: str | None = None) -> None:
-    """Bring the warehouse schema to the latest Alembic revision before loading."""
-    upgrade_database(database_url or get_settings().database_url)
 
 
 @task(
@@ -77,6 +66,7 @@ def _counts(result: IngestionResult) -> dict[str, Any]:
         "window_end": str(result.window_end or ""),
         "watermark": str(result.watermark or ""),
         "seconds": round(result.seconds, 2),
+        "waited_s": round(result.waited_s, 2),
         "run_id": result.run_id,
     }
 

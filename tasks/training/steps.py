@@ -14,7 +14,7 @@ from prefect.cache_policies import NONE
 from core.db import make_engine
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
-from tasks.retries import DATABASE_ERRORS, RETRY_DELAYS, retry_if
+from tasks.retries import RETRY_DELAYS, retry_if
 from tasks.training.cutoffs import DEFAULT_MAX_CUTOFFS, read_training_set
 from tasks.training.evaluation import Evaluation, evaluate_holdout
 from tasks.training.fit import TrainedModel, feature_spec, fit_model
@@ -24,8 +24,9 @@ from tasks.training.tracking import LoggedRun, record_training_run
 if TYPE_CHECKING:
     from tasks.registry.gate import GateDecision
 
-# Retry lost connections and I/O errors, never bad input.
-is_transient_failure = retry_if(lambda error: isinstance(error, (*DATABASE_ERRORS, OSError)))
+# The project's one rule (tasks.retries.is_transient): lost connections, locked databases and
+# lock timeouts are retried; a bad path, bad input or a contract violation never is.
+is_transient_failure = retry_if()
 
 
 @task(cache_policy=NONE)

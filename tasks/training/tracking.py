@@ -32,6 +32,7 @@ from core.names import (
 from core.settings import get_settings
 from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
+from tasks.monitoring.reference import log_reference_profile
 from tasks.training.cutoffs import rows_at
 from tasks.training.evaluation import Evaluation
 from tasks.training.fit import TrainedModel
@@ -183,5 +184,6 @@ def record_training_run(
         reference_path = workdir / "holdout.parquet"
         reference.to_parquet(reference_path, index=False)
         mlflow.log_artifact(str(reference_path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+        log_reference_profile(reference)  # drift statistics, computed once per model version
     log.info("logged run %s (experiment %s), model %s", run.info.run_id, experiment_id, model_uri)
     return LoggedRun(run_id=run.info.run_id, experiment_id=experiment_id, model_uri=model_uri)

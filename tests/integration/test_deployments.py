@@ -1,14 +1,45 @@
-"""prefect.yaml is valid: `prefect deploy --all` registers every deployment on a real server."""
+"""prefect.yaml on a real server with a real process worker: `prefect deploy --all` registers every
+deployment; the `retrain` deployment runs the loop to a champion, recovering from a transient
+failure by retrying; the monitoring event starts a retrain run."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import pytest
 import yaml
+from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    TaskRunFilter,
+    TaskRunFilterName,
+)
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.events import emit_event
+from prefect.events.worker import EventsWorker
+from prefect.states import Cancelled
 
+from core.names import CHAMPION
+from core.settings import get_settings
 from flows.deploy import PROJECT_DIR, deploy_all
+from flows.server import prefect_env
+from simulator import SimConfig, simulate
 
 
 def _declared() -> list[dict[str, Any]]:
@@ -16,8 +47,13 @@ def _declared() -> list[dict[str, Any]]:
     return list(spec["deployments"])
 
 
-def test_deploy_all_registers_every_deployment_with_its_schedule(prefect_server: str) -> None:
+@pytest.fixture(scope="module")
+def deployed(prefect_server: str) -> str:
     deploy_all(prefect_server)
+    return prefect_server
+
+
+def test_deploy_all_registers_every_deployment_with_its_schedule(deployed: str) -> None:
     with get_client(sync_client=True) as client:
         registered = {d.name: d for d in client.read_deployments()}
     for spec in _declared():
@@ -25,6 +61,148 @@ def test_deploy_all_registers_every_deployment_with_its_schedule(prefect_server:
         assert dep.entrypoint == spec["entrypoint"]
         assert dep.work_pool_name == "churn-local"
         assert set(spec.get("parameters", {})) <= set(
-            dep.parameter_openapi_schema.get("properties", {})
+            (dep.parameter_openapi_schema or {}).get("properties", {})
         ), f"{spec['name']}: parameters not accepted by the flow"
         assert len(dep.schedules) == len(spec.get("schedules", []))
+    retrain = registered["retrain-weekly"]
+    assert retrain.global_concurrency_limit is not None
+    assert retrain.global_concurrency_limit.limit == 1
+
+
+def _worker_env(home: Path, api_url: str) -> dict[str, str]:
+    get_settings.cache_clear()
+    env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api_url}
+    env["CHURN_HOME"] = str(home)
+    return env
+
+
+@pytest.fixture(scope="module")
+def worker_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("worker-home")
+    simulate(SimConfig(customers=800, months=9, seed=11), home / "sources")
+    return home
+
+
+@pytest.fixture(scope="module")
+def worker(deployed: str, worker_home: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `prefect worker start` (process type) on churn-local, with its own CHURN_HOME."""
+    saved = os.environ.get("CHURN_HOME")
+    os.environ["CHURN_HOME"] = str(worker_home)
+    env = _worker_env(worker_home, deployed)
+    cmd = [str(Path(sys.executable).parent / "prefect"), "worker", "start"]
+    cmd += ["--pool", "churn-local", "--type", "process", "--prefetch-seconds", "5"]
+    with (worker_home / "worker.log").open("wb") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    yield proc
+    os.killpg(proc.pid, signal.SIGINT)  # a worker ignores SIGTERM for 20+ s, SIGINT stops it
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    if saved is None:
+        os.environ.pop("CHURN_HOME", None)
+    else:
+        os.environ["CHURN_HOME"] = saved
+    get_settings.cache_clear()
+
+
+def _task_runs(flow_run_ids: list[UUID], name_prefix: str) -> list[Any]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=name_prefix))
+        )
+    return [r for r in runs if r.flow_run_id in flow_run_ids or not flow_run_ids]
+
+
+def _wait_for_retrying_migration(deadline_s: float) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        for run in _task_runs([], "migrate_warehouse"):
+            if run.state is not None and run.state.name in {"AwaitingRetry", "Retrying"}:
+                return
+        time.sleep(0.3)
+    raise AssertionError("migrate_warehouse never failed into a retry")
+
+
+def test_retrain_deployment_recovers_from_a_transient_failure_and_promotes_a_champion(
+    worker: subprocess.Popen[bytes], worker_home: Path
+) -> None:
+    # The warehouse cannot be opened (its path is a directory): an OperationalError, transient.
+    blocker = worker_home / "warehouse.db"
+    blocker.mkdir()
+    flow_run = run_deployment(
+        "retrain/retrain-weekly", parameters={"min_auc": 0.6, "reason": "test"}, timeout=0
+    )
+    assert isinstance(flow_run, FlowRun)
+    _wait_for_retrying_migration(deadline_s=240)
+    blocker.rmdir()  # the database becomes available: the next attempt succeeds
+    final = _wait_final(flow_run.id, timeout_s=540)
+    assert final.state is not None and final.state.is_completed(), final.state
+    migrations = _task_runs([], "migrate_warehouse")
+    assert max(r.run_count for r in migrations) >= 2
+    assert all(r.state is not None and r.state.is_completed() for r in migrations)
+
+    uri = f"sqlite:///{worker_home / 'mlflow.db'}"
+    champion = MlflowClient(uri, registry_uri=uri).get_model_version_by_alias(
+        get_settings().model_name, CHAMPION
+    )
+    with get_client(sync_client=True) as client:
+        subflows = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run.id])
+            )
+        )
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["retrain-summary"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]),
+            )
+        )
+    flows = {client_flow.flow_id for client_flow in subflows}
+    assert len(flows) == 3, "ingest, build_features and train each run as a subflow"
+    assert all(f.state is not None and f.state.is_completed() for f in subflows)
+    assert len(artifacts) == 1 and "**promoted**" in str(artifacts[0].data)
+    assert str(champion.version) == "1"
+
+
+def _wait_final(flow_run_id: UUID, timeout_s: float) -> FlowRun:
+    deadline = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            run = client.read_flow_run(flow_run_id)
+            if run.state is not None and run.state.is_final():
+                return run
+            time.sleep(1)
+    raise AssertionError(f"flow run {flow_run_id} not finished in {timeout_s:.0f} s")
+
+
+def test_monitoring_event_starts_a_retrain_run(deployed: str) -> None:
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("retrain/retrain-weekly")
+        dep_filter = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+        before = {r.id for r in client.read_flow_runs(deployment_filter=dep_filter)}
+    time.sleep(5)  # the triggers service loads new automations every few seconds
+    emit_event(
+        event="churn.retrain.requested",
+        resource={"prefect.resource.id": f"churn.model.{get_settings().model_name}"},
+        payload={"drift_share": 0.6},
+    )
+    EventsWorker.drain_all()
+    deadline = time.monotonic() + 120
+    created: list[FlowRun] = []
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline and not created:
+            runs = client.read_flow_runs(deployment_filter=dep_filter)
+            created = [r for r in runs if r.id not in before]
+            time.sleep(1)
+        for run in created:  # the run itself is not under test here: stop it
+            client.set_flow_run_state(run.id, Cancelled(), force=True)
+    assert created, "no retrain run was created by the churn.retrain.requested event"
+    assert created[0].parameters.get("reason", "").startswith("monitoring: churn.retrain.requested")

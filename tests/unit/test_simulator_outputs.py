@@ -267,8 +267,9 @@ def test_cli_writes_and_prints_a_summary(
     assert main(["--customers", "50", "--months", "2", "--out", str(tmp_path), "--seed", "1"]) == 0
     assert "oracle ROC-AUC" in capsys.readouterr().out
     assert (tmp_path / "manifest.json").is_file()
-    with pytest.raises(SystemExit):
-        main(["--months", "3", "--drift-month", "4", "--out", str(tmp_path)])
+    assert main(["--months", "3", "--drift-month", "4", "--out", str(tmp_path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()  # one line naming the bad value
+    assert line.startswith("python -m simulator: error: ") and "drift" in line
 
 
 def test_cli_defaults_to_the_settings_sources_dir(churn_home: Path) -> None:

@@ -1,3 +1,4 @@
+import errno
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -109,10 +110,11 @@ def test_train_model_too_few_cutoffs_raises() -> None:
     ("exc", "retry"),
     [
         (OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),
-        (OSError("disk I/O error"), True),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "connection refused"), True),
+        (FileNotFoundError(errno.ENOENT, "no such file"), False),
         (ValueError("cutoffs are not available"), False),
         (KeyError("label"), False),
     ],
 )
-def test_is_transient_failure_retries_only_io_errors(exc: BaseException, retry: bool) -> None:
+def test_is_transient_failure_retries_only_transient(exc: BaseException, retry: bool) -> None:
     assert is_transient_failure(None, None, Failed(data=exc)) is retry

@@ -18,7 +18,13 @@ from tasks.ingestion.base import CheckedChunk, RawChunk, RunContext, Window
 from tasks.ingestion.bulk import stage_frame
 from tasks.ingestion.contracts import Contract, Field, Rule, not_after
 from tasks.ingestion.errors import SchemaMismatchError
-from tasks.ingestion.files import iter_line_chunks, period_files, read_csv_header, require_folder
+from tasks.ingestion.files import (
+    iter_line_chunks,
+    period_files,
+    read_csv_header,
+    require_folder,
+    require_rows,
+)
 from tasks.ingestion.mapping import CRM_COLUMNS, ColumnMapping, apply_mapping
 from tasks.ingestion.parsing import parse_csv_lines
 from tasks.ingestion.quarantine import split_chunk
@@ -82,7 +88,8 @@ class CrmSource:
         return self.mapping.source_columns if self.mapping else self.contract.columns
 
     def check_schema(self, source_dir: Path, window: Window) -> None:
-        """Every file of the window must carry every contract (or mapped) column in its header."""
+        """Every file of the window must carry every contract (or mapped) column in its header,
+        and at least one data row."""
         expected = self._expected_columns()
         for _, path in self._files(source_dir, window):
             header = read_csv_header(path, source=self.name)
@@ -90,14 +97,16 @@ class CrmSource:
             if missing:
                 unexpected = [c for c in header if c not in expected]
                 raise SchemaMismatchError(self.name, f"file {path}", missing, unexpected)
+            require_rows(path, source=self.name, skip_header=True)
 
     def fetch(self, source_dir: Path, window: Window, *, chunk_rows: int) -> Iterator[RawChunk]:
         """Each file's rows, ``chunk_rows`` lines at a time, with the file's month as watermark."""
         for period, path in self._files(source_dir, window):
             header = read_csv_header(path, source=self.name)
-            for lines in iter_line_chunks(path, chunk_rows, source=self.name, skip_header=True):
-                frame, payloads, rejected = parse_csv_lines(lines, header)
-                yield RawChunk(frame, str(path), payloads, rejected, watermark=period)
+            for chunk in iter_line_chunks(path, chunk_rows, source=self.name, skip_header=True):
+                frame, payloads, rejected = parse_csv_lines(chunk.lines, header)
+                refused = [*chunk.undecodable, *rejected]
+                yield RawChunk(frame, str(path), payloads, refused, watermark=period)
 
     def validate(self, chunk: RawChunk) -> CheckedChunk:
         """Apply the mapping (if any), then the CRM contract; valid rows become versions."""

@@ -15,7 +15,7 @@ from tasks.ingestion.base import CheckedChunk, RawChunk, RunContext, Window
 from tasks.ingestion.bulk import upsert_frame
 from tasks.ingestion.contracts import Contract, Field, Rule, not_after
 from tasks.ingestion.errors import SchemaMismatchError, SourceFormatError
-from tasks.ingestion.files import iter_line_chunks, period_files
+from tasks.ingestion.files import LineChunk, iter_line_chunks, period_files, require_rows
 from tasks.ingestion.parsing import parse_json_lines
 from tasks.ingestion.quarantine import split_chunk
 
@@ -67,17 +67,23 @@ class HelpdeskSource:
         return period_files(source_dir / "helpdesk", "tickets_*.jsonl", window, source=self.name)
 
     def check_schema(self, source_dir: Path, window: Window) -> None:
-        """The first lines of every file of the window must, together, carry every field."""
+        """Every file of the window must hold data, and its first lines, together, every field."""
         for _, path in self._files(source_dir, window):
+            require_rows(path, source=self.name, skip_header=False)
             chunks = iter_line_chunks(
                 path, SCHEMA_SAMPLE_LINES, source=self.name, skip_header=False
             )
-            lines = next(chunks, [])
-            frame, _, rejected = parse_json_lines(lines)
-            if lines and frame.empty:
+            sample = next(chunks, LineChunk(lines=[]))
+            if sample.undecodable and not sample.lines:
                 raise SourceFormatError(
-                    f"helpdesk: {path} holds no JSON objects in its first {len(lines)} lines "
-                    f"({rejected[0].reasons[0]['value']}); expected one JSON object per line"
+                    f"helpdesk: {path} is not UTF-8 text (first bad byte: "
+                    f"{sample.undecodable[0].reasons[0]['value']}); export it as UTF-8 JSON lines"
+                )
+            frame, _, rejected = parse_json_lines(sample.lines)
+            if sample.lines and frame.empty:
+                raise SourceFormatError(
+                    f"helpdesk: {path} holds no JSON objects in its first {len(sample.lines)} "
+                    f"lines ({rejected[0].reasons[0]['value']}); expected one JSON object per line"
                 )
             self._check_fields(frame, f"file {path}")
 
@@ -90,11 +96,12 @@ class HelpdeskSource:
     def fetch(self, source_dir: Path, window: Window, *, chunk_rows: int) -> Iterator[RawChunk]:
         """Each file's lines, ``chunk_rows`` at a time, with the file's month as watermark."""
         for period, path in self._files(source_dir, window):
-            for lines in iter_line_chunks(path, chunk_rows, source=self.name, skip_header=False):
-                frame, payloads, rejected = parse_json_lines(lines)
+            for chunk in iter_line_chunks(path, chunk_rows, source=self.name, skip_header=False):
+                frame, payloads, rejected = parse_json_lines(chunk.lines)
                 self._check_fields(frame, f"file {path}")
                 frame = frame.reindex(columns=self.contract.columns)
-                yield RawChunk(frame, str(path), payloads, rejected, watermark=period)
+                refused = [*chunk.undecodable, *rejected]
+                yield RawChunk(frame, str(path), payloads, refused, watermark=period)
 
     def validate(self, chunk: RawChunk) -> CheckedChunk:
         """Apply the helpdesk contract; valid rows are ticket states."""

@@ -1,0 +1,93 @@
+"""Request and response models of the prediction API (the service's contract, and its OpenAPI).
+
+The feature record is generated from the feature definitions (``tasks.features``): one required
+field per feature, categoricals restricted to their allowed values, numbers finite (or ``null``
+for a missing value), counts whole and non-negative. Unknown fields are refused, so a typo is a 400
+naming the field instead of a silently missing feature.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from models.risk import RiskBand
+from tasks.features.definitions import CATEGORIES, FEATURES
+
+# Documented limit: items per request on both prediction endpoints (docs/serving.md).
+MAX_BATCH = 1000
+# Numbers beyond these are refused: XGBoost reads float32, where 1e39 is already infinite.
+MAX_ABS_VALUE = 1e30
+MAX_COUNT = 1_000_000_000
+REASONS = 3
+UNKNOWN_CUSTOMER = "unknown customer"
+
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def _field(fd_dtype: str, name: str) -> tuple[Any, Any]:
+    """(annotation, FieldInfo) of one feature in the record model."""
+    if fd_dtype == "category":
+        allowed = CATEGORIES[name]
+        return Literal[allowed], Field(description=f"one of {', '.join(allowed)}")
+    if fd_dtype == "int":
+        return int | None, Field(
+            ge=0, le=MAX_COUNT, description=f"a count (whole number, 0..{MAX_COUNT}) or null"
+        )
+    return float | None, Field(
+        ge=-MAX_ABS_VALUE,
+        le=MAX_ABS_VALUE,
+        description=f"a finite number (|x| <= {MAX_ABS_VALUE:g}), or null when unknown",
+    )
+
+
+FeatureRecord: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "FeatureRecord",
+    __config__=_STRICT,
+    __doc__="Raw feature values of one customer, as the feature store computes them.",
+    **{fd.name: _field(fd.dtype, fd.name) for fd in FEATURES},
+)
+
+
+class PredictRequest(BaseModel):
+    """Customers to score from the online feature store."""
+
+    model_config = _STRICT
+    customer_ids: list[CustomerId] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class PredictFeaturesRequest(BaseModel):
+    """Feature records to score as given (what-if analysis, batch callers)."""
+
+    model_config = _STRICT
+    records: list[FeatureRecord] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
+
+
+class Reason(BaseModel):
+    """One feature's push on the prediction, in log-odds (positive = riskier)."""
+
+    feature: str
+    contribution: float
+
+
+class Prediction(BaseModel):
+    """One scored item; ``error`` is set (and the scores are null) when it could not be scored."""
+
+    customer_id: str | None = None
+    probability: float | None = None
+    risk_band: RiskBand | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    model_version: str
+    as_of: datetime | None = Field(default=None, description="time the features describe")
+    error: str | None = None
+
+
+class PredictResponse(BaseModel):
+    """Predictions in request order, with the id this request is logged under."""
+
+    request_id: str
+    model_version: str
+    predictions: list[Prediction]

@@ -1,0 +1,144 @@
+"""Flow ``retrain``: the whole loop, each stage a subflow visible in the Prefect UI.
+
+ingest (every source concurrently, wait for all) → build_features → train (out-of-time holdout,
+evaluation gate) → deploy (bento) if the gate promoted → monitor, then a markdown artifact of
+what ran, what was promoted and why, with links. Started weekly, by hand, or by the monitoring
+event ``churn.retrain.requested``. CLI: ``python -m flows.retrain --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect import flow
+from rich.console import Console
+from rich.pretty import Pretty
+
+from flows.build_features import build_features
+from flows.ingest import ingest
+from flows.monitor import monitor
+from flows.runtime import make_task_runner, notify_failure
+from flows.train import train
+from tasks.orchestration import StageRecord
+from tasks.orchestration.steps import publish_retrain_report
+
+T = TypeVar("T")
+
+
+def _timed(name: str, run: Callable[[], T], detail: Callable[[T], str]) -> tuple[T, StageRecord]:
+    started = time.perf_counter()
+    result = run()
+    return result, StageRecord(name, "completed", time.perf_counter() - started, detail(result))
+
+
+@flow(name="retrain", on_failure=[notify_failure])
+def retrain(
+    reason: str = "manual run",
+    sources: list[str] | None = None,
+    min_auc: float | None = None,
+    tolerance: float | None = None,
+    n_trials: int | None = None,
+    max_cutoffs: int | None = None,
+) -> dict[str, Any]:
+    """Ingest → features → train + gate → deploy if promoted → monitor. ``None`` parameters take
+    the stage flow's own default (one place: the stage flow's signature)."""
+    stages: list[StageRecord] = []
+    _, record = _timed(
+        "ingest",
+        lambda: ingest.with_options(task_runner=make_task_runner())(sources=sources),
+        lambda results: ", ".join(f"{r.source}: {r.rows_loaded:,} rows" for r in results),
+    )
+    stages.append(record)
+    _, record = _timed(
+        "build_features",
+        build_features,
+        lambda out: f"{out['rows']:,} customers as of {out['as_of']}",
+    )
+    stages.append(record)
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "min_auc": min_auc,
+            "tolerance": tolerance,
+            "n_trials": n_trials,
+            "max_cutoffs": max_cutoffs,
+        }.items()
+        if value is not None
+    }
+    trained, record = _timed(
+        "train",
+        lambda: train(**overrides),
+        lambda out: f"v{out['model_version']} {out['decision']}: {out['reason']}",
+    )
+    stages.append(record)
+    if trained["decision"] != "promoted":
+        stages.append(StageRecord("deploy", "skipped", 0.0, "gate did not promote the model"))
+    else:  # the train flow bakes a promoted champion into its bento (tasks.deploy)
+        stages.append(StageRecord("deploy", "completed", 0.0, f"bento {trained.get('bento')}"))
+    monitored, record = _timed(
+        "monitor",
+        monitor,
+        lambda out: f"{out['verdict']} (champion v{out['model_version']})",
+    )
+    stages.append(record)
+    publish_retrain_report(
+        stages=stages,
+        trained=trained,
+        reason=reason,
+        bento_tag=trained.get("bento"),
+        reports=[monitored["index"], *monitored["reports"].values()],
+    )
+    return {
+        "reason": reason,
+        "model_version": trained["model_version"],
+        "decision": trained["decision"],
+        "gate_reason": trained["reason"],
+        "run_id": trained["run_id"],
+        "bento_tag": trained.get("bento"),
+        "monitoring": monitored["verdict"],
+        "reports_index": monitored["index"],
+        "stages": {s.name: {"state": s.state, "seconds": round(s.seconds, 2)} for s in stages},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: run the loop once and print its summary."""
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.retrain",
+        description="Ingest, build features, train + gate, deploy if promoted, monitor.",
+    )
+    parser.add_argument("--reason", default="manual run", help="recorded in the report")
+    parser.add_argument("--sources", nargs="+", help="sources to ingest (default: all)")
+    parser.add_argument("--min-auc", type=float, help="gate floor (default: the train flow's)")
+    parser.add_argument("--tolerance", type=float, help="allowed AUC drop vs the champion")
+    parser.add_argument("--n-trials", type=int, help="random-search trials")
+    parser.add_argument("--max-cutoffs", type=int, help="latest N monthly cutoffs to train on")
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    state = retrain(
+        reason=args.reason,
+        sources=args.sources,
+        min_auc=args.min_auc,
+        tolerance=args.tolerance,
+        n_trials=args.n_trials,
+        max_cutoffs=args.max_cutoffs,
+        return_state=True,
+    )
+    console = Console()
+    if not state.is_completed():
+        if args.verbose:
+            state.result()
+        console.print(f"[red]retrain failed:[/red] {state.message}")
+        return 1
+    console.print(Pretty(state.result()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

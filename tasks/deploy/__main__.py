@@ -1,0 +1,54 @@
+"""``python -m tasks.deploy build|serve``: the champion's bento (``make bento``, ``make serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from rich.console import Console
+
+from tasks.deploy.build import build_bento
+from tasks.deploy.serve import DEFAULT_PORT, champion_version, serve_command, serve_env
+
+console = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tasks.deploy",
+        description="Build the bento of a model version (default: the champion) or serve it.",
+    )
+    parser.add_argument("command", choices=["build", "serve"], help="build, or build + serve")
+    parser.add_argument("--model-version", default=None, help="registry version (champion)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="serve: HTTP port")
+    parser.add_argument("--host", default="127.0.0.1", help="serve: address to bind")
+    parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        version = args.model_version or champion_version()
+        with console.status(f"building the bento for model version {version}"):
+            built = build_bento(version)
+    except (RuntimeError, ValueError) as exc:
+        if args.verbose:
+            raise
+        console.print(f"[red]error:[/red] {exc}")
+        return 1
+    state = "reused" if built.reused else "built"
+    console.print(f"{state} bento [bold]{built.tag}[/bold] (model v{built.model.model_version})")
+    console.print(f"Dockerfile: {built.dockerfile}")
+    cmd = serve_command(built.tag, port=args.port, host=args.host)
+    if args.command == "build":
+        console.print(
+            f"serve it: make serve   (or BENTOML_HOME={serve_env()['BENTOML_HOME']} "
+            f"{' '.join(cmd[1:])})"
+        )
+        return 0
+    console.print(f"serving on http://{args.host}:{args.port}  (Ctrl-C stops)")
+    os.execve(cmd[0], cmd, serve_env())  # the server replaces this process: signals reach it
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Registry version → BentoML model store: the booster and feature spec, copied once per version.
+
+The BentoML store lives under ``CHURN_HOME/bentoml`` (``BENTOML_HOME``). A version is imported
+once; its tag carries the registry version and the run id, so a reset registry never reuses a
+model imported from another run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mlflow import MlflowClient
+
+from core.names import TAG_DEFINITIONS_HASH
+from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from bentoml._internal.models import ModelStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportedModel:
+    """A registry version in the BentoML model store."""
+
+    tag: str
+    model_name: str
+    model_version: str
+    run_id: str
+    definitions_hash: str
+
+
+def use_bentoml_home() -> str:
+    """Point BentoML at ``CHURN_HOME/bentoml`` (before bentoml is first imported); return it."""
+    home = str(get_settings().bentoml_home)
+    os.environ["BENTOML_HOME"] = home
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+    return home
+
+
+def registry_client() -> MlflowClient:
+    uri = get_settings().mlflow_tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def model_store() -> ModelStore:
+    """The BentoML model store under CHURN_HOME (explicit: BentoML caches its default store)."""
+    from bentoml._internal.models import ModelStore
+
+    use_bentoml_home()
+    return ModelStore(get_settings().bentoml_home / "models")
+
+
+def import_model(model_version: str) -> ImportedModel:
+    """Copy registry version ``model_version`` into the BentoML model store (idempotent)."""
+    store = model_store()
+    import bentoml
+    import mlflow
+    from bentoml.exceptions import NotFound
+
+    settings = get_settings()
+    name = settings.model_name
+    version = registry_client().get_model_version(name, str(model_version))
+    run_id = str(version.run_id)
+    tag = f"{name}:v{version.version}-{run_id[:12]}"
+    try:
+        stored = bentoml.models.get(tag, _model_store=store)
+        log.info("BentoML model %s already imported", stored.tag)
+        meta = stored.info.metadata
+        return ImportedModel(tag, name, str(version.version), run_id, str(meta["definitions_hash"]))
+    except NotFound:
+        pass
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    churn = pyfunc.unwrap_python_model()
+    spec = churn.spec
+    tagged_hash = version.tags.get(TAG_DEFINITIONS_HASH)
+    if tagged_hash is not None and tagged_hash != spec.definitions_hash:
+        raise ValueError(
+            f"{name} v{version.version}: tag {TAG_DEFINITIONS_HASH}={tagged_hash[:12]} but the "
+            f"model's feature spec says {spec.definitions_hash[:12]}; the registry is inconsistent"
+        )
+    metadata = {
+        "model_name": name,
+        "model_version": str(version.version),
+        "run_id": run_id,
+        "definitions_hash": spec.definitions_hash,
+    }
+    labels = {"model_version": str(version.version), "run_id": run_id[:12]}
+    with bentoml.models.create(tag, labels=labels, metadata=metadata, _model_store=store) as model:
+        churn.booster.save_model(model.path_of("booster.json"))
+        with open(model.path_of("feature_spec.json"), "w", encoding="utf-8") as fh:
+            json.dump(spec.to_dict(), fh, indent=2)
+    log.info("imported %s v%s (run %s) into BentoML as %s", name, version.version, run_id, tag)
+    return ImportedModel(tag, name, str(version.version), run_id, spec.definitions_hash)

@@ -1,0 +1,93 @@
+"""Read what monitoring observes: served predictions, the online feature store, ingestion runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select
+
+from core.tables import ingestion_runs, online_features, prediction_log
+from tasks.features.definitions import FEATURES
+
+NUMERIC = [fd.name for fd in FEATURES if fd.dtype != "category"]
+CATEGORICAL = [fd.name for fd in FEATURES if fd.dtype == "category"]
+
+
+def feature_frame(documents: Sequence[str]) -> pd.DataFrame:
+    """Feature JSON documents → one typed column per feature (missing keys become null)."""
+    parsed = [json.loads(doc) for doc in documents]
+    data: dict[str, Any] = {}
+    for name in CATEGORICAL:
+        data[name] = pd.Series([row.get(name) for row in parsed], dtype=object)
+    for name in NUMERIC:
+        values = [row.get(name) for row in parsed]
+        data[name] = pd.Series(np.array(values, dtype=np.float64), dtype=np.float64)
+    return pd.DataFrame(data)
+
+
+def load_predictions(
+    *, engine: Engine, since: datetime | None = None, until: datetime | None = None
+) -> pd.DataFrame:
+    """Logged predictions (predicted_at in [since, until)): ids, score, version, features, and
+    ``as_of`` = the features' time (coalesce(as_of, predicted_at)), which labels are judged from."""
+    t = prediction_log.c
+    conditions = []
+    if since is not None:
+        conditions.append(t.predicted_at >= since)
+    if until is not None:
+        conditions.append(t.predicted_at < until)
+    query = select(
+        t.request_id,
+        t.customer_id,
+        t.score,
+        t.model_version,
+        t.predicted_at,
+        func.coalesce(t.as_of, t.predicted_at).label("as_of"),
+        t.features,
+    ).where(and_(True, *conditions))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(t.id)).all()
+    meta = pd.DataFrame.from_records(
+        [r[:6] for r in rows],
+        columns=["request_id", "customer_id", "score", "model_version", "predicted_at", "as_of"],
+    ).astype({"score": "float64", "predicted_at": "datetime64[ns]", "as_of": "datetime64[ns]"})
+    return pd.concat([meta, feature_frame([r[6] for r in rows])], axis=1)
+
+
+def load_online_frame(*, engine: Engine) -> pd.DataFrame:
+    """The latest materialized feature vector of every customer, with its as_of."""
+    t = online_features.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.customer_id, t.as_of, t.features)).all()
+    meta = pd.DataFrame.from_records([r[:2] for r in rows], columns=["customer_id", "as_of"])
+    meta = meta.astype({"as_of": "datetime64[ns]"})
+    return pd.concat([meta, feature_frame([r[2] for r in rows])], axis=1)
+
+
+def quarantine_rates(
+    *, engine: Engine, since: datetime | None = None
+) -> dict[str, dict[str, float]]:
+    """Per source, over its runs started since ``since`` (all when None): rows read,
+    quarantined, and the quarantine rate."""
+    t = ingestion_runs.c
+    query = select(
+        t.source, func.sum(t.rows_read), func.sum(t.rows_quarantined), func.count()
+    ).group_by(t.source)
+    if since is not None:
+        query = query.where(t.started_at >= since)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return {
+        str(source): {
+            "rows_read": float(read or 0),
+            "rows_quarantined": float(bad or 0),
+            "quarantine_rate": float(bad or 0) / float(read) if read else 0.0,
+            "runs": float(runs),
+        }
+        for source, read, bad, runs in rows
+    }

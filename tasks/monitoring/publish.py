@@ -1,0 +1,190 @@
+"""Where a monitoring run's results go: Evidently snapshots in the workspace, standalone HTML
+reports with an index, the Prometheus textfile, and the retrain event."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from models.signature import SCORE_COLUMN
+from monitoring import reports
+from monitoring.index import add_banner, render_index, verdict_text
+from monitoring.prometheus import Figure, render_prometheus
+from monitoring.sample import stratified_sample
+from monitoring.workspace import add_snapshot, open_project
+from tasks.monitoring.analysis import Analysis, Observed
+from tasks.monitoring.data import CATEGORICAL, NUMERIC
+from tasks.monitoring.reference import ChampionReference
+
+log = logging.getLogger(__name__)
+PROM_FILE = "churn_monitoring.prom"
+INDEX_JSON = "index.json"
+RETRAIN_EVENT = "churn.retrain.requested"
+
+
+def build_reports(
+    observed: Observed,
+    reference: ChampionReference,
+    analysis: Analysis,
+    *,
+    at: datetime,
+    run_id: str,
+    sample_rows: int,
+) -> dict[str, Any]:
+    """Evidently snapshots (drift, quality, performance when labels allow), on bounded samples."""
+    tested = {c.column for c in analysis.features.columns}
+    numeric = [n for n in NUMERIC if n in tested]
+    categorical = [n for n in CATEGORICAL if n in tested]
+    meta = {"model_version": reference.version, "run_id": run_id, "source": observed.source}
+    tags = [reference.model_name, f"v{reference.version}"]
+    current = stratified_sample(observed.frame, rows=sample_rows, by=SCORE_COLUMN)
+    ref = stratified_sample(reference.frame, rows=sample_rows, by=SCORE_COLUMN)
+    columns = [*numeric, *categorical, SCORE_COLUMN]
+    snapshots: dict[str, Any] = {
+        "drift": reports.drift_report(
+            current[columns].reset_index(drop=True),
+            ref[columns].reset_index(drop=True),
+            numeric=numeric,
+            categorical=categorical,
+            score_column=SCORE_COLUMN,
+            timestamp=at,
+            metadata=meta,
+            tags=tags,
+        ),
+        "quality": reports.quality_report(
+            current[[*numeric, *categorical]].reset_index(drop=True),
+            numeric=numeric,
+            categorical=categorical,
+            timestamp=at,
+            metadata=meta,
+            tags=tags,
+        ),
+    }
+    if analysis.performance:
+        labelled = analysis.labelled[[SCORE_COLUMN, "label"]].reset_index(drop=True)
+        snapshots["performance"] = reports.performance_report(
+            labelled,
+            target="label",
+            score_column=SCORE_COLUMN,
+            timestamp=at,
+            metadata=meta,
+            tags=tags,
+        )
+    return snapshots
+
+
+def save_reports(
+    snapshots: Mapping[str, Any],
+    *,
+    reports_dir: Path,
+    workspace_dir: Path,
+    project_name: str,
+    stem: str,
+    verdict: str,
+    subtitle: str,
+) -> dict[str, str]:
+    """Standalone HTML per report (with the verdict on top) and a workspace snapshot each;
+    return the HTML file names by report kind."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    workspace, project = open_project(workspace_dir, project_name)
+    files: dict[str, str] = {}
+    for kind, snapshot in snapshots.items():
+        name = f"{stem}-{kind}.html"
+        text = add_banner(
+            snapshot.get_html_str(as_iframe=False), verdict=verdict, subtitle=subtitle
+        )
+        _atomic_write(reports_dir / name, text)
+        add_snapshot(workspace, project, snapshot, name=f"{kind} {stem}")
+        files[kind] = name
+    return files
+
+
+def update_index(reports_dir: Path, entry: Mapping[str, Any], *, title: str) -> Path:
+    """Append this run to ``index.json`` and re-render ``index.html``."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / INDEX_JSON
+    entries: list[Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    entries.append(dict(entry))
+    _atomic_write(path, json.dumps(entries, indent=1, default=str))
+    index = reports_dir / "index.html"
+    _atomic_write(index, render_index(entries, title=title))
+    return index
+
+
+def write_prometheus(
+    figures: Sequence[Figure], *, reports_dir: Path, labels: Mapping[str, str]
+) -> Path:
+    """The textfile node-exporter's collector reads (written atomically, as it requires)."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / PROM_FILE
+    _atomic_write(path, render_prometheus(figures, labels=labels))
+    return path
+
+
+def index_entry(
+    analysis: Analysis,
+    observed: Observed,
+    reference: ChampionReference,
+    *,
+    at: datetime,
+    run_id: str,
+    retrain: bool,
+) -> dict[str, Any]:
+    return {
+        "at": at.isoformat(timespec="seconds"),
+        "run_id": run_id,
+        "model": reference.model_name,
+        "model_version": reference.version,
+        "source": observed.source,
+        "rows": len(observed.frame),
+        "drift": analysis.drift_detected,
+        "drifted": analysis.features.drifted,
+        "prediction_drift": bool(analysis.prediction.drifted),
+        "roc_auc": analysis.performance.get("performance.roc_auc"),
+        "retrain": retrain,
+    }
+
+
+def describe(entry: Mapping[str, Any]) -> str:
+    return verdict_text(entry)
+
+
+def figures_table(figures: Sequence[Figure]) -> list[dict[str, Any]]:
+    """Rows for the Prefect table artifact."""
+    return [
+        {
+            "metric": f.name,
+            "value": round(f.value, 6),
+            "labels": ", ".join(f"{k}={v}" for k, v in f.labels.items()),
+        }
+        for f in figures
+    ]
+
+
+def emit_retrain_event(
+    *, model_name: str, reason: str, drifted_features: Sequence[str], details: Mapping[str, float]
+) -> str | None:
+    """Send ``churn.retrain.requested`` for resource ``churn.model.<name>``; return its id."""
+    from prefect.events import emit_event
+
+    event = emit_event(
+        event=RETRAIN_EVENT,
+        resource={
+            "prefect.resource.id": f"churn.model.{model_name}",
+            "prefect.resource.name": model_name,
+        },
+        payload={"reason": reason, "drifted_features": list(drifted_features), **dict(details)},
+    )
+    log.info("emitted %s for %s: %s", RETRAIN_EVENT, model_name, reason)
+    return str(event.id) if event is not None else None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,102 @@
+"""The champion's reference: holdout rows + scores and the drift profile logged with its run.
+
+Training logs ``reference/holdout.parquet`` (features, label, score) and ``reference/profile.json``
+(see :func:`log_reference_profile`). A model version logged before profiles existed gets its
+profile computed from the holdout here, once per monitoring run, with a log line saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from core.names import CHAMPION, REFERENCE_ARTIFACT
+from core.settings import get_settings
+from models.signature import SCORE_COLUMN
+from monitoring.profile import build_profile
+from tasks.monitoring.data import CATEGORICAL, NUMERIC
+
+log = logging.getLogger(__name__)
+PROFILE_ARTIFACT = "reference/profile.json"
+
+
+def reference_profile(
+    reference: pd.DataFrame, *, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Drift profile of a scored reference frame: every feature plus the score."""
+    numeric = [n for n in NUMERIC if n in reference.columns]
+    categorical = [n for n in CATEGORICAL if n in reference.columns]
+    if SCORE_COLUMN in reference.columns:
+        numeric.append(SCORE_COLUMN)
+    return build_profile(reference, numeric=numeric, categorical=categorical, meta=meta)
+
+
+def log_reference_profile(reference: pd.DataFrame) -> None:
+    """Inside an active MLflow run: log the reference's drift profile next to its holdout."""
+    mlflow.log_dict(reference_profile(reference), PROFILE_ARTIFACT)
+
+
+@dataclass(frozen=True)
+class ChampionReference:
+    """The champion version, its run, its scored holdout and its drift profile."""
+
+    model_name: str
+    version: str
+    run_id: str
+    frame: pd.DataFrame
+    profile: dict[str, Any]
+    profile_source: str  # "logged" or "computed"
+
+
+def client() -> MlflowClient:
+    uri = get_settings().mlflow_tracking_uri
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def load_champion_reference(model_name: str | None = None) -> ChampionReference:
+    """Download the champion's reference artifacts; compute the profile if none was logged."""
+    name = model_name or get_settings().model_name
+    mlflow_client = client()
+    try:
+        version = mlflow_client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as exc:
+        raise RuntimeError(
+            f"no {CHAMPION!r} version of model {name!r} in {get_settings().mlflow_tracking_uri};"
+            " run the train flow (python -m flows.train) first"
+        ) from exc
+    run_id = str(version.run_id)
+    with tempfile.TemporaryDirectory(prefix="churn-monitor-") as tmp:
+        holdout = mlflow_client.download_artifacts(run_id, REFERENCE_ARTIFACT, tmp)
+        frame = pd.read_parquet(holdout)
+        try:
+            path = mlflow_client.download_artifacts(run_id, PROFILE_ARTIFACT, tmp)
+            profile, source = json.loads(Path(path).read_text(encoding="utf-8")), "logged"
+        except (MlflowException, OSError):
+            log.info(
+                "model %s v%s has no %s; computing the drift profile from %s",
+                name, version.version, PROFILE_ARTIFACT, REFERENCE_ARTIFACT,
+            )  # fmt: skip
+            profile, source = reference_profile(frame), "computed"
+    return ChampionReference(name, str(version.version), run_id, frame, profile, source)
+
+
+def last_retrain_time(model_name: str | None = None) -> Any:
+    """Creation time (naive UTC) of the newest registered version of the model, or None."""
+    from datetime import UTC, datetime
+
+    name = model_name or get_settings().model_name
+    versions = client().search_model_versions(f"name = '{name}'")
+    if not versions:
+        return None
+    newest = max(int(v.creation_timestamp) for v in versions)
+    return datetime.fromtimestamp(newest / 1000, tz=UTC).replace(tzinfo=None)

@@ -1,0 +1,178 @@
+"""Feature definitions of a declared source, derived from its stored contract.
+
+The same mechanism as the built-in sources: each feature is a SQLAlchemy expression evaluated
+inside the database over the per-connection entity table ``(customer_id, as_of)``, compiled once
+into the point-in-time query that training and online materialization both run.
+
+- snapshot: every contract column is an attribute of the latest snapshot row with
+  ``snapshot_at <= as_of`` (read from its JSON document);
+- events: per event type, count and sum over (as_of - 7/30/90 days, as_of] and days since the
+  latest event up to as_of — ``tasks.features.spec.FeatureDef`` declarations compiled by
+  ``tasks.features.events``, exactly like the billing and helpdesk features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.tables import source_events, source_snapshots
+from models.preprocessing import FeatureSpec
+from tasks.features.compiler import compile_source_queries
+from tasks.features.entity import AS_OF, ENTITY, ENTITY_ID
+from tasks.features.spec import FeatureDef
+from tasks.features.sql import as_float
+from tasks.owndata.contract import SnapshotContract
+from tasks.owndata.reader import feature_key
+
+EVENT_WINDOWS = (7, 30, 90)
+
+
+@dataclass(frozen=True, eq=False)
+class SourceFeatures:
+    """A declared source's features: names and dtypes in order, categories, compiled queries.
+
+    Each query selects ``row_id`` plus some feature columns, one row per entity row.
+    """
+
+    source: str
+    kind: str
+    dtypes: dict[str, str]
+    queries: dict[str, Select[Any]]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.dtypes)
+
+    @cached_property
+    def definitions_hash(self) -> str:
+        """sha256 of what the features compute: source, names, dtypes, categories, SQL."""
+        dialect = sqlite.dialect()
+        document = {
+            "source": self.source,
+            "kind": self.kind,
+            "features": [[n, d] for n, d in self.dtypes.items()],
+            "categories": {k: list(v) for k, v in sorted(self.categories.items())},
+            "sql": {
+                k: str(q.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+                for k, q in sorted(self.queries.items())
+            },
+        }
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+    def feature_spec(self) -> FeatureSpec:
+        """The model's input spec (order, categories, definitions hash)."""
+        return FeatureSpec(
+            names=tuple(self.names),
+            categories=dict(self.categories),
+            definitions_hash=self.definitions_hash,
+        )
+
+
+def snapshot_features(source: str, contract: SnapshotContract) -> SourceFeatures:
+    """One feature per contract column, read from the latest snapshot at or before as_of."""
+    rows = source_snapshots
+    newer = source_snapshots.alias("newest_snapshot")
+    latest = (
+        select(func.max(newer.c.snapshot_at))
+        .where(
+            newer.c.source == source,
+            newer.c.customer_id == ENTITY_ID,
+            newer.c.snapshot_at <= AS_OF,
+        )
+        .scalar_subquery()
+    )
+    visible = and_(
+        rows.c.source == source, rows.c.customer_id == ENTITY_ID, rows.c.snapshot_at == latest
+    )
+    columns: list[ColumnElement[Any]] = []
+    dtypes: dict[str, str] = {}
+    categories: dict[str, tuple[str, ...]] = {}
+    for col in contract.columns:
+        value = rows.c.attributes[col.key]
+        if col.dtype == "category":
+            columns.append(value.as_string().label(col.key))
+            dtypes[col.key] = "category"
+            categories[col.key] = col.categories
+        else:
+            columns.append(as_float(value.as_float()).label(col.key))
+            dtypes[col.key] = "float"
+    query = (
+        select(ENTITY.c.row_id, *columns)
+        .select_from(ENTITY.outerjoin(rows, visible))
+        .order_by(ENTITY.c.row_id)
+    )
+    return SourceFeatures(source, "snapshot", dtypes, {"snapshot": query}, categories)
+
+
+def event_feature_defs(source: str, event_types: list[str], *, has_value: bool) -> list[FeatureDef]:
+    """Count (and sum) per event type over each window, and days since its latest event."""
+    defs: list[FeatureDef] = []
+    used: set[str] = set()
+    for event_type in event_types:
+        key = feature_key(event_type)
+        while key in used:
+            key += "_"
+        used.add(key)
+        of_type = and_(source_events.c.source == source, source_events.c.event_type == event_type)
+        for days in EVENT_WINDOWS:
+            defs.append(
+                FeatureDef(
+                    name=f"{key}_count_{days}d",
+                    dtype="int",
+                    description=f"{event_type!r} events in the last {days} days",
+                    source=source_events,
+                    aggregate="count",
+                    window_days=days,
+                    filter=of_type,
+                )
+            )
+            if has_value:
+                defs.append(
+                    FeatureDef(
+                        name=f"{key}_sum_{days}d",
+                        dtype="float",
+                        description=f"sum of {event_type!r} values in the last {days} days",
+                        source=source_events,
+                        aggregate="sum",
+                        value=func.coalesce(source_events.c.value, 0.0),
+                        window_days=days,
+                        filter=of_type,
+                    )
+                )
+        defs.append(
+            FeatureDef(
+                name=f"days_since_last_{key}",
+                dtype="float",
+                description=f"days since the latest {event_type!r} event (NaN: never)",
+                source=source_events,
+                aggregate="days_since_last",
+                filter=of_type,
+            )
+        )
+    return defs
+
+
+def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
+    """Per-event-type features of an events source (see ``event_feature_defs``)."""
+    types = list(contract["event_types"])
+    if not types:
+        raise ValueError(f"source {source!r} has no valid events; nothing to build features from")
+    defs = event_feature_defs(source, types, has_value=bool(contract["has_value"]))
+    queries = compile_source_queries(defs)
+    return SourceFeatures(source, "events", {fd.name: fd.dtype for fd in defs}, queries)
+
+
+def source_features(source: str, kind: str, contract: dict[str, Any]) -> SourceFeatures:
+    """The feature set of a source from its stored contract (``tasks.owndata.store``)."""
+    if kind == "snapshot":
+        return snapshot_features(source, SnapshotContract.from_dict(contract))
+    return event_features(source, contract)

@@ -1,0 +1,166 @@
+"""Populations and labels of a declared source.
+
+snapshot: the population is the latest snapshot's rows; the label is the spec's churn flag.
+events: the population at a cutoff is everyone with a subscription active at it; the label is 1
+when their subscription(s) end in ``(cutoff, cutoff + horizon]`` — the rules of ``tasks.labels``:
+month-start cutoffs, from the first month start at which both files hold data, and only cutoffs
+whose horizon has fully elapsed by the data watermark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, and_, case, func, literal, or_, select
+
+from core.tables import source_events, source_snapshots, source_subscriptions
+from tasks.features.population import moments_table
+from tasks.owndata.spec import SpecError
+
+DEFAULT_MAX_CUTOFFS = 12  # as tasks.training: a year of monthly cutoffs
+
+
+def latest_snapshot(source: str, *, engine: Engine) -> datetime:
+    """The newest snapshot date of a snapshot source."""
+    query = select(func.max(source_snapshots.c.snapshot_at)).where(
+        source_snapshots.c.source == source
+    )
+    with engine.connect() as conn:
+        moment = conn.execute(query).scalar_one_or_none()
+    if moment is None:
+        raise SpecError(f"source {source!r} holds no snapshot rows; ingest it first")
+    return moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+
+
+def snapshot_labels(source: str, *, engine: Engine) -> pd.DataFrame:
+    """customer_id, as_of (the latest snapshot date), label — one row per customer."""
+    moment = latest_snapshot(source, engine=engine)
+    s = source_snapshots.c
+    query = (
+        select(s.customer_id, s.snapshot_at.label("as_of"), s.label)
+        .where(s.source == source, s.snapshot_at == moment)
+        .order_by(s.customer_id)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame.from_records(rows, columns=["customer_id", "as_of", "label"])
+    return frame.astype({"customer_id": object, "as_of": "datetime64[ns]", "label": "int64"})
+
+
+def snapshot_population(source: str, as_of: datetime) -> Select[Any]:
+    """Ids to serve at ``as_of``: in their latest snapshot at or before it, and not churned."""
+    s = source_snapshots.alias("snap")
+    newer = source_snapshots.alias("newer")
+    latest = (
+        select(func.max(newer.c.snapshot_at))
+        .where(
+            newer.c.source == source,
+            newer.c.customer_id == s.c.customer_id,
+            newer.c.snapshot_at <= as_of,
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(s.c.customer_id)
+        .where(s.c.source == source, s.c.snapshot_at == latest, s.c.label == 0)
+        .distinct()
+    )
+
+
+def _active(source: str, at: Any) -> Any:
+    sub = source_subscriptions.c
+    return and_(
+        sub.source == source,
+        sub.started_at <= at,
+        or_(sub.ended_at.is_(None), sub.ended_at > at),
+    )
+
+
+def events_population(source: str, as_of: datetime) -> Select[Any]:
+    """Ids with a subscription active at ``as_of``."""
+    return (
+        select(source_subscriptions.c.customer_id).where(_active(source, literal(as_of))).distinct()
+    )
+
+
+def _bounds(source: str, *, engine: Engine) -> tuple[datetime | None, datetime | None]:
+    """(data start, watermark): the first moment both files hold data, the latest fact."""
+    e, s = source_events.c, source_subscriptions.c
+    query = select(
+        select(func.min(e.event_time)).where(e.source == source).scalar_subquery(),
+        select(func.min(s.started_at)).where(s.source == source).scalar_subquery(),
+        select(func.max(e.event_time)).where(e.source == source).scalar_subquery(),
+        select(func.max(s.started_at)).where(s.source == source).scalar_subquery(),
+        select(func.max(s.ended_at)).where(s.source == source).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        first_event, first_sub, *latest = conn.execute(query).one()
+    starts = [_dt(v) for v in (first_event, first_sub) if v is not None]
+    ends = [_dt(v) for v in latest if v is not None]
+    start = max(starts) if len(starts) == 2 else None
+    return start, (max(ends) if ends else None)
+
+
+def _dt(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def events_watermark(source: str, *, engine: Engine) -> datetime | None:
+    """The latest fact of an events source (event, subscription start or end)."""
+    return _bounds(source, engine=engine)[1]
+
+
+def available_cutoffs(source: str, *, engine: Engine, horizon_days: int) -> list[datetime]:
+    """Month starts from the data start whose horizon has elapsed by the watermark."""
+    start, now = _bounds(source, engine=engine)
+    if start is None or now is None:
+        return []
+    cutoff = datetime(start.year, start.month, 1)
+    if cutoff < start:
+        cutoff = _next_month(cutoff)
+    out = []
+    while cutoff + timedelta(days=horizon_days) <= now:
+        out.append(cutoff)
+        cutoff = _next_month(cutoff)
+    return out
+
+
+def _next_month(moment: datetime) -> datetime:
+    return datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
+
+
+def events_labels(
+    source: str, cutoffs: Sequence[datetime], horizon_days: int, *, engine: Engine
+) -> pd.DataFrame:
+    """customer_id, as_of, label for everyone active at each cutoff.
+
+    label = 1 when none of the customer's subscriptions active at the cutoff is open-ended and
+    the last of them ends within the horizon.
+    """
+    moments = sorted(set(cutoffs))
+    ends = [m + timedelta(days=horizon_days) for m in moments]
+    table = moments_table(moments, horizon_end=ends)
+    sub = source_subscriptions.c
+    grouped = (
+        select(
+            sub.customer_id,
+            table.c.as_of,
+            table.c.horizon_end,
+            func.max(case((sub.ended_at.is_(None), 1), else_=0)).label("open"),
+            func.max(sub.ended_at).label("last_end"),
+        )
+        .select_from(table.join(source_subscriptions, _active(source, table.c.as_of)))
+        .group_by(sub.customer_id, table.c.as_of, table.c.horizon_end)
+        .subquery("active")
+    )
+    churned = and_(grouped.c.open == 0, grouped.c.last_end <= grouped.c.horizon_end)
+    query = select(
+        grouped.c.customer_id, grouped.c.as_of, case((churned, 1), else_=0).label("label")
+    ).order_by(grouped.c.as_of, grouped.c.customer_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame.from_records(rows, columns=["customer_id", "as_of", "label"])
+    return frame.astype({"customer_id": object, "as_of": "datetime64[ns]", "label": "int64"})

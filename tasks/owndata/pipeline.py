@@ -1,0 +1,103 @@
+"""A declared source end to end, as plain functions: ingest → features → training set.
+
+Flows wire these through ``tasks.owndata.steps``; tests and benchmarks call them directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from core.settings import get_settings
+from tasks.owndata.features import SourceFeatures, source_features
+from tasks.owndata.ingest_events import ingest_events
+from tasks.owndata.ingest_snapshot import ingest_snapshot
+from tasks.owndata.labels import (
+    DEFAULT_MAX_CUTOFFS,
+    available_cutoffs,
+    events_labels,
+    events_population,
+    events_watermark,
+    latest_snapshot,
+    snapshot_labels,
+    snapshot_population,
+)
+from tasks.owndata.online import SourceMaterializeResult, materialize_source
+from tasks.owndata.retrieval import get_source_historical_features
+from tasks.owndata.spec import SourceSpec, SpecError
+from tasks.owndata.store import OwnIngestResult, load_contract
+
+log = logging.getLogger(__name__)
+
+
+def ingest_source(spec: SourceSpec, *, engine: Engine) -> OwnIngestResult:
+    """Check the spec's file(s) against the derived contract and load them (see ingest_*)."""
+    if spec.kind == "snapshot":
+        return ingest_snapshot(spec, engine=engine)
+    return ingest_events(spec, engine=engine)
+
+
+def load_features(spec: SourceSpec, *, engine: Engine) -> SourceFeatures:
+    """The source's feature definitions, from the contract stored at its last ingest."""
+    kind, contract = load_contract(spec.name, engine=engine)
+    if kind != spec.kind:
+        raise SpecError(
+            f"source {spec.name!r} was ingested as kind {kind}, the spec now says {spec.kind};"
+            " use another name for the other kind"
+        )
+    return source_features(spec.name, kind, contract)
+
+
+def horizon_of(spec: SourceSpec) -> int:
+    """The label horizon of an events source (spec, else settings)."""
+    return spec.horizon_days or get_settings().horizon_days
+
+
+def build_training_frame(
+    spec: SourceSpec, *, engine: Engine, max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS
+) -> tuple[pd.DataFrame, SourceFeatures]:
+    """customer_id, as_of, label + every feature as known at as_of; and the definitions."""
+    features = load_features(spec, engine=engine)
+    if spec.kind == "snapshot":
+        labels = snapshot_labels(spec.name, engine=engine)
+    else:
+        horizon = horizon_of(spec)
+        cutoffs = available_cutoffs(spec.name, engine=engine, horizon_days=horizon)
+        if max_cutoffs:
+            cutoffs = cutoffs[-max_cutoffs:]
+        if len(cutoffs) < 3:
+            raise SpecError(
+                f"{spec.name}: {len(cutoffs)} monthly cutoff(s) with an elapsed {horizon}-day"
+                " horizon; out-of-time training needs 3 (train, validation, holdout) — the"
+                " event log must span about 4 months or more"
+            )
+        labels = events_labels(spec.name, cutoffs, horizon, engine=engine)
+    frame = get_source_historical_features(labels, features, engine=engine)
+    log.info(
+        "%s: training set of %d rows, %d features, churn rate %.3f",
+        spec.name,
+        len(frame),
+        len(features.names),
+        float(frame["label"].mean()),
+    )
+    return frame, features
+
+
+def materialize_spec(
+    spec: SourceSpec, *, engine: Engine, as_of: datetime | None = None
+) -> SourceMaterializeResult:
+    """Refresh the source's online store at ``as_of`` (default: its latest data)."""
+    features = load_features(spec, engine=engine)
+    if spec.kind == "snapshot":
+        moment = as_of or latest_snapshot(spec.name, engine=engine)
+        population = snapshot_population(spec.name, moment)
+    else:
+        watermark = events_watermark(spec.name, engine=engine)
+        if watermark is None:
+            raise SpecError(f"source {spec.name!r} holds no events; ingest it first")
+        moment = as_of or watermark
+        population = events_population(spec.name, moment)
+    return materialize_source(features, population, moment, engine=engine)

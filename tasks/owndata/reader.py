@@ -1,0 +1,80 @@
+"""Read a declared source's file(s) as text, and find the spec's columns in them.
+
+Every cell is read as a stripped string ("" = blank) so that the contract, not the file reader,
+decides types; Parquet values are converted to the same text form.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.owndata.spec import SpecError
+
+RESERVED = {"customer_id", "as_of", "label", "row_id", "score", "source"}
+
+
+def read_text_table(pattern: str, *, what: str = "file") -> pd.DataFrame:
+    """All files matching ``pattern`` (CSV or Parquet), concatenated, every cell a string."""
+    paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    paths = [p for p in paths if Path(p).is_file()]
+    if not paths:
+        raise SpecError(f"{what} {pattern!r}: no such file")
+    frames = [_read_one(Path(p)) for p in paths]
+    headers = [list(f.columns) for f in frames]
+    if any(h != headers[0] for h in headers[1:]):
+        odd = next(p for p, h in zip(paths, headers, strict=True) if h != headers[0])
+        raise SpecError(
+            f"{what} {odd!r} has other columns than {paths[0]!r}; one schema per source"
+        )
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _read_one(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        frame = pd.read_parquet(path)
+        text = frame.astype(object).where(frame.notna(), "").astype(str)
+    elif path.suffix.lower() in {".csv", ".txt", ".tsv"}:
+        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        text = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, sep=sep)
+    else:
+        raise SpecError(
+            f"file {str(path)!r}: unsupported format {path.suffix!r}; use CSV or Parquet"
+        )
+    text.columns = [str(c).strip() for c in text.columns]
+    return text.apply(lambda col: col.str.strip())
+
+
+def find_columns(frame: pd.DataFrame, wanted: Mapping[str, str], *, where: str) -> dict[str, str]:
+    """Map each spec role to the file's header, matched case-insensitively.
+
+    Raises SpecError naming the first spec field whose column the file lacks.
+    """
+    by_lower: dict[str, str] = {}
+    for column in frame.columns:
+        if column.lower() in by_lower:
+            raise SpecError(
+                f"{where}: columns {by_lower[column.lower()]!r} and {column!r} differ only in case"
+            )
+        by_lower[column.lower()] = column
+    found: dict[str, str] = {}
+    for role, name in wanted.items():
+        if name.strip().lower() not in by_lower:
+            raise SpecError(
+                f"{where}: spec field {role!r} names column {name!r}, which the file lacks"
+                f" (columns: {', '.join(frame.columns)})"
+            )
+        found[role] = by_lower[name.strip().lower()]
+    return found
+
+
+def feature_key(column: str) -> str:
+    """The column's feature name: lower_snake_case, never a reserved name."""
+    key = re.sub(r"[^a-z0-9]+", "_", column.lower()).strip("_") or "column"
+    if not key[0].isalpha():
+        key = f"c_{key}"
+    return f"f_{key}" if key in RESERVED else key

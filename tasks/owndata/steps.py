@@ -1,0 +1,127 @@
+"""Thin Prefect tasks around a declared source: check, ingest, features, train, report.
+
+Database errors are retried with backoff; a SpecError (bad spec or data) fails at once, since
+retrying cannot fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+from sqlalchemy import Engine
+
+from core.db import make_engine
+from core.settings import get_settings
+from tasks.owndata.checks import check_source
+from tasks.owndata.features import SourceFeatures
+from tasks.owndata.online import SourceMaterializeResult
+from tasks.owndata.pipeline import build_training_frame, ingest_source, materialize_spec
+from tasks.owndata.spec import SourceSpec, load_spec
+from tasks.owndata.store import OwnIngestResult
+from tasks.owndata.train import train_spec
+from tasks.retries import RETRY_DELAYS, retry_if
+
+retry_on_database_error = retry_if()
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    engine = make_engine(get_settings().database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@task(cache_policy=NONE)
+def check_spec_task(path: str) -> SourceSpec:
+    """Read the spec and check its file(s) completely; nothing is written."""
+    spec = load_spec(path)
+    check_source(spec)
+    return spec
+
+
+@task(
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_on_database_error,
+    cache_policy=NONE,
+    task_run_name="ingest-{spec.name}",
+)
+def ingest_spec_task(spec: SourceSpec) -> OwnIngestResult:
+    """Load the source through its contract (quarantine, duplicates, snapshot replace)."""
+    with _engine() as engine:
+        return ingest_source(spec, engine=engine)
+
+
+@task(
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_on_database_error,
+    cache_policy=NONE,
+)
+def materialize_spec_task(spec: SourceSpec) -> SourceMaterializeResult:
+    """Refresh the source's online store at its latest data."""
+    with _engine() as engine:
+        return materialize_spec(spec, engine=engine)
+
+
+@task(
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_on_database_error,
+    cache_policy=NONE,
+)
+def training_frame_task(spec: SourceSpec) -> tuple[pd.DataFrame, SourceFeatures]:
+    """Point-in-time features + labels of the source."""
+    with _engine() as engine:
+        return build_training_frame(spec, engine=engine)
+
+
+@task(cache_policy=NONE)
+def train_spec_task(
+    spec: SourceSpec,
+    frame: pd.DataFrame,
+    features: SourceFeatures,
+    *,
+    min_auc: float,
+    tolerance: float,
+) -> dict[str, Any]:
+    """Fit, evaluate, log, register and gate ``churn-<name>``."""
+    return train_spec(spec, frame, features, min_auc=min_auc, tolerance=tolerance)
+
+
+@task(cache_policy=NONE)
+def publish_table_summary(summary: dict[str, Any]) -> str:
+    """Attach the run's outcome to the flow run as a markdown artifact."""
+    cv = summary["cv_roc_auc"]
+    lines = [
+        f"# {summary['model_name']} v{summary['version']}: **{summary['decision']}**",
+        "",
+        summary["reason"],
+        "",
+        "| | |",
+        "|---|---|",
+        *(
+            f"| {k} | {v} |"
+            for k, v in {
+                "holdout_roc_auc": f"{summary['holdout_roc_auc']:.4f}",
+                "cv_roc_auc": "n/a (out-of-time)" if cv is None else f"{cv:.4f}",
+                "rows_read": summary["rows_read"],
+                "rows_loaded": summary["rows_loaded"],
+                "rows_quarantined": summary["rows_quarantined"],
+                "duplicates": summary["duplicates"],
+                "replaced": summary["replaced"],
+                "online rows": summary["online_rows"],
+            }.items()
+        ),
+    ]
+    markdown = "\n".join(lines)
+    create_markdown_artifact(markdown, key=f"table-{summary['source']}".replace("_", "-"))
+    return markdown

@@ -1,0 +1,51 @@
+"""The command lines, run as a user runs them: a bad value or a bad CHURN_HOME ends in one line
+naming the problem (two with the --verbose hint), a non-zero exit and no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CHURN_")}
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        env={**base, "PYTHONPATH": str(PROJECT), **env},
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_train_cli_refuses_min_auc_2_before_any_run(tmp_path: Path) -> None:
+    done = _run(["flows.train", "--min-auc", "2"], CHURN_HOME=str(tmp_path / "home"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "python -m flows.train: error: invalid parameter min_auc (--min-auc): Input should be "
+        "less than or equal to 1 (see --help)"
+    ]
+    assert not (tmp_path / "home").exists()  # nothing was set up, nothing ran
+
+
+def test_ingest_cli_with_churn_home_a_file_says_so(prefect_server: str, tmp_path: Path) -> None:
+    home = tmp_path / "afile"
+    home.write_text("")
+    done = _run(["flows.ingest"], CHURN_HOME=str(home), PREFECT_API_URL=prefect_server)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    last, hint = done.stderr.strip().splitlines()[-2:]
+    assert last == (
+        f"python -m flows.ingest: CHURN_HOME={home} is a file, not a folder; point CHURN_HOME at "
+        "a folder (it holds warehouse.db, mlflow.db, sources/, ...) or move the file away"
+    )
+    assert hint.strip() == "(--verbose or CHURN_DEBUG=1 shows the traceback)"
+    verbose = _run(
+        ["flows.ingest", "--verbose"], CHURN_HOME=str(home), PREFECT_API_URL=prefect_server
+    )
+    assert "Traceback (most recent call last)" in verbose.stderr

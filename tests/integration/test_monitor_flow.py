@@ -1,0 +1,262 @@
+"""The monitor flow end to end on the simulator's price shock: real warehouse, real MLflow store,
+real Prefect server, real Evidently reports and UI. One drifted window does not retrain; the
+second consecutive one emits ``churn.retrain.requested``, which the deployment trigger declared in
+prefect.yaml turns into a run of the retrain deployment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert, select
+
+from core.db import make_engine
+from core.names import CHAMPION, REFERENCE_ARTIFACT, utc_now
+from core.settings import get_settings
+from core.tables import monitoring_metrics, prediction_log
+from flows.deploy import deploy_all
+from flows.monitor import monitor
+from tasks.monitoring.data import CATEGORICAL, NUMERIC
+from tests.conftest import _free_port
+from tests.integration.monitoring_sim import PRICE_FEATURES, simulate_scenario
+
+MODEL = "churn-model"
+
+
+def _score(frame: pd.DataFrame) -> np.ndarray:
+    """A fixed scoring rule standing in for the model: risk rises with price increases."""
+    z = -3.0 + 4.0 * frame["price_change_pct_30d"].fillna(0.0) + 0.5 * frame["failed_payments_90d"]
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """CHURN_HOME with a drifted warehouse, served predictions and a champion with a reference."""
+    folder = tmp_path_factory.mktemp("monitor-home")
+    old = os.environ.get("CHURN_HOME")
+    os.environ["CHURN_HOME"] = str(folder)
+    os.environ.pop("CHURN_MLFLOW_TRACKING_URI", None)
+    os.environ.pop("CHURN_DATABASE_URL", None)
+    get_settings.cache_clear()
+    scenario = simulate_scenario(folder, drift=True)
+    assert scenario.url == get_settings().database_url
+    reference = scenario.reference.assign(score=_score(scenario.reference))
+    current = scenario.current.assign(score=_score(scenario.current))
+    served_at = utc_now() - timedelta(hours=1)
+    rows = [
+        {
+            "request_id": f"req-{i}",
+            "customer_id": r["customer_id"],
+            "features": json.dumps(
+                {n: (None if pd.isna(r[n]) else r[n]) for n in [*NUMERIC, *CATEGORICAL]}
+            ),
+            "score": float(r["score"]),
+            "model_version": "1",
+            "predicted_at": served_at,
+            "as_of": pd.Timestamp(r["as_of"]).to_pydatetime(),
+        }
+        for i, r in enumerate(current.to_dict("records"))
+    ]
+    engine = make_engine(scenario.url)
+    with engine.begin() as conn:
+        conn.execute(insert(prediction_log), rows)
+    engine.dispose()
+    _register_champion(reference)
+    yield folder
+    if old is None:
+        os.environ.pop("CHURN_HOME", None)
+    else:
+        os.environ["CHURN_HOME"] = old
+    get_settings.cache_clear()
+
+
+def _register_champion(reference: pd.DataFrame) -> None:
+    """A model version whose run holds the reference holdout only (no profile: the monitor
+    computes it, as for versions trained before profiles existed)."""
+    uri = get_settings().mlflow_tracking_uri
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri, uri)
+    experiment = client.create_experiment(
+        MODEL, artifact_location=get_settings().mlflow_artifact_root.as_uri()
+    )
+    run = client.create_run(experiment)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "holdout.parquet"
+        reference.to_parquet(path, index=False)
+        client.log_artifact(run.info.run_id, str(path), str(Path(REFERENCE_ARTIFACT).parent))
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model(MODEL)
+    version = client.create_model_version(
+        MODEL, source=f"{run.info.artifact_uri}/reference", run_id=run.info.run_id
+    )
+    client.set_registered_model_alias(MODEL, CHAMPION, version.version)
+
+
+@pytest.fixture(scope="module")
+def two_runs(home: Path, prefect_server: str) -> list[dict[str, Any]]:
+    """Two consecutive monitoring runs over the drifted window (K = 2, no cooldown); the
+    deployments are registered in between, so the event can trigger the training deployment."""
+    params = {"k_runs": 2, "cooldown_days": 0.0, "min_labelled": 10_000}
+    first = monitor(reports=False, **params)
+    deploy_all(prefect_server)
+    # the session's server may hold retrain runs of other tests: count only the new ones
+    before = {run.id for run in _retrain_runs()}
+    second = monitor(sample_rows=2000, **params)
+    second["_retrain_runs_before"] = before
+    return [first, second]
+
+
+def test_single_drifted_window_does_not_request_retrain(two_runs: list[dict[str, Any]]) -> None:
+    first = two_runs[0]
+    assert first["verdict"].startswith("DRIFT")
+    assert set(first["drifted_features"]) >= PRICE_FEATURES
+    assert first["retrain_requested"] is False
+    assert "1 of the last 2" in first["decision"]
+
+
+def test_persistent_drift_emits_event_and_triggers_training(
+    two_runs: list[dict[str, Any]], prefect_server: str
+) -> None:
+    second = two_runs[1]
+    assert second["retrain_requested"] is True
+    assert "2 consecutive runs" in second["decision"]
+    event = _wait_for(lambda: _retrain_events(prefect_server), "churn.retrain.requested event")[0]
+    assert event["resource"]["prefect.resource.id"] == f"churn.model.{MODEL}"
+    assert set(event["payload"]["drifted_features"]) >= PRICE_FEATURES
+    assert "consecutive" in event["payload"]["reason"]
+    before = second["_retrain_runs_before"]
+    runs = _wait_for(
+        lambda: [r for r in _retrain_runs() if r.id not in before],
+        "a flow run of deployment retrain-weekly",
+    )
+    assert len(runs) == 1
+    assert runs[0].parameters["reason"].startswith("monitoring: churn.retrain.requested")
+
+
+def _retrain_events(api: str) -> list[dict[str, Any]]:
+    body = {"filter": {"event": {"name": ["churn.retrain.requested"]}}, "limit": 10}
+    response = httpx.post(f"{api}/events/filter", json=body, timeout=10)
+    response.raise_for_status()
+    return list(response.json()["events"])
+
+
+def _retrain_runs() -> list[Any]:
+    """Runs of the retrain deployment created by an automation (not by its cron schedule)."""
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("retrain/retrain-weekly")
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+        )
+    return [r for r in runs if (r.idempotency_key or "").startswith("automation ")]
+
+
+def _wait_for(probe: Any, what: str, timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(1)
+    raise AssertionError(f"no {what} within {timeout} s")
+
+
+class _Verdicts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._in = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in = ("class", "verdict") in attrs
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.found.append(data)
+            self._in = False
+
+
+def _verdicts(path: Path) -> list[str]:
+    parser = _Verdicts()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.found
+
+
+def test_reports_index_metrics_and_prometheus(two_runs: list[dict[str, Any]], home: Path) -> None:
+    second = two_runs[1]
+    # predictions as of July 1st: their 30-day horizon elapsed before the August watermark
+    assert set(second["reports"]) == {"drift", "quality", "performance"}
+    drift_verdicts = _verdicts(Path(second["reports"]["drift"]))
+    assert drift_verdicts and drift_verdicts[0].startswith("DRIFT: ")
+    assert "monthly_charges" in drift_verdicts[0]
+    index = _verdicts(Path(second["index"]))
+    assert len(index) == 2 and index[0].endswith("retrain requested")
+    engine = make_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(monitoring_metrics.c.monitor_run_id, monitoring_metrics.c.metric)
+        ).all()
+    engine.dispose()
+    assert {r[0] for r in rows} == {two_runs[0]["run_id"], second["run_id"]}
+    assert sum(1 for r in rows if r[0] == second["run_id"]) == second["figures"]
+    text = Path(second["prometheus"]).read_text(encoding="utf-8")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["churn_drift_detected"].samples[0].value == 1.0
+    assert families["churn_retrain_requested"].samples[0].value == 1.0
+    assert families["churn_monitor_rows"].samples[0].labels["source"] == "prediction_log"
+    assert 0.5 < families["churn_performance_roc_auc"].samples[0].value <= 1.0
+
+
+@pytest.fixture(scope="module")
+def evidently_ui(two_runs: list[dict[str, Any]], home: Path) -> Iterator[str]:
+    """A real `evidently ui` on the workspace the flow wrote, on a free port."""
+    port = _free_port()
+    env = {**os.environ, "DO_NOT_TRACK": "1", "XDG_CONFIG_HOME": str(home / ".config")}
+    binary = str(Path(sys.executable).parent / "evidently")
+    workspace = str(get_settings().evidently_home)
+    cmd = [binary, "ui", "--workspace", workspace, "--port", str(port), "--host", "127.0.0.1"]
+    log = (home / "evidently-ui.log").open("w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: _answers(url, proc), "answer from evidently ui", timeout=120)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _answers(url: str, proc: subprocess.Popen[bytes]) -> bool:
+    if proc.poll() is not None:
+        raise RuntimeError("evidently ui exited early; see evidently-ui.log")
+    try:
+        return httpx.get(f"{url}/api/projects", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_evidently_ui_lists_project_and_snapshots(evidently_ui: str) -> None:
+    projects = httpx.get(f"{evidently_ui}/api/projects", timeout=10).json()
+    project = next(p for p in projects if p["name"] == MODEL)
+    snapshots = httpx.get(f"{evidently_ui}/api/projects/{project['id']}/snapshots", timeout=10)
+    snapshots.raise_for_status()
+    names = sorted(s["name"].split()[0] for s in snapshots.json())
+    assert names == ["drift", "performance", "quality"]

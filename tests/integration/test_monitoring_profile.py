@@ -1,0 +1,36 @@
+"""Training logs the drift profile next to the reference holdout; monitoring loads it from the
+champion instead of recomputing it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+from core.names import CHAMPION
+from core.settings import get_settings
+from tasks.monitoring.reference import PROFILE_ARTIFACT, load_champion_reference
+from tasks.registry import register_model
+from tests.model.synthetic import SPEC, make_training_set, train_and_log
+
+
+def test_training_logs_profile_and_monitoring_uses_it(
+    sqlite_registry: Path, tmp_path: Path
+) -> None:
+    _, evaluation, logged = train_and_log(make_training_set(rows_per_cutoff=250))
+    uri = get_settings().mlflow_tracking_uri
+    client = MlflowClient(uri, uri)
+    path = client.download_artifacts(logged.run_id, PROFILE_ARTIFACT, str(tmp_path))
+    profile = json.loads(Path(path).read_text(encoding="utf-8"))
+    reference = evaluation.reference
+    assert profile["rows"] == len(reference)
+    assert profile["columns"]["score"]["count"] == reference["score"].notna().sum()
+    assert {"score", *SPEC.names} <= set(profile["columns"])
+
+    version = register_model.fn(logged, metrics=evaluation.metrics, definitions_hash="h")
+    client.set_registered_model_alias(get_settings().model_name, CHAMPION, version)
+    champion = load_champion_reference()
+    assert (champion.version, champion.profile_source) == (version, "logged")
+    assert champion.profile == profile
+    assert len(champion.frame) == len(reference)

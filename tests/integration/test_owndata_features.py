@@ -1,0 +1,123 @@
+"""Feature definitions of declared sources: point in time, online = historical, stale refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from tasks.features.lookup import StaleFeaturesError
+from tasks.owndata.labels import available_cutoffs, events_labels
+from tasks.owndata.online import get_source_online_features, lookup_source_rows
+from tasks.owndata.pipeline import ingest_source, load_features, materialize_spec
+from tasks.owndata.retrieval import get_source_historical_features
+from tasks.owndata.spec import load_spec
+from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_spec
+
+
+def _telco(folder: Path, day: str, tenure: list[str]) -> None:
+    pd.DataFrame(
+        {
+            "customerID": ["a", "b", "c"],
+            "gender": ["F", "M", "F"],
+            "Plan": ["x", "y", ""],
+            "tenure": tenure,
+            "Churn": ["No", "Yes", "No"],
+        }
+    ).to_csv(folder / "telco.csv", index=False)
+    write_spec(folder, {**TELCO_SPEC, "snapshot_date": day})
+
+
+def test_snapshot_features_are_point_in_time(tmp_path: Path, engine: Engine) -> None:
+    _telco(tmp_path, "2024-01-31", ["1", "5", " "])
+    ingest_source(load_spec(tmp_path / "spec.yaml"), engine=engine)
+    _telco(tmp_path, "2024-02-29", ["2", "6", "9"])
+    spec = load_spec(tmp_path / "spec.yaml")
+    ingest_source(spec, engine=engine)
+    features = load_features(spec, engine=engine)
+    assert features.names == ["plan", "tenure"]  # gender ignored, id and label are not features
+    entities = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "c", "zz"],
+            "as_of": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-03-01", "2024-02-01", "2024-03-01"]
+            ),
+        }
+    )
+    frame = get_source_historical_features(entities, features, engine=engine)
+    assert np.array_equal(
+        frame["tenure"].to_numpy(), [np.nan, 1, 2, np.nan, np.nan], equal_nan=True
+    )
+    assert frame["plan"].tolist() == [None, "x", "x", None, None]
+
+
+def _events(folder: Path) -> None:
+    (folder / "events").mkdir()
+    pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u1", "u2", "u1"],
+            "ts": ["2024-03-01", "2024-03-20T10:00:00", "2024-03-31", "2024-03-30", "2024-04-02"],
+            "event": ["login", "login", "pay", "login", "login"],
+            "amount": ["", "", "9.5", "", ""],
+        }
+    ).to_csv(folder / "events" / "a.csv", index=False)
+    pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u3"],
+            "started": ["2023-12-01", "2024-01-15", "2024-01-01"],
+            "ended": ["", "2024-04-20", "2024-02-10"],
+        }
+    ).to_csv(folder / "subscriptions.csv", index=False)
+    write_spec(folder, EVENTS_SPEC)
+
+
+def test_event_features_windows_and_recency(tmp_path: Path, engine: Engine) -> None:
+    _events(tmp_path)
+    spec = load_spec(tmp_path / "spec.yaml")
+    ingest_source(spec, engine=engine)
+    features = load_features(spec, engine=engine)
+    at = datetime(2024, 4, 1)
+    frame = get_source_historical_features(
+        pd.DataFrame({"customer_id": ["u1", "u2"], "as_of": [at, at]}), features, engine=engine
+    )
+    u1, u2 = frame.iloc[0], frame.iloc[1]
+    # u1 logins at 03-01 and 03-20 (04-02 is after as_of): 7d none, 30d one, 90d two
+    assert (u1["login_count_7d"], u1["login_count_30d"], u1["login_count_90d"]) == (0, 1, 2)
+    assert u1["pay_sum_7d"] == 9.5 and u1["days_since_last_pay"] == 1.0
+    assert u1["days_since_last_login"] == pytest.approx(12 - 10 / 24)
+    assert np.isnan(u2["days_since_last_pay"]) and u2["login_count_7d"] == 1
+    # labels: u2 ends within 30 days of the 04-01 cutoff, u1 is open, u3 left before
+    labels = events_labels(spec.name, [at], 30, engine=engine)
+    assert labels[["customer_id", "label"]].values.tolist() == [["u1", 0], ["u2", 1]]
+    cutoffs = available_cutoffs(spec.name, engine=engine, horizon_days=20)
+    assert cutoffs == [datetime(2024, 3, 1)]  # 04-01 + 20 days is after the last fact (04-20)
+
+
+def test_online_equals_historical_and_refuses_other_definitions(
+    tmp_path: Path, engine: Engine
+) -> None:
+    _events(tmp_path)
+    spec = load_spec(tmp_path / "spec.yaml")
+    ingest_source(spec, engine=engine)
+    features = load_features(spec, engine=engine)
+    result = materialize_spec(spec, engine=engine)
+    # as of the last fact (u2's end, 04-20) only u1 is still a customer
+    assert result.rows == 1 and result.as_of == datetime(2024, 4, 20)
+    online = get_source_online_features(features, ["u2", "u1", "nobody"], engine=engine)
+    assert online.unknown_ids == ["u2", "nobody"]
+    historical = get_source_historical_features(
+        pd.DataFrame({"customer_id": ["u1"], "as_of": [result.as_of]}),
+        features,
+        engine=engine,
+    )
+    pd.testing.assert_frame_equal(
+        online.frame.reset_index(drop=True),
+        historical.drop(columns=["as_of"]).reset_index(drop=True),
+        check_dtype=False,
+    )
+    with pytest.raises(StaleFeaturesError, match="shop"):
+        lookup_source_rows("shop", ["u1"], engine=engine, definitions_hash="0" * 64)

@@ -1,0 +1,122 @@
+"""`make table SPEC=...` end to end on tables the test makes: a flat churn table and an event log
+become gated, registered ``churn-<name>`` models whose online features serve by id; bad input is
+one line naming the problem, with nothing written. Real Prefect server, MLflow store, warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+from sqlalchemy import select
+
+from core.db import make_engine
+from core.tables import source_online_features
+from flows.table import main, table
+from tasks.owndata.online import get_source_online_features
+from tasks.owndata.pipeline import load_features
+from tasks.owndata.spec import load_spec
+from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _make_table(spec: Path, home: Path, server: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CHURN_HOME": str(home), "PREFECT_API_URL": server}
+    return subprocess.run(
+        ["make", "-s", "table", f"SPEC={spec}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def _summary(done: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def test_make_table_snapshot_trains_gates_and_serves(tmp_path: Path, prefect_server: str) -> None:
+    write_telco(tmp_path, rows=1000, signal=1.6)
+    spec_path = write_spec(tmp_path, TELCO_SPEC)
+    home = tmp_path / "home"
+    summary = _summary(_make_table(spec_path, home, prefect_server))
+    assert summary["model_name"] == "churn-telco" and summary["version"] == "1"
+    assert summary["decision"] == "promoted"
+    assert 0.75 < float(summary["cv_roc_auc"]) < 1  # type: ignore[arg-type]
+    assert 0.75 < float(summary["holdout_roc_auc"]) < 1  # type: ignore[arg-type]
+    assert (summary["rows_read"], summary["rows_loaded"]) == (1000, 1000)
+    assert (summary["rows_quarantined"], summary["duplicates"]) == (0, 0)
+    # the registered champion scores the source's online features, looked up by id
+    uri = f"sqlite:///{(home / 'mlflow.db').resolve()}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    version = client.get_model_version_by_alias("churn-telco", "champion")
+    assert version.tags["source.name"] == "telco" and version.tags["gate.decision"] == "promoted"
+    engine = make_engine(f"sqlite:///{(home / 'warehouse.db').resolve()}")
+    features = load_features(load_spec(spec_path), engine=engine)
+    assert features.definitions_hash == version.tags["features.definitions_hash"]
+    with engine.connect() as conn:
+        ids = (
+            conn.execute(
+                select(source_online_features.c.customer_id).order_by("customer_id").limit(3)
+            )
+            .scalars()
+            .all()
+        )
+    online = get_source_online_features(features, [*ids, "nobody"], engine=engine)
+    engine.dispose()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    model = mlflow.pyfunc.load_model("models:/churn-telco@champion")
+    assert online.unknown_ids == ["nobody"] and len(online.frame) == 3
+    scores = model.predict(online.frame.drop(columns=["customer_id"]))["score"]
+    assert scores.between(0, 1).all() and scores.nunique() > 1
+
+
+def test_table_flow_event_log_trains_out_of_time(
+    tmp_path: Path, prefect_server: str, churn_home: Path
+) -> None:
+    write_events(tmp_path, customers=250)
+    summary = table(spec=str(write_spec(tmp_path, EVENTS_SPEC)))
+    assert summary["model_name"] == "churn-shop" and summary["version"] == "1"
+    assert summary["decision"] in {"promoted", "rejected"}  # gated either way
+    assert summary["cv_roc_auc"] is None  # out-of-time: no k-fold
+    assert 0.6 < float(summary["holdout_roc_auc"]) <= 1
+    assert summary["rows_read"] == summary["rows_loaded"] and summary["duplicates"] == 0
+    assert int(summary["online_rows"]) > 0
+    uri = f"sqlite:///{(churn_home / 'mlflow.db').resolve()}"
+    version = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version("churn-shop", "1")
+    assert version.tags["gate.decision"] == summary["decision"]
+    assert version.tags["source.name"] == "shop"
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"label": "Churned"}, "'Churned'"),
+        ({"file": "missing.csv"}, "no such file"),
+        ({"positive": ["Y"]}, "no row of label 'Churn' is positive"),
+    ],
+)
+def test_table_cli_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path,
+    churn_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    changes: dict[str, object],
+    needle: str,
+) -> None:
+    write_telco(tmp_path, rows=40)
+    spec_path = write_spec(tmp_path, {**TELCO_SPEC, **changes})
+    assert main([str(spec_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and needle in err, err
+    assert not churn_home.exists()  # no warehouse, no MLflow store, no Prefect state

@@ -1,0 +1,95 @@
+"""Ingesting declared sources on a real warehouse: quarantine, duplicates, conflicts, replace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+
+from core.tables import (
+    ingestion_runs,
+    quarantine,
+    source_events,
+    source_snapshots,
+    source_subscriptions,
+)
+from tasks.owndata.pipeline import ingest_source
+from tasks.owndata.spec import SpecError, load_spec
+from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
+
+
+def _count(engine: Engine, table: object, *where: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
+
+
+def _dirty_telco(folder: Path) -> pd.DataFrame:
+    frame = write_telco(folder, rows=60)
+    bad = frame.copy()
+    bad.loc[3, "MonthlyCharges"] = "abc"  # not a number: quarantined
+    bad.loc[4, "Churn"] = ""  # no label: quarantined
+    dup = bad.iloc[[5, 6]]  # identical duplicates: collapsed, counted
+    clash = bad.iloc[[7]].assign(tenure="99")  # same id, other value: both quarantined
+    bad = pd.concat([bad, dup, clash], ignore_index=True)
+    bad.to_csv(folder / "telco.csv", index=False)
+    return frame
+
+
+def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engine: Engine) -> None:
+    clean = _dirty_telco(tmp_path)
+    spec = load_spec(write_spec(tmp_path, TELCO_SPEC))
+    result = ingest_source(spec, engine=engine)
+    assert (result.rows_read, result.duplicates, result.rows_quarantined) == (63, 2, 4)
+    assert result.rows_loaded == 63 - 2 - 4 == _count(engine, source_snapshots)
+    with engine.connect() as conn:
+        checks = sorted(
+            reason["check"]
+            for r in conn.execute(
+                select(quarantine.c.reasons).where(quarantine.c.source == "spec:telco")
+            )
+            for reason in r.reasons
+        )
+    assert checks == ["conflicting_duplicate", "conflicting_duplicate", "label_missing", "numeric"]
+    # reload the corrected file for the same snapshot: it replaces the snapshot
+    clean.to_csv(tmp_path / "telco.csv", index=False)
+    again = ingest_source(spec, engine=engine)
+    assert (again.rows_loaded, again.rows_quarantined, again.duplicates) == (60, 0, 0)
+    assert again.replaced == result.rows_loaded
+    assert _count(engine, source_snapshots) == 60
+    assert _count(engine, ingestion_runs, ingestion_runs.c.source == "spec:telco") == 2
+
+
+def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> None:
+    frame = write_telco(tmp_path, rows=30)
+    frame.loc[2, "Churn"] = "Maybe"
+    frame.to_csv(tmp_path / "telco.csv", index=False)
+    spec = load_spec(write_spec(tmp_path, TELCO_SPEC))
+    with pytest.raises(SpecError, match="maybe"):
+        ingest_source(spec, engine=engine)
+    for table in (source_snapshots, quarantine, ingestion_runs):
+        assert _count(engine, table) == 0
+
+
+def test_events_ingest_checks_rows_and_replaces_on_reload(tmp_path: Path, engine: Engine) -> None:
+    write_events(tmp_path, customers=40)
+    part = tmp_path / "events" / "part-1.csv"
+    events = pd.read_csv(part, dtype=str, keep_default_na=False)
+    events.loc[0, "ts"] = "yesterday"  # unreadable time
+    events.loc[1, "amount"] = "ten"  # not a number
+    events = pd.concat([events, events.iloc[[2, 3]]])  # identical duplicates
+    events.to_csv(part, index=False)
+    subs = pd.read_csv(tmp_path / "subscriptions.csv", dtype=str, keep_default_na=False)
+    clash = subs.iloc[[0]].assign(ended="2030-01-01")  # same (id, start), other end
+    pd.concat([subs, clash]).to_csv(tmp_path / "subscriptions.csv", index=False)
+    spec = load_spec(write_spec(tmp_path, EVENTS_SPEC))
+    result = ingest_source(spec, engine=engine)
+    assert result.duplicates == 2
+    assert result.rows_quarantined == 2 + 2
+    assert result.rows_read == result.rows_loaded + result.rows_quarantined + result.duplicates
+    loaded_events = _count(engine, source_events)
+    assert _count(engine, source_subscriptions) == 40 - 1
+    again = ingest_source(spec, engine=engine)
+    assert again.replaced == result.rows_loaded
+    assert _count(engine, source_events) == loaded_events

@@ -1,0 +1,74 @@
+"""The bento is self-contained: it carries the code the service imports (and no flows), its model,
+labels naming the model version, and a generated Dockerfile."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tasks.deploy.build import BAKED_FILE, SERVICE_NAME, collect_sources
+from tests.serving.conftest import REPO, Stack
+
+_IMPORT_FROM_BENTO = """
+import json, sys
+from pathlib import Path
+repo = Path(sys.argv[1]).resolve()
+sys.path = [p for p in sys.path if p and Path(p).resolve() != repo]  # the editable install too
+import bentoml
+svc = bentoml.load(sys.argv[2])
+ours = ("bentos", "core", "models", "tasks", "flows", "simulator", "monitoring")
+print(json.dumps({
+    name: getattr(module, "__file__", None) or ""
+    for name, module in sys.modules.items()
+    if name.split(".")[0] in ours
+}))
+"""
+
+
+def _bento(stack: Stack) -> Path:
+    name, version = stack.tag.split(":")
+    path = stack.home / "bentoml" / "bentos" / name / version
+    assert (path / "bento.yaml").exists()
+    return path
+
+
+def test_bento_imports_only_its_own_code_from_outside_the_repository(
+    serving_stack: Stack, outside_dir: Path
+) -> None:
+    bento = _bento(serving_stack)
+    env = {k: v for k, v in serving_stack.env.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORT_FROM_BENTO, str(REPO), serving_stack.tag],
+        cwd=outside_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    modules = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "bentos.service" in modules and "tasks.features.lookup" in modules
+    assert not [m for m in modules if m.split(".")[0] in ("flows", "simulator", "monitoring")]
+    src = (bento / "src").resolve()
+    outside = {m: f for m, f in modules.items() if f and src not in Path(f).resolve().parents}
+    assert outside == {}
+
+
+def test_bento_carries_model_labels_and_a_dockerfile(serving_stack: Stack) -> None:
+    bento = _bento(serving_stack)
+    assert serving_stack.tag.startswith(f"{SERVICE_NAME}:model-v1-")
+    info = yaml.safe_load((bento / "bento.yaml").read_text())
+    assert info["name"] == SERVICE_NAME  # the service's own name, as the build expects
+    assert info["labels"]["model_version"] == "1"
+    assert [m["tag"] for m in info["models"]] == [info["labels"]["model_tag"]]
+    src = bento / "src"
+    carried = sorted(p.relative_to(src).as_posix() for p in src.rglob("*.py"))
+    assert carried == collect_sources()
+    assert json.loads((src / BAKED_FILE).read_text())["model_tag"] == info["labels"]["model_tag"]
+    dockerfile = (bento / "env" / "docker" / "Dockerfile").read_text()
+    assert "FROM" in dockerfile
+    requirements = (bento / "env" / "python" / "requirements.txt").read_text()
+    assert "xgboost-cpu==" in requirements and "mlflow" not in requirements
+    assert not (REPO / BAKED_FILE).exists()  # the build never writes into the repository
+    assert os.environ.get("CHURN_HOME") != str(serving_stack.home)  # fixture restored the env

@@ -1,0 +1,64 @@
+"""Flow parameters carry their ranges: a bad value is refused by name before any work."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from prefect.utilities.callables import parameter_schema
+
+from core.cli import UsageError
+from core.names import utc_now
+from flows.build_features import build_features
+from flows.cli import check_parameters
+from flows.ingest import ingest
+from flows.train import train
+
+
+@pytest.mark.parametrize(
+    ("parameters", "named"),
+    [
+        ({"min_auc": 2}, "min_auc (--min-auc): Input should be less than or equal to 1"),
+        ({"min_auc": 0.5}, "min_auc (--min-auc): Input should be greater than 0.5"),
+        ({"horizon_days": 0}, "horizon_days (--horizon-days): Input should be greater than or"),
+        ({"horizon_days": -5}, "horizon_days (--horizon-days)"),
+        ({"max_cutoffs": -2}, "max_cutoffs (--max-cutoffs): Input should be greater than or"),
+        ({"tolerance": -1}, "tolerance (--tolerance): Input should be greater than or equal to 0"),
+        ({"n_trials": -1}, "n_trials (--n-trials)"),
+        ({"cutoffs": [datetime(2030, 1, 1)]}, "cutoffs (--cutoffs): 2030-01-01T00:00:00 is in"),
+    ],
+)
+def test_train_refuses_bad_parameters_by_name(parameters: dict[str, Any], named: str) -> None:
+    with pytest.raises(UsageError, match=r"^invalid parameter ") as caught:
+        check_parameters(train, parameters)
+    assert named in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_train_accepts_good_parameters_and_makes_datetimes_naive_utc() -> None:
+    from datetime import UTC
+
+    aware = datetime(2024, 3, 1, 1, 0, tzinfo=UTC) + timedelta(hours=0)
+    checked = check_parameters(
+        train, {"min_auc": 1.0, "tolerance": 0, "horizon_days": 1, "cutoffs": [aware]}
+    )
+    assert checked["cutoffs"] == [datetime(2024, 3, 1, 1, 0)]
+    assert checked["min_auc"] == 1.0
+
+
+def test_other_flows_refuse_future_moments_and_unknown_sources() -> None:
+    with pytest.raises(UsageError, match=r"as_of \(--as-of\): .* is in the future"):
+        check_parameters(build_features, {"as_of": utc_now() + timedelta(days=1)})
+    with pytest.raises(UsageError, match=r"sources \(--sources\): no ingestion source erp"):
+        check_parameters(ingest, {"sources": ["crm", "erp"]})
+
+
+def test_deployment_schema_carries_the_ranges() -> None:
+    """Prefect builds each deployment's parameter schema (and the UI form) from the signature."""
+    properties = parameter_schema(train).model_dump()["properties"]
+    assert (properties["min_auc"]["exclusiveMinimum"], properties["min_auc"]["maximum"]) == (
+        0.5,
+        1.0,
+    )
+    assert properties["tolerance"]["minimum"] == 0

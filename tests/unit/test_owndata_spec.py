@@ -1,0 +1,145 @@
+"""The source spec and the contract derived from it: every bad input is one line naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from tasks.owndata.checks import check_source
+from tasks.owndata.contract import check_rows, derive_contract, normal_label
+from tasks.owndata.reader import feature_key
+from tasks.owndata.spec import SpecError, load_spec, parse_spec
+from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_spec
+
+ROWS = pd.DataFrame(
+    {
+        "CustomerID": ["a", "b", "c", "d"],
+        "Plan": ["x", "y", "x", "y"],
+        "TotalCharges": ["10.5", " ", "oops", "3"],
+        "Churn": ["Yes", "No", "No", "Yes"],
+    }
+).apply(lambda c: c.str.strip())
+
+
+def _spec(**changes: Any) -> Any:
+    return parse_spec({**TELCO_SPEC, "ignore": [], **changes}, base_dir=Path("."))
+
+
+def _one_line(error: pytest.ExceptionInfo[SpecError]) -> str:
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_spec_model_name_and_paths(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path, TELCO_SPEC))
+    assert spec.model_name == "churn-telco"
+    assert spec.resolve(spec.file) == str(tmp_path / "telco.csv")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": "Telco Data"}, "name"),
+        ({"kind": "table"}, "kind"),
+        ({"colour": "blue"}, "colour"),
+        ({"positive": []}, "positive"),
+        ({"event_time": "ts"}, "event_time"),
+        ({"numeric": ["Plan"], "categorical": ["plan"]}, "both categorical and numeric"),
+    ],
+)
+def test_spec_invalid_field_is_named(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(SpecError) as error:
+        _spec(**changes)
+    assert field in _one_line(error)
+
+
+def test_spec_events_needs_subscriptions() -> None:
+    document = {k: v for k, v in EVENTS_SPEC.items() if k != "subscriptions"}
+    with pytest.raises(SpecError) as error:
+        parse_spec(document, base_dir=Path("."))
+    assert "subscriptions" in _one_line(error)
+
+
+def test_spec_file_missing(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="does not exist"):
+        load_spec(tmp_path / "nope.yaml")
+    with pytest.raises(SpecError) as error:
+        check_source(load_spec(write_spec(tmp_path, TELCO_SPEC)))
+    assert "telco.csv" in _one_line(error) and "no such file" in str(error.value)
+
+
+def test_contract_infers_types_case_insensitively() -> None:
+    contract = derive_contract(_spec(id="customerid", label="CHURN"), ROWS, where="t")
+    assert contract.id_column == "CustomerID" and contract.label_column == "Churn"
+    # 2 of 3 non-blank values are numbers: too few, the column is categorical
+    assert {c.key: c.dtype for c in contract.columns} == {
+        "plan": "category",
+        "totalcharges": "category",
+    }
+    many = pd.DataFrame(
+        {
+            "CustomerID": [str(i) for i in range(40)],
+            "TotalCharges": [str(i) for i in range(39)] + ["n/a"],
+            "Churn": ["Yes", "No"] * 20,
+        }
+    )
+    contract = derive_contract(_spec(), many, where="t")
+    assert [(c.key, c.dtype) for c in contract.columns] == [("totalcharges", "numeric")]
+    _, reasons = check_rows(many, contract)
+    assert list(reasons) == [39]  # one typo in a numeric column: that row is quarantined
+
+
+def test_contract_numeric_override_quarantines_text_and_blank_is_null() -> None:
+    contract = derive_contract(_spec(numeric=["totalcharges"]), ROWS, where="t")
+    typed, reasons = check_rows(ROWS, contract)
+    assert typed["totalcharges"].isna().tolist() == [False, True, True, False]
+    assert list(reasons) == [2]  # the blank row is a null, "oops" is quarantined
+    assert reasons[2] == [{"column": "TotalCharges", "check": "numeric", "value": "oops"}]
+    assert typed["label"].tolist() == [1, 0, 0, 1]
+
+
+def test_contract_missing_column_is_named() -> None:
+    with pytest.raises(SpecError) as error:
+        derive_contract(_spec(ignore=["Gender"]), ROWS, where="t")
+    assert "'ignore[0]'" in _one_line(error) and "'Gender'" in str(error.value)
+
+
+def test_contract_unexpected_label_values_are_named() -> None:
+    rows = ROWS.assign(Churn=["Yes", "No", "Maybe", "no"])
+    with pytest.raises(SpecError) as error:
+        derive_contract(_spec(), rows, where="t")
+    assert "['maybe', 'no']" in _one_line(error)
+    with pytest.raises(SpecError) as error:
+        derive_contract(_spec(negative=["No"]), rows, where="t")
+    assert "['maybe']" in _one_line(error)
+    assert derive_contract(_spec(negative=["No", "Maybe"]), rows, where="t").positive == ("yes",)
+
+
+def test_contract_id_with_nulls_is_an_error() -> None:
+    rows = ROWS.assign(CustomerID=["a", "", "c", ""])
+    with pytest.raises(SpecError) as error:
+        derive_contract(_spec(), rows, where="t")
+    assert "2 row(s) (file lines 3, 5)" in _one_line(error)
+
+
+def test_normal_label_and_feature_key() -> None:
+    assert normal_label(" YES ") == "yes" and normal_label("1.0") == "1" == normal_label("1")
+    assert feature_key("Monthly Charges ($)") == "monthly_charges"
+    assert feature_key("2nd line") == "c_2nd_line"
+    assert feature_key("Label") == "f_label"
+
+
+def test_reader_parquet_and_glob_read_as_text(tmp_path: Path) -> None:
+    from tasks.owndata.reader import read_text_table
+
+    pd.DataFrame({"id": ["a", "b"], "x": [1.5, None]}).to_parquet(tmp_path / "p1.parquet")
+    pd.DataFrame({"id": ["c"], "x": [2.0]}).to_parquet(tmp_path / "p2.parquet")
+    frame = read_text_table(str(tmp_path / "p*.parquet"))
+    assert frame.to_dict("list") == {"id": ["a", "b", "c"], "x": ["1.5", "", "2.0"]}
+    pd.DataFrame({"id": ["d"], "y": [1]}).to_parquet(tmp_path / "p3.parquet")
+    with pytest.raises(SpecError, match="other columns"):
+        read_text_table(str(tmp_path / "p*.parquet"))
