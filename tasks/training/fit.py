@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from core.settings import get_settings
 from models.estimator import FittedModel, search_params
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.features.definitions import CATEGORIES, FEATURES, definitions_hash
-from tasks.training.cutoffs import CutoffSplit, rows_at, split_cutoffs
+from tasks.training.cutoffs import CutoffSplit, split_cutoffs
 
 log = logging.getLogger(__name__)
 # Business rules the model must obey whatever the data says: more failed payments, never less risk.
@@ -41,8 +42,18 @@ def feature_spec() -> FeatureSpec:
     )
 
 
-def _xy(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame, np.ndarray]:
-    return to_model_matrix(frame, spec=spec), frame["label"].to_numpy(dtype="int64")
+def _xy(
+    frame: pd.DataFrame, cutoffs: tuple[datetime, ...], spec: FeatureSpec
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Model matrix and labels of the rows at ``cutoffs``, copying only the model's columns
+    (a training set is ~1M rows: a copy of every column would double the peak memory)."""
+    mask = frame["as_of"].isin(pd.to_datetime(list(cutoffs))).to_numpy()
+    rows = frame.loc[mask, [*spec.names, "label"]]
+    return to_model_matrix(rows, spec=spec), rows["label"].to_numpy(dtype="int64")
+
+
+def _count_at(frame: pd.DataFrame, cutoffs: tuple[datetime, ...]) -> int:
+    return int(frame["as_of"].isin(pd.to_datetime(list(cutoffs))).sum())
 
 
 def fit_model(
@@ -72,10 +83,10 @@ def fit_model(
             horizon,
             [c.date().isoformat() for c in split.purged],
         )
-    train_rows, valid_rows = rows_at(frame, split.train), rows_at(frame, split.valid)
+    train, valid = _xy(frame, split.train, spec), _xy(frame, split.valid, spec)
     best, trials = search_params(
-        _xy(train_rows, spec),
-        _xy(valid_rows, spec),
+        train,
+        valid,
         n_trials=n_trials,
         seed=seed,
         monotone=spec.monotone,
@@ -83,9 +94,9 @@ def fit_model(
     log.info(
         "trained on %d rows (%d cutoffs), validated on %d: best of %d trial(s) has valid AUC "
         "%.4f at %d trees",
-        len(train_rows),
+        len(train[1]),
         len(split.train),
-        len(valid_rows),
+        len(valid[1]),
         len(trials),
         best.valid_auc,
         best.best_iteration + 1,
@@ -97,9 +108,9 @@ def fit_model(
         split=split,
         seed=seed,
         rows={
-            "train": len(train_rows),
-            "valid": len(valid_rows),
-            "holdout": len(rows_at(frame, [split.holdout])),
-            "purged": len(rows_at(frame, split.purged)),
+            "train": len(train[1]),
+            "valid": len(valid[1]),
+            "holdout": _count_at(frame, (split.holdout,)),
+            "purged": _count_at(frame, split.purged),
         },
     )
