@@ -38,7 +38,8 @@ def test_retrain_on_a_two_worker_dask_cluster_matches_single_node_quality(
         summary = retrain(min_auc=0.6, reason="dask test")
         with Client(cluster) as client:
             prefixes = set(client.run_on_scheduler(_task_prefixes))
-    assert {"migrate_warehouse", "ingest_source_task"} <= prefixes  # ingest ran on the cluster
+    # the sources' ingestion ran on the cluster (store set-up runs once, in the flow, before it)
+    assert "ingest_source_task" in prefixes, prefixes
     # and so did training: the partitions of the fit, and xgboost.dask's per-worker train (`fn`)
     assert {"frompandas", "fn"} <= prefixes, prefixes
     assert summary["stages"]["ingest"]["state"] == "completed"
