@@ -36,7 +36,7 @@ def test_score_batch_scores_every_active_customer_once_and_reruns_replace(
 ) -> None:
     build_warehouse(churn_home, customers=600, months=8, seed=3)
     build_features()
-    train(min_auc=0.5)
+    train(min_auc=0.51)
     first = score_batch()
     again = score_batch()
     assert first["rows"] == again["rows"] == _count(online_features) > 300
