@@ -56,7 +56,7 @@ pytest: setup  ## the test suite only
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|owndata)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|owndata|cli)
 	$(PY) -m bench.run $(ONLY)
 
 up: setup  ## start the local platform in the background (Prefect server + worker, MLflow UI, ...) and print URLs

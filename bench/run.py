@@ -6,7 +6,16 @@ import argparse
 import subprocess
 import sys
 
-AREAS = ("ingestion", "features", "training", "serving", "monitoring", "orchestration", "owndata")
+AREAS = (
+    "ingestion",
+    "features",
+    "training",
+    "serving",
+    "monitoring",
+    "orchestration",
+    "owndata",
+    "cli",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 DEFAULT_MODEL_NAME = "churn-model"
+# Training uses the latest N elapsed monthly cutoffs by default: a year.
+DEFAULT_MAX_CUTOFFS = 12
 
 # Registry aliases.
 CHAMPION = "champion"

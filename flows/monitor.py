@@ -9,7 +9,6 @@ the champion; Evidently reports into the workspace and ``$CHURN_HOME/reports``; 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import timedelta
 from typing import Any
@@ -18,34 +17,47 @@ from prefect import flow
 from rich.console import Console
 from rich.pretty import Pretty
 
+from core.cli import run_cli
 from core.settings import get_settings
-from monitoring.trigger import TriggerPolicy
-from tasks.monitoring.steps import (
-    analyse_window,
-    backfill,
-    decide,
-    load_reference,
-    observe_window,
-    record,
-    request_retrain,
-    start_run,
+from flows.cli import run_flow
+from flows.params import (
+    Count,
+    CountOrZero,
+    NonNegativeFloat,
+    PositiveFloat,
+    Probability,
+    Share,
 )
 
 
 @flow(name="monitor")
 def monitor(
-    window_hours: float = 24.0,
-    backfill_cutoffs: int = 0,
-    drift_share: float = 0.2,
-    k_runs: int = 3,
-    min_roc_auc: float = 0.70,
-    min_labelled: int = 200,
-    cooldown_days: float = 7.0,
-    performance_days: int = 120,
-    sample_rows: int = 20_000,
+    window_hours: PositiveFloat = 24.0,
+    backfill_cutoffs: CountOrZero = 0,
+    drift_share: Share = 0.2,
+    k_runs: Count = 3,
+    min_roc_auc: Probability = 0.70,
+    min_labelled: Count = 200,
+    cooldown_days: NonNegativeFloat = 7.0,
+    performance_days: Count = 120,
+    sample_rows: Count = 20_000,
     reports: bool = True,
 ) -> dict[str, Any]:
     """Observe the last window against the champion's reference; report; maybe ask to retrain."""
+    # Evidently, mlflow and xgboost (~15 s of imports) load when the flow runs, not with this
+    # module, so a bad parameter is refused at once.
+    from monitoring.trigger import TriggerPolicy
+    from tasks.monitoring.steps import (
+        analyse_window,
+        backfill,
+        decide,
+        load_reference,
+        observe_window,
+        record,
+        request_retrain,
+        start_run,
+    )
+
     horizon = get_settings().horizon_days
     policy = TriggerPolicy(
         k_runs=k_runs,
@@ -73,14 +85,13 @@ def monitor(
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """CLI entry point: one monitoring run; prints its summary."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.monitor",
         description="Monitor the champion: drift, quality, performance, business; maybe retrain.",
     )
     parser.add_argument(
-        "--window-hours", type=float, default=24.0, help="served predictions to look at"
+        "--window-hours", type=float, default=24.0, help="served predictions to look at, > 0"
     )
     parser.add_argument(
         "--backfill-cutoffs",
@@ -99,32 +110,37 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--min-labelled", type=int, default=200, help="labelled predictions needed")
     parser.add_argument("--cooldown-days", type=float, default=7.0, help="no retrain within this")
+    parser.add_argument(
+        "--performance-days", type=int, default=120, help="labelled predictions of the last N days"
+    )
     parser.add_argument("--sample-rows", type=int, default=20_000, help="rows in Evidently reports")
     parser.add_argument(
         "--no-reports", action="store_true", help="figures and decision only, no Evidently reports"
     )
-    parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        summary = monitor(
-            window_hours=args.window_hours,
-            backfill_cutoffs=args.backfill_cutoffs,
-            drift_share=args.drift_share,
-            k_runs=args.k_runs,
-            min_roc_auc=args.min_roc_auc,
-            min_labelled=args.min_labelled,
-            cooldown_days=args.cooldown_days,
-            sample_rows=args.sample_rows,
-            reports=not args.no_reports,
-        )
-    except (RuntimeError, ValueError) as exc:
-        if args.verbose:
-            raise
-        print(f"monitor failed: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-    Console().print(Pretty(summary))
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    parameters = {
+        "window_hours": args.window_hours,
+        "backfill_cutoffs": args.backfill_cutoffs,
+        "drift_share": args.drift_share,
+        "k_runs": args.k_runs,
+        "min_roc_auc": args.min_roc_auc,
+        "min_labelled": args.min_labelled,
+        "cooldown_days": args.cooldown_days,
+        "performance_days": args.performance_days,
+        "sample_rows": args.sample_rows,
+        "reports": not args.no_reports,
+    }
+    Console().print(Pretty(run_flow(monitor, parameters)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: one monitoring run; prints its summary."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

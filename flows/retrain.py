@@ -9,7 +9,6 @@ event ``churn.retrain.requested``. CLI: ``python -m flows.retrain --help``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -19,13 +18,15 @@ from prefect import flow
 from rich.console import Console
 from rich.pretty import Pretty
 
+from core.cli import run_cli
 from flows.build_features import build_features
-from flows.ingest import ingest
+from flows.cli import run_flow
+from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
+from flows.params import AucFloor, AucTolerance, Count, TrialCount
 from flows.runtime import make_task_runner, notify_failure
 from flows.train import train
 from tasks.orchestration import StageRecord
-from tasks.orchestration.steps import publish_retrain_report
 
 T = TypeVar("T")
 
@@ -39,14 +40,16 @@ def _timed(name: str, run: Callable[[], T], detail: Callable[[T], str]) -> tuple
 @flow(name="retrain", on_failure=[notify_failure])
 def retrain(
     reason: str = "manual run",
-    sources: list[str] | None = None,
-    min_auc: float | None = None,
-    tolerance: float | None = None,
-    n_trials: int | None = None,
-    max_cutoffs: int | None = None,
+    sources: SourceNames | None = None,
+    min_auc: AucFloor | None = None,
+    tolerance: AucTolerance | None = None,
+    n_trials: TrialCount | None = None,
+    max_cutoffs: Count | None = None,
 ) -> dict[str, Any]:
     """Ingest → features → train + gate → deploy if promoted → monitor. ``None`` parameters take
     the stage flow's own default (one place: the stage flow's signature)."""
+    from tasks.orchestration.steps import publish_retrain_report  # loads mlflow
+
     stages: list[StageRecord] = []
     _, record = _timed(
         "ingest",
@@ -106,8 +109,7 @@ def retrain(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point: run the loop once and print its summary."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.retrain",
         description="Ingest, build features, train + gate, deploy if promoted, monitor.",
@@ -118,26 +120,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, help="allowed AUC drop vs the champion")
     parser.add_argument("--n-trials", type=int, help="random-search trials")
     parser.add_argument("--max-cutoffs", type=int, help="latest N monthly cutoffs to train on")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    state = retrain(
-        reason=args.reason,
-        sources=args.sources,
-        min_auc=args.min_auc,
-        tolerance=args.tolerance,
-        n_trials=args.n_trials,
-        max_cutoffs=args.max_cutoffs,
-        return_state=True,
-    )
-    console = Console()
-    if not state.is_completed():
-        if args.verbose:
-            state.result()
-        console.print(f"[red]retrain failed:[/red] {state.message}")
-        return 1
-    console.print(Pretty(state.result()))
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    parameters = {
+        "reason": args.reason,
+        "sources": args.sources,
+        "min_auc": args.min_auc,
+        "tolerance": args.tolerance,
+        "n_trials": args.n_trials,
+        "max_cutoffs": args.max_cutoffs,
+    }
+    Console().print(Pretty(run_flow(retrain, parameters)))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: run the loop once and print its summary."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":

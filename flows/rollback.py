@@ -14,13 +14,14 @@ from rich.console import Console
 
 from core.cli import run_cli
 from flows.cli import run_flow
-from tasks.registry import publish_rollback_summary, rollback_champion
-from tasks.stores import prepare_stores_task
 
 
 @flow(name="rollback")
 def rollback(reason: str = "manual rollback") -> dict[str, str]:
     """Restore the previous champion and record why."""
+    from tasks.registry import publish_rollback_summary, rollback_champion  # loads mlflow: ~8 s
+    from tasks.stores import prepare_stores_task
+
     prepare_stores_task(warehouse=False)
     result = rollback_champion(reason=reason)
     return publish_rollback_summary(result)

@@ -8,20 +8,29 @@ CLI: ``python -m flows.score_batch --help``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
 from prefect import flow
 from rich.console import Console
+from rich.pretty import Pretty
 
+from core.cli import run_cli
+from flows.cli import run_flow
+from flows.params import ReasonCount
 from flows.runtime import notify_failure
-from tasks.scoring.steps import load_champion_model, publish_score_report, score_active_customers
 
 
 @flow(name="score_batch", on_failure=[notify_failure])
-def score_batch(top_k: int = 3) -> dict[str, Any]:
+def score_batch(top_k: ReasonCount = 3) -> dict[str, Any]:
     """Score the online store with ``models:/<name>@champion``; keep ``top_k`` reasons each."""
+    # loads mlflow and xgboost (~7 s) when the flow runs, so a bad parameter is refused at once
+    from tasks.scoring.steps import (
+        load_champion_model,
+        publish_score_report,
+        score_active_customers,
+    )
+
     champion = load_champion_model()
     batch = score_active_customers(champion, top_k=top_k)
     publish_score_report(batch)
@@ -35,27 +44,26 @@ def score_batch(top_k: int = 3) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point: score once and print the batch summary."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.score_batch",
         description="Score every active customer with the champion into table churn_scores.",
     )
-    parser.add_argument("--top-k", type=int, default=3, help="reasons kept per customer")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parser.add_argument("--top-k", type=int, default=3, help="reasons kept per customer, 0-50")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
     console = Console()
-    try:
-        with console.status("scoring active customers"):
-            summary = score_batch(top_k=args.top_k)
-    except (LookupError, ValueError) as exc:
-        if args.verbose:
-            raise
-        console.print(f"[red]score_batch failed:[/red] {exc}")
-        return 1
-    console.print(summary)
+    with console.status("scoring active customers"):
+        summary = run_flow(score_batch, {"top_k": args.top_k})
+    console.print(Pretty(summary))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: score once and print the batch summary."""
+    return run_cli(_run, _parser(), argv)
 
 
 if __name__ == "__main__":

@@ -16,20 +16,25 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.owndata.steps import (
-    check_spec_task,
-    ingest_spec_task,
-    materialize_spec_task,
-    publish_table_summary,
-    train_spec_task,
-    training_frame_task,
-)
-from tasks.stores import prepare_stores_task
+from core.cli import UsageError, describe_error
+from flows.cli import check_parameters
+from flows.params import AucFloor, AucTolerance
 
 
 @flow(name="table")
-def table(spec: str, min_auc: float = 0.75, tolerance: float = 0.01) -> dict[str, Any]:
+def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -> dict[str, Any]:
     """Ingest the source declared in the ``spec`` file, build its features, train and gate it."""
+    # mlflow and xgboost load when the flow runs, not with this module (bad parameters: ~2 s)
+    from tasks.owndata.steps import (
+        check_spec_task,
+        ingest_spec_task,
+        materialize_spec_task,
+        publish_table_summary,
+        train_spec_task,
+        training_frame_task,
+    )
+    from tasks.stores import prepare_stores_task
+
     source = check_spec_task(spec)
     prepare_stores_task()
     ingested = ingest_spec_task(source)
@@ -72,11 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     # Prefect set up logging at import (root at WARNING): let our INFO lines through to the
     # handlers it attaches to our loggers (PREFECT_LOGGING_EXTRA_LOGGERS below)
     logging.getLogger("tasks").setLevel(logging.INFO)
+    try:  # one-line errors for the parameters, the spec and its data before any server or write
+        parameters = check_parameters(
+            table, {"spec": args.spec, "min_auc": args.min_auc, "tolerance": args.tolerance}
+        )
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from tasks.owndata.checks import check_source
     from tasks.owndata.spec import SpecError, load_spec
 
     try:
-        check_source(load_spec(args.spec))  # one-line errors before any server or write
+        check_source(load_spec(args.spec))
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         from flows.server import ensure_server
@@ -87,12 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         # snapshots, fold scores) on the console and in the UI
         os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models")
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            summary = table(spec=args.spec, min_auc=args.min_auc, tolerance=args.tolerance)
-    except SpecError as exc:
+            summary = table(**parameters)
+    except (SpecError, UsageError) as exc:
         if args.verbose:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a failed run: its root cause in one line, the traceback on request
+        if args.verbose:
+            raise
+        print(f"error: {describe_error(exc)} (--verbose shows the traceback)", file=sys.stderr)
+        return 1
     print(json.dumps(summary, default=str))
     return 0
 

@@ -16,23 +16,10 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.cli import run_cli
+from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
 from flows.cli import run_flow
 from flows.params import AucFloor, AucTolerance, Count, HorizonDays, PastMoment, TrialCount
-from tasks.deploy.steps import build_champion_bento
-from tasks.registry import gate_model, register_model
-from tasks.stores import prepare_stores_task
-from tasks.training import (
-    DEFAULT_MAX_CUTOFFS,
-    evaluate_model,
-    load_feature_spec,
-    load_training_set,
-    log_training_run,
-    publish_training_summary,
-    train_model,
-)
-from tasks.training.dask_fit import dask_configured
-from tasks.training.dask_steps import train_model_dask
 
 
 @flow(name="train")
@@ -45,6 +32,22 @@ def train(
     max_cutoffs: Count | None = DEFAULT_MAX_CUTOFFS,
 ) -> dict[str, Any]:
     """Train on earlier cutoffs, evaluate on the latest elapsed one, register and gate the model."""
+    # The stage code (mlflow, xgboost, scikit-learn: ~9 s of imports) loads when the flow runs,
+    # not with this module, so a bad parameter is refused in ~2 s (see flows/cli.py).
+    from tasks.deploy.steps import build_champion_bento
+    from tasks.registry import gate_model, register_model
+    from tasks.stores import prepare_stores_task
+    from tasks.training import (
+        evaluate_model,
+        load_feature_spec,
+        load_training_set,
+        log_training_run,
+        publish_training_summary,
+        train_model,
+    )
+    from tasks.training.dask_fit import dask_configured
+    from tasks.training.dask_steps import train_model_dask
+
     prepare_stores_task()
     horizon = horizon_days or get_settings().horizon_days
     spec = load_feature_spec()

@@ -20,8 +20,6 @@ from core.tables import source_events, source_snapshots, source_subscriptions
 from tasks.features.population import moments_table
 from tasks.owndata.spec import SpecError
 
-DEFAULT_MAX_CUTOFFS = 12  # as tasks.training: a year of monthly cutoffs
-
 
 def latest_snapshot(source: str, *, engine: Engine) -> datetime:
     """The newest snapshot date of a snapshot source."""

@@ -11,12 +11,12 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine
 
+from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
 from tasks.owndata.features import SourceFeatures, source_features
 from tasks.owndata.ingest_events import ingest_events
 from tasks.owndata.ingest_snapshot import ingest_snapshot
 from tasks.owndata.labels import (
-    DEFAULT_MAX_CUTOFFS,
     available_cutoffs,
     events_labels,
     events_population,

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from core.names import (
+    DEFAULT_MAX_CUTOFFS,
     TAG_CUTOFFS_HOLDOUT,
     TAG_CUTOFFS_PURGED,
     TAG_CUTOFFS_TRAIN,
@@ -26,7 +27,6 @@ from tasks.labels import available_cutoffs, build_labels, check_elapsed, check_l
 
 log = logging.getLogger(__name__)
 # A year of monthly cutoffs: recent behaviour, bounded cost; older cutoffs rarely help.
-DEFAULT_MAX_CUTOFFS = 12
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -31,6 +33,41 @@ def test_train_cli_refuses_min_auc_2_before_any_run(tmp_path: Path) -> None:
         "less than or equal to 1 (see --help)"
     ]
     assert not (tmp_path / "home").exists()  # nothing was set up, nothing ran
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["flows.retrain", "--tolerance", "-1"],
+            "tolerance (--tolerance): Input should be greater than or equal to 0",
+        ),
+        (
+            ["flows.monitor", "--drift-share", "0"],
+            "drift_share (--drift-share): Input should be greater than 0",
+        ),
+        (
+            ["flows.score_batch", "--top-k", "-1"],
+            "top_k (--top-k): Input should be greater than or equal to 0",
+        ),
+        (
+            ["flows.rollback", "--reason"],
+            None,  # argparse's own usage error: exit 2, before any import of the stage code
+        ),
+    ],
+)
+def test_every_flow_cli_refuses_a_bad_value_in_one_line(
+    tmp_path: Path, args: list[str], line: str | None
+) -> None:
+    done = _run(args, CHURN_HOME=str(tmp_path / "home"))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    if line is not None:
+        prog = f"python -m {args[0]}"
+        assert done.stderr.strip().splitlines() == [
+            f"{prog}: error: invalid parameter {line} (see --help)"
+        ]
+    assert not (tmp_path / "home").exists()
 
 
 def test_ingest_cli_with_churn_home_a_file_says_so(prefect_server: str, tmp_path: Path) -> None:
