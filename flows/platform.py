@@ -27,7 +27,14 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import get_settings
-from flows.server import BIN, PROJECT_DIR, prefect_env, start_server
+from flows.server import (
+    BIN,
+    PROJECT_DIR,
+    prefect_env,
+    running_server_pid,
+    server_healthy,
+    start_server,
+)
 
 WORK_POOL = "churn-local"
 console = Console()
@@ -104,6 +111,35 @@ def _champion_bento() -> tuple[str | None, str]:
         return build_bento(version).tag, ""
 
 
+def _start_prefect(port: int) -> Service:
+    api = f"http://127.0.0.1:{port}/api"
+    if server_healthy(api):
+        raise RuntimeError(
+            f"another Prefect server (not this CHURN_HOME's) answers on port {port}; stop it or "
+            f"choose another port: make up PREFECT_PORT={port + 100}"
+        )
+    with console.status("starting the Prefect server"):
+        url, pid, pgid = start_server(port)
+    url = url.removesuffix("/api")
+    return Service(
+        "prefect-server", pid, pgid, psutil.Process(pid).create_time(), url, signal.SIGTERM
+    )
+
+
+def _adopt_server(port: int) -> Service | None:
+    """This CHURN_HOME's Prefect server when one already runs (``make demo`` leaves its server up
+    for the UI): ``up`` uses it, records it, and ``down`` stops it with the rest."""
+    pid = running_server_pid()
+    if pid is None or not server_healthy(f"http://127.0.0.1:{port}/api"):
+        return None
+    owner = psutil.Process(pid)
+    if not any(c.laddr.port == port for c in owner.net_connections(kind="tcp")):
+        return None  # ours, but on another port
+    console.print(f"using this CHURN_HOME's Prefect server already running (pid {pid})")
+    url = f"http://127.0.0.1:{port}"
+    return Service("prefect-server", pid, os.getpgid(pid), owner.create_time(), url, signal.SIGTERM)
+
+
 def up(
     *, prefect_port: int, mlflow_port: int, evidently_port: int, bento_port: int = 3000
 ) -> list[Service]:
@@ -114,16 +150,7 @@ def up(
     api = f"http://127.0.0.1:{prefect_port}/api"
     env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api}
     if "prefect-server" not in running:
-        with console.status("starting the Prefect server"):
-            url, pid, pgid = start_server(prefect_port)
-        server = Service(
-            "prefect-server",
-            pid,
-            pgid,
-            psutil.Process(pid).create_time(),
-            url.removesuffix("/api"),
-            signal.SIGTERM,
-        )
+        server = _adopt_server(prefect_port) or _start_prefect(prefect_port)
         _record(server)
         running[server.name] = server
     if "worker" not in running:

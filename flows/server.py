@@ -1,4 +1,4 @@
-"""The local Prefect server: started with Prefect's own ``prefect server start --background``.
+"""The local Prefect server: ``prefect server start`` detached, its PID where Prefect keeps it.
 
 State lives in ``$CHURN_HOME/prefect`` (PREFECT_HOME: SQLite database, results, PID file);
 ``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...`` moves the database to PostgreSQL.
@@ -58,11 +58,11 @@ def server_healthy(api_url: str) -> bool:
 
 
 def _pid_file() -> Path:
-    # the file `prefect server start --background` writes and `prefect server stop` reads
+    # where `prefect server start --background` keeps its PID and `prefect server stop` reads it
     return get_settings().prefect_home / "server.pid"
 
 
-def _running_pid() -> int | None:
+def running_server_pid() -> int | None:
     """PID of the background server of this CHURN_HOME, dropping a stale PID file."""
     path = _pid_file()
     if not path.exists():
@@ -75,34 +75,44 @@ def _running_pid() -> int | None:
 
 
 def start_server(port: int = DEFAULT_PORT, timeout_s: float = 180) -> tuple[str, int, int]:
-    """Start ``prefect server start --background``; return (API URL, server PID, process group)."""
+    """Start ``prefect server start`` detached; return (API URL, server PID, process group).
+
+    Not ``--background``: Prefect 3 gives that server pipes for stdout and stderr whose reader,
+    the starting CLI, exits at once, so the server dies on its first write to stderr (seen twice
+    within minutes of ``make up`` once a deployment ran). Here the server runs in a session of
+    its own, logs to ``$PREFECT_HOME/server.log``, and its PID goes where
+    ``prefect server stop`` looks for it (``$PREFECT_HOME/server.pid``).
+    """
     home = get_settings().prefect_home
     home.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{port}/api"
-    _running_pid()  # clears a stale PID file, which would block --background
-    cmd = [str(BIN / "prefect"), "server", "start", "--background"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    running_server_pid()  # clears a stale PID file
+    cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, **prefect_env()}
-    with (home / "server-start.log").open("ab") as out:
-        # own session: the server (child of this CLI) stays in a group `down` can signal
-        cli = subprocess.Popen(
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    log_path = home / "server.log"
+    with log_path.open("ab") as out:
+        server = subprocess.Popen(
+            cmd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        code = cli.wait(timeout=120)
-    pid = _running_pid()
-    if code != 0 or pid is None:
-        raise RuntimeError(
-            f"`prefect server start` failed (exit {code}); see {home / 'server-start.log'}"
-        )
+    _pid_file().write_text(str(server.pid))
     deadline = time.monotonic() + timeout_s
     while not server_healthy(url):
-        if not psutil.pid_exists(pid):
-            raise RuntimeError(f"the Prefect server (pid {pid}) exited while starting")
+        if server.poll() is not None:
+            _pid_file().unlink(missing_ok=True)
+            raise RuntimeError(
+                f"the Prefect server exited while starting (code {server.returncode}); "
+                f"see {log_path}"
+            )
         if time.monotonic() > deadline:
             raise RuntimeError(f"the Prefect server gave no answer at {url} in {timeout_s:.0f} s")
         time.sleep(0.5)
-    log.info("Prefect server pid %s at %s (state in %s)", pid, url, home)
-    return url, pid, cli.pid
+    log.info("Prefect server pid %s at %s (state in %s, log %s)", server.pid, url, home, log_path)
+    return url, server.pid, server.pid
 
 
 def ensure_server(port: int = DEFAULT_PORT, timeout_s: float = 180) -> str:
@@ -123,7 +133,7 @@ def ensure_server(port: int = DEFAULT_PORT, timeout_s: float = 180) -> str:
 def stop_server(timeout_s: float = 8) -> bool:
     """Stop the background server of this CHURN_HOME (what ``prefect server stop`` does, plus
     waiting for it to exit); False when none was running."""
-    pid = _running_pid()
+    pid = running_server_pid()
     if pid is None:
         return False
     os.kill(pid, signal.SIGTERM)

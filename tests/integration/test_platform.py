@@ -3,6 +3,7 @@ descendants in other sessions), escalates to SIGKILL, and never signals a reused
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -66,3 +67,39 @@ def test_down_never_signals_a_reused_pid(churn_home: Path) -> None:
     finally:
         other.kill()
         other.wait()
+
+
+def _listener(port: int) -> int:
+    return next(
+        c.pid
+        for c in psutil.net_connections(kind="tcp")
+        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid
+    )
+
+
+def test_up_adopts_this_homes_running_server_and_refuses_a_strangers(
+    churn_home: Path, prefect_server: str
+) -> None:
+    """`make demo` leaves its Prefect server running; `make up` then uses (and records) it
+    instead of failing on the taken port. Another server on the port is named, not adopted."""
+    import pytest
+
+    from core.settings import get_settings
+    from flows.platform import _adopt_server, _start_prefect
+
+    port = int(prefect_server.rsplit(":", 1)[1].split("/")[0])
+    pid_file = get_settings().prefect_home / "server.pid"
+    pid_file.parent.mkdir(parents=True)
+    assert _adopt_server(port) is None  # no PID file: not ours
+    with pytest.raises(RuntimeError, match=rf"another Prefect server .* port {port}.*PREFECT_PORT"):
+        _start_prefect(port)
+    pid_file.write_text(str(_listener(port)))  # where the PID file of `flows.server start` is
+    adopted = _adopt_server(port)
+    assert adopted is not None
+    assert (adopted.name, adopted.pid, adopted.url) == (
+        "prefect-server",
+        _listener(port),
+        f"http://127.0.0.1:{port}",
+    )
+    pid_file.write_text(str(os.getpid()))  # a live PID of ours that serves no such port
+    assert _adopt_server(port) is None
