@@ -35,6 +35,27 @@ def test_train_cli_refuses_min_auc_2_before_any_run(tmp_path: Path) -> None:
     assert not (tmp_path / "home").exists()  # nothing was set up, nothing ran
 
 
+def test_flow_cli_writes_nothing_to_the_users_home(tmp_path: Path) -> None:
+    """Run by hand, without the Makefile's exports: Prefect, MLflow and matplotlib homes still
+    go under CHURN_HOME, never to ~/.prefect, ~/.config or ~/.cache."""
+    user_home = tmp_path / "user"
+    user_home.mkdir()
+    tool_homes = ("PREFECT_", "BENTOML_", "MPLCONFIGDIR", "MLFLOW_", "XDG_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", *tool_homes))}
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.train", "--max-cutoffs", "-2"],
+        env={**env, "PYTHONPATH": str(PROJECT), "CHURN_HOME": str(tmp_path / "home")}
+        | {"HOME": str(user_home)},
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert list(user_home.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("args", "line"),
     [
