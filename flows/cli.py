@@ -8,6 +8,8 @@ cause if it failed. ``core.cli.run_cli`` turns that into ``<prog>: <message>`` a
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import logging
 from typing import Any, cast
 
@@ -15,8 +17,10 @@ from prefect import Flow
 from prefect.client.schemas.objects import State
 from prefect.exceptions import ParameterTypeError
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from rich.console import Console
+from rich.pretty import Pretty
 
-from core.cli import UsageError
+from core.cli import UsageError, run_cli
 
 HEARTBEAT_S = 30  # Prefect's minimum; the crash automation waits for three missed beats
 
@@ -50,3 +54,16 @@ def run_flow(flow: Flow[Any, Any], parameters: dict[str, Any]) -> Any:
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_S}):
         state = cast(State[Any], flow(**checked, return_state=True))
     return state.result()
+
+
+def flow_main(flow: Flow[Any, Any], parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """A flow's command line: options map onto the flow's parameters by name (an option's
+    ``dest`` is the parameter); run once, print the result; errors as ``core.cli.run_cli``."""
+    names = inspect.signature(flow.fn).parameters
+
+    def body(args: argparse.Namespace) -> int:
+        parameters = {key: value for key, value in vars(args).items() if key in names}
+        Console().print(Pretty(run_flow(flow, parameters)))
+        return 0
+
+    return run_cli(body, parser, argv)

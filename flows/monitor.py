@@ -14,12 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from prefect import flow
-from rich.console import Console
-from rich.pretty import Pretty
 
-from core.cli import run_cli
 from core.settings import get_settings
-from flows.cli import run_flow
+from flows.cli import flow_main
 from flows.params import (
     Count,
     CountOrZero,
@@ -115,31 +112,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--sample-rows", type=int, default=20_000, help="rows in Evidently reports")
     parser.add_argument(
-        "--no-reports", action="store_true", help="figures and decision only, no Evidently reports"
+        "--no-reports",
+        dest="reports",
+        action="store_false",
+        help="figures and decision only, no Evidently reports",
     )
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    parameters = {
-        "window_hours": args.window_hours,
-        "backfill_cutoffs": args.backfill_cutoffs,
-        "drift_share": args.drift_share,
-        "k_runs": args.k_runs,
-        "min_roc_auc": args.min_roc_auc,
-        "min_labelled": args.min_labelled,
-        "cooldown_days": args.cooldown_days,
-        "performance_days": args.performance_days,
-        "sample_rows": args.sample_rows,
-        "reports": not args.no_reports,
-    }
-    Console().print(Pretty(run_flow(monitor, parameters)))
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: one monitoring run; prints its summary."""
-    return run_cli(_run, _parser(), argv)
+    return flow_main(monitor, _parser(), argv)
 
 
 if __name__ == "__main__":

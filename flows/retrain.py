@@ -15,12 +15,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prefect import flow
-from rich.console import Console
-from rich.pretty import Pretty
 
-from core.cli import run_cli
 from flows.build_features import build_features
-from flows.cli import run_flow
+from flows.cli import flow_main
 from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
 from flows.params import AucFloor, AucTolerance, Count, TrialCount
@@ -123,22 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    parameters = {
-        "reason": args.reason,
-        "sources": args.sources,
-        "min_auc": args.min_auc,
-        "tolerance": args.tolerance,
-        "n_trials": args.n_trials,
-        "max_cutoffs": args.max_cutoffs,
-    }
-    Console().print(Pretty(run_flow(retrain, parameters)))
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: run the loop once and print its summary."""
-    return run_cli(_run, _parser(), argv)
+    return flow_main(retrain, _parser(), argv)
 
 
 if __name__ == "__main__":

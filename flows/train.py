@@ -12,13 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow
-from rich.console import Console
-from rich.pretty import Pretty
 
-from core.cli import run_cli
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
-from flows.cli import run_flow
+from flows.cli import flow_main
 from flows.params import AucFloor, AucTolerance, Count, HorizonDays, PastMoment, TrialCount
 
 
@@ -97,29 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-cutoffs",
-        type=int,
+        type=lambda s: int(s) or None,  # 0: all
         default=DEFAULT_MAX_CUTOFFS,
         help="use the latest N available cutoffs when --cutoffs is not given (0: all)",
     )
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    parameters = {
-        "horizon_days": args.horizon_days,
-        "min_auc": args.min_auc,
-        "tolerance": args.tolerance,
-        "n_trials": args.n_trials,
-        "cutoffs": args.cutoffs,
-        "max_cutoffs": None if args.max_cutoffs == 0 else args.max_cutoffs,
-    }
-    Console().print(Pretty(run_flow(train, parameters)))
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: run the flow once with the given parameters and print its summary."""
-    return run_cli(_run, _parser(), argv)
+    return flow_main(train, _parser(), argv)
 
 
 if __name__ == "__main__":
