@@ -10,7 +10,7 @@ import fcntl
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,29 +59,40 @@ def database_lock(url: str, *, name: str, timeout_s: float, what: str) -> Iterat
         yield Held()
 
 
+def _acquire(try_once: Callable[[], bool], *, timeout_s: float, what: str, holder: str) -> float:
+    """Poll ``try_once`` until it takes the lock; the seconds waited, or LockTimeoutError."""
+    started = time.monotonic()
+    waiting = False
+    while not try_once():
+        if not waiting:
+            log.info("%s: waiting for another process holding %s", what, holder)
+            waiting = True
+        if time.monotonic() - started > timeout_s:
+            raise LockTimeoutError(
+                f"{what} waited {timeout_s:.0f} s for another process holding {holder}; wait "
+                "for it to finish (or stop it if it hangs)"
+            )
+        time.sleep(_POLL_S)
+    return time.monotonic() - started
+
+
 @contextmanager
 def advisory_lock(url: URL, *, key: int, timeout_s: float, what: str) -> Iterator[Held]:
     """A session advisory lock held on a connection of its own for the duration of the block."""
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3 is the installed driver
     engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    holder = f"advisory lock {key} on {url.render_as_string()} (see pg_locks)"
     try:
         with engine.connect() as conn:
-            started = time.monotonic()
-            waiting = False
-            while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-                if not waiting:
-                    log.info("%s: waiting for another process holding advisory lock %s", what, key)
-                    waiting = True
-                if time.monotonic() - started > timeout_s:
-                    raise LockTimeoutError(
-                        f"{what} waited {timeout_s:.0f} s for another process holding "
-                        f"advisory lock {key} on {url.render_as_string()}; wait for it to finish "
-                        "or find the holder in pg_locks"
-                    )
-                time.sleep(_POLL_S)
+
+            def try_once() -> bool:
+                query = text("SELECT pg_try_advisory_lock(:k)")
+                return bool(conn.execute(query, {"k": key}).scalar())
+
+            waited = _acquire(try_once, timeout_s=timeout_s, what=what, holder=holder)
             try:
-                yield Held(waited_s=time.monotonic() - started)
+                yield Held(waited_s=waited)
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     finally:
@@ -94,23 +105,16 @@ def file_lock(path: Path, *, timeout_s: float, what: str) -> Iterator[Held]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # a fresh open file description per holder: flock then excludes other threads too
     with path.open("a+") as fh:
-        started = time.monotonic()
-        waiting = False
-        while True:
+
+        def try_once() -> bool:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                if not waiting:
-                    log.info("%s: waiting for another process holding %s", what, path)
-                    waiting = True
-                if time.monotonic() - started > timeout_s:
-                    raise LockTimeoutError(
-                        f"{what} waited {timeout_s:.0f} s for another process holding {path}; "
-                        "wait for it to finish (or stop it if it hangs)"
-                    ) from None
-                time.sleep(_POLL_S)
+                return False
+            return True
+
+        waited = _acquire(try_once, timeout_s=timeout_s, what=what, holder=str(path))
         try:
-            yield Held(waited_s=time.monotonic() - started)
+            yield Held(waited_s=waited)
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
