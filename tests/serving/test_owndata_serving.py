@@ -26,8 +26,7 @@ from core.db import make_engine
 from core.settings import get_settings
 from core.tables import source_online_features
 from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
-from tests.serving.conftest import REPO, Server, start_server, stop_server
-from tests.serving.test_bento import _IMPORT_FROM_BENTO
+from tests.serving.conftest import IMPORT_FROM_BENTO, REPO, Server, start_server, stop_server
 
 MODEL = "churn-telco"
 
@@ -185,7 +184,7 @@ def test_source_bento_names_its_source_and_carries_only_its_code(
     assert info["service"] == SOURCE_SERVICE
     env = {k: v for k, v in source_stack.env.items() if k != "PYTHONPATH"}
     out = subprocess.run(
-        [sys.executable, "-c", _IMPORT_FROM_BENTO, str(REPO), source_stack.tag],
+        [sys.executable, "-c", IMPORT_FROM_BENTO, str(REPO), source_stack.tag],
         cwd=outside_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
