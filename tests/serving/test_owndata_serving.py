@@ -207,7 +207,11 @@ def test_deploy_cli_builds_the_named_models_champion(
         get_settings.cache_clear()
         assert main(["build", "--model-name", MODEL]) == 0
         assert get_settings().model_name == "churn-model"  # the scope is left
+        err = capsys.readouterr().err
+        assert main(["build", "--model-name", "churn-nobody"]) == 1
+        missing = " ".join(capsys.readouterr().err.split())
     get_settings.cache_clear()
-    err = capsys.readouterr().err
     assert f"reused bento {source_stack.tag}" in " ".join(err.split()), err
     assert f"--model-name {MODEL}" in err
+    assert "error: 'churn-nobody' has no 'champion' version" in missing, missing
+    assert "make table" in missing
