@@ -215,3 +215,23 @@ def test_deploy_cli_builds_the_named_models_champion(
     assert f"--model-name {MODEL}" in err
     assert "error: 'churn-nobody' has no 'champion' version" in missing, missing
     assert "make table" in missing
+
+
+def test_source_run_logs_the_reference_and_its_profile_over_the_source_features(
+    source_stack: SourceStack,
+) -> None:
+    from mlflow import MlflowClient
+
+    from core.names import REFERENCE_ARTIFACT, SOURCE_DTYPES_ARTIFACT
+    from tasks.monitoring.reference import PROFILE_ARTIFACT
+
+    uri = source_stack.tracking_uri
+    run_id = MlflowClient(uri, uri).get_model_version(MODEL, source_stack.version).run_id
+    mlflow.set_tracking_uri(uri)
+    dtypes = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SOURCE_DTYPES_ARTIFACT}")
+    profile = mlflow.artifacts.load_dict(f"runs:/{run_id}/{PROFILE_ARTIFACT}")
+    assert set(profile["columns"]) == {*dtypes, "score"}  # the source's features, not built-in
+    categorical = {n for n, d in dtypes.items() if d == "category"}
+    assert categorical and all(profile["columns"][n]["kind"] == "categorical" for n in categorical)
+    reference = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{REFERENCE_ARTIFACT}")
+    assert Path(reference).stat().st_size > 0
