@@ -2,7 +2,9 @@
 
 ``tasks.deploy.build_bento`` imports a registry version into the BentoML model store and writes
 ``bentos/bento_model.json`` (the model's BentoML tag) into the bento's build context, so a bento
-always serves the version it was built with and never asks the registry at run time.
+always serves the version it was built with and never asks the registry at run time. A declared
+source's model (``churn-<name>``) also carries its source name and its features' types, from which
+the service builds its lookup and its feature record.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class BakedModel:
     run_id: str
     definitions_hash: str
     path: Path
+    source: str | None = None  # a declared source's name; None: the built-in sources
+    feature_dtypes: dict[str, str] | None = None  # a declared source's {feature: dtype}
 
 
 def baked_document(*, tag: str) -> dict[str, Any]:
@@ -51,4 +55,10 @@ def load_baked(file: Path = BAKED_FILE) -> BakedModel:
         run_id=str(meta["run_id"]),
         definitions_hash=str(meta["definitions_hash"]),
         path=Path(model.path),
+        source=str(meta["source"]) if meta.get("source") else None,
+        feature_dtypes=_dtypes(meta.get("feature_dtypes")),
     )
+
+
+def _dtypes(value: Any) -> dict[str, str] | None:
+    return {str(k): str(v) for k, v in value.items()} if value else None

@@ -3,11 +3,13 @@
 The feature record is generated from the feature definitions (``tasks.features``): one required
 field per feature, categoricals restricted to their allowed values, numbers finite (or ``null``
 for a missing value), counts whole and non-negative. Unknown fields are refused, so a typo is a 400
-naming the field instead of a silently missing feature.
+naming the field instead of a silently missing feature. A declared source's service builds the same
+kind of record from that source's features at start (``feature_record_model``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -28,11 +30,10 @@ _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-def _field(fd_dtype: str, name: str) -> tuple[Any, Any]:
+def _field(fd_dtype: str, allowed: Sequence[str] = ()) -> tuple[Any, Any]:
     """(annotation, FieldInfo) of one feature in the record model."""
     if fd_dtype == "category":
-        allowed = CATEGORIES[name]
-        return Literal[allowed], Field(description=f"one of {', '.join(allowed)}")
+        return Literal[tuple(allowed)], Field(description=f"one of {', '.join(allowed)}")
     if fd_dtype == "int":
         return int | None, Field(
             ge=0, le=MAX_COUNT, description=f"a count (whole number, 0..{MAX_COUNT}) or null"
@@ -44,11 +45,32 @@ def _field(fd_dtype: str, name: str) -> tuple[Any, Any]:
     )
 
 
-FeatureRecord: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "FeatureRecord",
-    __config__=_STRICT,
-    __doc__="Raw feature values of one customer, as the feature store computes them.",
-    **{fd.name: _field(fd.dtype, fd.name) for fd in FEATURES},
+def feature_record_model(
+    dtypes: Mapping[str, str], categories: Mapping[str, Sequence[str]], *, name: str
+) -> type[BaseModel]:
+    """A strict record model: one required field per feature (``category``/``int``/``float``)."""
+    fields = {n: _field(d, categories.get(n, ())) for n, d in dtypes.items()}
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        name,
+        __config__=_STRICT,
+        __doc__="Raw feature values of one customer, as the feature store computes them.",
+        **fields,
+    )
+    return model
+
+
+def features_request_model(record: type[BaseModel], *, name: str) -> type[BaseModel]:
+    """``{"records": [record, ...]}`` with the batch limits of ``PredictFeaturesRequest``."""
+    model: type[BaseModel] = create_model(
+        name,
+        __config__=_STRICT,
+        records=(list[record], Field(min_length=1, max_length=MAX_BATCH)),  # type: ignore[valid-type]
+    )
+    return model
+
+
+FeatureRecord = feature_record_model(
+    {fd.name: fd.dtype for fd in FEATURES}, CATEGORIES, name="FeatureRecord"
 )
 
 
@@ -64,6 +86,14 @@ class PredictFeaturesRequest(BaseModel):
 
     model_config = _STRICT
     records: list[FeatureRecord] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
+
+
+class SourcePredictFeaturesRequest(BaseModel):
+    """Feature records for a declared source's model: each record is then checked against that
+    source's record model (``feature_record_model``, its features' names, types, categories)."""
+
+    model_config = _STRICT
+    records: list[dict[str, int | float | str | None]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class Reason(BaseModel):

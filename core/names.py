@@ -37,9 +37,15 @@ TAG_ROLLED_BACK_AT = "champion.rolled_back_at"
 TAG_ROLLED_BACK_TO = "champion.rolled_back_to"
 TAG_ROLLBACK_REASON = "champion.rollback_reason"
 TAG_RESTORED_AT = "champion.restored_at"
+# A declared source's model (``churn-<name>``): the spec's name and kind, on its run and version.
+TAG_SOURCE = "source.name"
+TAG_SOURCE_KIND = "source.kind"
 
 # Run artifacts.
 REFERENCE_ARTIFACT = "reference/holdout.parquet"
+# A declared source's feature types ({name: "float" | "int" | "category"}): serving builds the
+# source's feature record from them.
+SOURCE_DTYPES_ARTIFACT = "source/feature_dtypes.json"
 
 
 def utc_now() -> datetime:

@@ -1,4 +1,8 @@
-"""``python -m tasks.deploy build|serve``: the champion's bento (``make bento``, ``make serve``)."""
+"""``python -m tasks.deploy build|serve``: the champion's bento (``make bento``, ``make serve``).
+
+``--model-name churn-<name>`` builds (and serves) a declared source's model instead of
+``churn-model`` (docs/your-data.md).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ import sys
 
 from rich.console import Console
 
+from core.settings import get_settings
 from tasks.deploy.build import build_bento
 from tasks.deploy.serve import DEFAULT_PORT, champion_version, serve_command, serve_env
+from tasks.owndata.naming import model_name_scope
 
 console = Console(stderr=True)
 
@@ -21,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the bento of a model version (default: the champion) or serve it.",
     )
     parser.add_argument("command", choices=["build", "serve"], help="build, or build + serve")
+    parser.add_argument(
+        "--model-name",
+        default=None,
+        help="registered model, e.g. churn-<name> of a declared source (default: churn-model)",
+    )
     parser.add_argument("--model-version", default=None, help="registry version (champion)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="serve: HTTP port")
     parser.add_argument("--host", default="127.0.0.1", help="serve: address to bind")
@@ -28,21 +39,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        version = args.model_version or champion_version()
-        with console.status(f"building the bento for model version {version}"):
-            built = build_bento(version)
+        with model_name_scope(args.model_name or get_settings().model_name):
+            version = args.model_version or champion_version()
+            with console.status(f"building the bento for model version {version}"):
+                built = build_bento(version)
     except (RuntimeError, ValueError) as exc:
         if args.verbose:
             raise
         console.print(f"[red]error:[/red] {exc}")
         return 1
     state = "reused" if built.reused else "built"
-    console.print(f"{state} bento [bold]{built.tag}[/bold] (model v{built.model.model_version})")
+    model = built.model
+    console.print(
+        f"{state} bento [bold]{built.tag}[/bold] ({model.model_name} v{model.model_version})"
+    )
     console.print(f"Dockerfile: {built.dockerfile}")
     cmd = serve_command(built.tag, port=args.port, host=args.host)
     if args.command == "build":
+        make = "make serve" if model.source is None else "python -m tasks.deploy serve"
+        flag = "" if model.source is None else f" --model-name {model.model_name}"
         console.print(
-            f"serve it: make serve   (or BENTOML_HOME={serve_env()['BENTOML_HOME']} "
+            f"serve it: {make}{flag}   (or BENTOML_HOME={serve_env()['BENTOML_HOME']} "
             f"{' '.join(cmd[1:])})"
         )
         return 0

@@ -5,6 +5,8 @@ The build context is a fresh folder holding only what the service imports (``ben
 in a subprocess whose import path is that folder, so a bento that needed anything else (``flows``,
 Prefect wrappers) fails to build here rather than in production. The bento's version names the
 model version plus a digest of the code and model: the same inputs give the same bento, reused.
+A declared source's model (``churn-<name>``) is served by ``bentos.source_service``, which also
+needs that source's online lookup (``tasks/owndata/lookup.py``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,20 @@ from tasks.deploy.model_import import ImportedModel, import_model, use_bentoml_h
 log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SERVICE = "bentos.service:ChurnService"
-SERVICE_NAME = "churn-service"  # bentos/service.py SERVICE_NAME (a test keeps them equal)
+SOURCE_SERVICE = "bentos.source_service:SourceChurnService"  # a declared source's model
+SERVICE_NAME = "churn-service"  # bentos/common.py SERVICE_NAME (a test keeps them equal)
 BAKED_FILE = "bentos/bento_model.json"  # bentos/baked.py BAKED_FILE
-SOURCES = ("bentos", "core", "models", "tasks/__init__.py", "tasks/features")
+SOURCES = (
+    "bentos",
+    "core",
+    "models",
+    "tasks/__init__.py",
+    "tasks/features",
+    # a declared source's lookup, and the package it lives in
+    "tasks/owndata/__init__.py",
+    "tasks/owndata/spec.py",
+    "tasks/owndata/lookup.py",
+)
 LEFT_OUT = {"tasks/features/steps.py", "tasks/features/docs.py"}  # Prefect wrappers, CLI
 REQUIREMENTS = (
     "bentoml",
@@ -82,7 +95,9 @@ def build_bento(model_version: str) -> BuiltBento:
         digest = hashlib.sha256()
         for rel in [*files, BAKED_FILE]:
             digest.update(rel.encode() + b"\0" + (ctx / rel).read_bytes() + b"\0")
-        version = f"model-v{model.model_version}-{digest.hexdigest()[:10]}"
+        # a declared source's bento names its model: its versions count apart from churn-model's
+        prefix = "model" if model.source is None else model.model_name
+        version = f"{prefix}-v{model.model_version}-{digest.hexdigest()[:10]}"
         tag = f"{SERVICE_NAME}:{version}"
         existing = find_bento(tag)
         if existing is not None:
@@ -114,16 +129,19 @@ def _built(tag: str, model: ImportedModel, path: Path, *, reused: bool) -> Built
 
 
 def _bentofile(model: ImportedModel, files: list[str]) -> dict[str, Any]:
+    labels = {
+        "model_name": model.model_name,
+        "model_version": model.model_version,
+        "model_tag": model.tag,
+        "run_id": model.run_id,
+        "definitions_hash": model.definitions_hash,
+    }
+    if model.source is not None:
+        labels["source"] = model.source
     return {
-        "service": SERVICE,
+        "service": SERVICE if model.source is None else SOURCE_SERVICE,
         "description": f"Churn prediction API serving {model.model_name} v{model.model_version}",
-        "labels": {
-            "model_name": model.model_name,
-            "model_version": model.model_version,
-            "model_tag": model.tag,
-            "run_id": model.run_id,
-            "definitions_hash": model.definitions_hash,
-        },
+        "labels": labels,
         "include": [*files, BAKED_FILE],
         "models": [model.tag],
         "python": {

@@ -2,7 +2,9 @@
 
 The BentoML store lives under ``CHURN_HOME/bentoml`` (``BENTOML_HOME``). A version is imported
 once; its tag carries the registry version and the run id, so a reset registry never reuses a
-model imported from another run.
+model imported from another run. The model name is the setting (``churn-model``); a declared
+source's ``churn-<name>`` is imported inside ``tasks.owndata.naming.model_name_scope``, and its
+source name (version tag ``source.name``) and feature types (run artifact) go into the metadata.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
-from core.names import TAG_DEFINITIONS_HASH
+from core.names import SOURCE_DTYPES_ARTIFACT, TAG_DEFINITIONS_HASH, TAG_SOURCE
 from core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ class ImportedModel:
     model_version: str
     run_id: str
     definitions_hash: str
+    source: str | None = None  # a declared source's name; None: the built-in sources
 
 
 def use_bentoml_home() -> str:
@@ -72,7 +76,14 @@ def import_model(model_version: str) -> ImportedModel:
         stored = bentoml.models.get(tag, _model_store=store)
         log.info("BentoML model %s already imported", stored.tag)
         meta = stored.info.metadata
-        return ImportedModel(tag, name, str(version.version), run_id, str(meta["definitions_hash"]))
+        return ImportedModel(
+            tag,
+            name,
+            str(version.version),
+            run_id,
+            str(meta["definitions_hash"]),
+            str(meta["source"]) if meta.get("source") else None,
+        )
     except NotFound:
         pass
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
@@ -86,16 +97,39 @@ def import_model(model_version: str) -> ImportedModel:
             f"{name} v{version.version}: tag {TAG_DEFINITIONS_HASH}={tagged_hash[:12]} but the "
             f"model's feature spec says {spec.definitions_hash[:12]}; the registry is inconsistent"
         )
-    metadata = {
+    metadata: dict[str, Any] = {
         "model_name": name,
         "model_version": str(version.version),
         "run_id": run_id,
         "definitions_hash": spec.definitions_hash,
     }
+    source = version.tags.get(TAG_SOURCE)
+    if source:
+        metadata["source"] = source
+        metadata["feature_dtypes"] = source_dtypes(run_id, list(spec.names), name=name)
     labels = {"model_version": str(version.version), "run_id": run_id[:12]}
     with bentoml.models.create(tag, labels=labels, metadata=metadata, _model_store=store) as model:
         churn.booster.save_model(model.path_of("booster.json"))
         with open(model.path_of("feature_spec.json"), "w", encoding="utf-8") as fh:
             json.dump(spec.to_dict(), fh, indent=2)
     log.info("imported %s v%s (run %s) into BentoML as %s", name, version.version, run_id, tag)
-    return ImportedModel(tag, name, str(version.version), run_id, spec.definitions_hash)
+    return ImportedModel(tag, name, str(version.version), run_id, spec.definitions_hash, source)
+
+
+def source_dtypes(run_id: str, names: list[str], *, name: str) -> dict[str, str]:
+    """The declared source's feature types logged with run ``run_id``, in the model's order."""
+    import mlflow
+
+    try:
+        dtypes = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SOURCE_DTYPES_ARTIFACT}")
+    except (MlflowException, OSError) as exc:
+        raise ValueError(
+            f"{name} run {run_id}: no {SOURCE_DTYPES_ARTIFACT} (the source's feature types);"
+            " retrain it with `make table` to serve it"
+        ) from exc
+    if sorted(dtypes) != sorted(names):
+        raise ValueError(
+            f"{name} run {run_id}: {SOURCE_DTYPES_ARTIFACT} names {sorted(dtypes)}, the model"
+            f" takes {sorted(names)}; the run is inconsistent"
+        )
+    return {n: str(dtypes[n]) for n in names}

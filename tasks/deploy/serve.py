@@ -27,7 +27,8 @@ def champion_version() -> str:
     except MlflowException as exc:
         raise RuntimeError(
             f"{name!r} has no {CHAMPION!r} version in {get_settings().mlflow_tracking_uri}; "
-            "train one first (make demo, or python -m flows.train)"
+            "train one first (make demo, or python -m flows.train; a declared source's "
+            "churn-<name>: make table SPEC=...)"
         ) from exc
 
 

@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException
 
 from core.names import CHAMPION, REFERENCE_ARTIFACT
 from core.settings import get_settings
+from models.preprocessing import FeatureSpec
 from models.signature import SCORE_COLUMN
 from monitoring.profile import build_profile
 from tasks.monitoring.data import CATEGORICAL, NUMERIC
@@ -30,19 +31,28 @@ PROFILE_ARTIFACT = "reference/profile.json"
 
 
 def reference_profile(
-    reference: pd.DataFrame, *, meta: dict[str, Any] | None = None
+    reference: pd.DataFrame,
+    *,
+    meta: dict[str, Any] | None = None,
+    spec: FeatureSpec | None = None,
 ) -> dict[str, Any]:
-    """Drift profile of a scored reference frame: every feature plus the score."""
-    numeric = [n for n in NUMERIC if n in reference.columns]
-    categorical = [n for n in CATEGORICAL if n in reference.columns]
+    """Drift profile of a scored reference frame: every feature (of ``spec``, default the
+    built-in definitions) plus the score."""
+    if spec is None:
+        numeric_names, categorical_names = NUMERIC, CATEGORICAL
+    else:
+        categorical_names = [n for n in spec.names if n in spec.categories]
+        numeric_names = [n for n in spec.names if n not in spec.categories]
+    numeric = [n for n in numeric_names if n in reference.columns]
+    categorical = [n for n in categorical_names if n in reference.columns]
     if SCORE_COLUMN in reference.columns:
         numeric.append(SCORE_COLUMN)
     return build_profile(reference, numeric=numeric, categorical=categorical, meta=meta)
 
 
-def log_reference_profile(reference: pd.DataFrame) -> None:
+def log_reference_profile(reference: pd.DataFrame, *, spec: FeatureSpec | None = None) -> None:
     """Inside an active MLflow run: log the reference's drift profile next to its holdout."""
-    mlflow.log_dict(reference_profile(reference), PROFILE_ARTIFACT)
+    mlflow.log_dict(reference_profile(reference, spec=spec), PROFILE_ARTIFACT)
 
 
 @dataclass(frozen=True)

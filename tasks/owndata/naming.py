@@ -1,8 +1,10 @@
-"""Run the registry/tracking functions for a declared source's model, ``churn-<name>``.
+"""Run the tracking, registry and deploy functions for a declared source's model, ``churn-<name>``.
 
-``tasks.training.tracking`` and ``tasks.registry`` read the model name from settings. Until
-they take it as a parameter, a source's training runs inside ``model_name_scope``, which sets
-it for the duration (one flow run per process: a deployment run, the CLI, or a test).
+``tasks.training.tracking`` (the experiment), ``tasks.registry`` (register, gate, rollback) and
+``tasks.deploy`` (champion, model import) read the model name from settings; own-data code
+passes no name to them. A source's training (``tasks.owndata.train``) and its bento build
+(``python -m tasks.deploy build --model-name churn-<name>``) run inside ``model_name_scope``,
+which sets it for the duration (one flow run per process: a deployment run, the CLI, or a test).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ model's (the same rule as ``tasks.features.lookup`` for the built-in sources).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -23,10 +22,11 @@ from sqlalchemy.sql import column, table
 from core.names import utc_now
 from core.tables import source_online_features
 from tasks.features.entity import ENTITY, WINDOW_DAYS
-from tasks.features.lookup import OnlineFeatures, StaleFeaturesError
+from tasks.features.lookup import OnlineFeatures
 from tasks.features.session import compiled_sql, feature_session
 from tasks.features.sql import json_integer, json_number, json_object_text, json_text
 from tasks.owndata.features import SourceFeatures
+from tasks.owndata.lookup import lookup_source_rows
 
 log = logging.getLogger(__name__)
 _TEMP = "source_feature_values"
@@ -122,33 +122,6 @@ def materialize_source(
         digest[:12],
     )
     return SourceMaterializeResult(features.source, int(written or 0), as_of, digest, seconds)
-
-
-def lookup_source_rows(
-    source: str, ids: Sequence[str], *, engine: Engine, definitions_hash: str
-) -> dict[str, dict[str, Any]]:
-    """``{customer_id: {"as_of", "features"}}`` of the known ids of ``source``.
-
-    Raises StaleFeaturesError when a row was materialized from other definitions than
-    ``definitions_hash`` (the model's).
-    """
-    t = source_online_features.c
-    wanted = list(dict.fromkeys(str(i) for i in ids))
-    found: dict[str, dict[str, Any]] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(wanted), 10_000):
-            query = select(t.customer_id, t.as_of, t.definitions_hash, t.features).where(
-                t.source == source, t.customer_id.in_(wanted[start : start + 10_000])
-            )
-            for cid, as_of, digest, document in conn.execute(query):
-                if digest != definitions_hash:
-                    raise StaleFeaturesError(
-                        f"{source}: online row {cid!r} was materialized with definitions"
-                        f" {digest[:12]}, the model needs {definitions_hash[:12]}; rerun"
-                        f" `make table` (or materialize the source) to rebuild it"
-                    )
-                found[cid] = {"as_of": as_of, "features": json.loads(document)}
-    return found
 
 
 def get_source_online_features(

@@ -1,8 +1,9 @@
 """MLflow run of a snapshot model: the same artifacts as a built-in training run.
 
 Params, CV and holdout metrics, the pyfunc model (booster + feature spec, signature, input
-example), ROC/PR/calibration/importance plots and the scored holdout as the drift reference. The
-experiment is the model's name (``tasks.training.configure_tracking`` inside model_name_scope).
+example), ROC/PR/calibration/importance plots, the scored holdout as the drift reference and its
+drift profile (``tasks.training.tracking.log_evaluation_artifacts``). The experiment is the
+model's name (``tasks.training.configure_tracking``, called inside ``model_name_scope``).
 """
 
 from __future__ import annotations
@@ -15,18 +16,16 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from core.names import REFERENCE_ARTIFACT, TAG_DEFINITIONS_HASH, TAG_WINDOW_END
+from core.names import TAG_DEFINITIONS_HASH, TAG_SOURCE, TAG_SOURCE_KIND, TAG_WINDOW_END
 from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
 from tasks.owndata.spec import SourceSpec
 from tasks.owndata.training import FOLDS, SnapshotModel
 from tasks.training import LoggedRun, configure_tracking
-from tasks.training.plots import write_plots
-from tasks.training.tracking import git_commit
+from tasks.training.tracking import git_commit, log_evaluation_artifacts
 
 _REQUIREMENTS = ("mlflow", "xgboost-cpu", "pandas", "numpy", "scikit-learn", "pyarrow")
-TAG_SOURCE = "source.name"
-TAG_SOURCE_KIND = "source.kind"
+__all__ = ["TAG_SOURCE", "TAG_SOURCE_KIND", "log_snapshot_run"]
 
 
 def log_snapshot_run(model: SnapshotModel, frame: pd.DataFrame, *, spec: SourceSpec) -> LoggedRun:
@@ -59,6 +58,7 @@ def log_snapshot_run(model: SnapshotModel, frame: pd.DataFrame, *, spec: SourceS
                 "folds": FOLDS,
                 "scale_pos_weight": round(fitted.scale_pos_weight, 6),
                 "best_iteration": fitted.best_iteration,
+                "cv_trees": ",".join(str(n) for n in model.cv_trees),
                 **{f"rows_{k}": v for k, v in model.rows.items()},
             }
         )
@@ -83,19 +83,7 @@ def log_snapshot_run(model: SnapshotModel, frame: pd.DataFrame, *, spec: SourceS
         mlflow.log_metrics(
             {f"holdout_{k}": v for k, v in evaluation.metrics.items()}, model_id=model_id
         )
-        reference = evaluation.reference
-        write_plots(
-            reference["label"].to_numpy(),
-            reference["score"].to_numpy(),
-            metrics=evaluation.metrics,
-            importance=evaluation.importance,
-            out_dir=workdir / "plots",
-        )
-        mlflow.log_artifacts(str(workdir / "plots"), artifact_path="plots")
-        mlflow.log_dict(evaluation.importance, "plots/feature_importance.json")
-        reference_path = workdir / "holdout.parquet"
-        reference.to_parquet(reference_path, index=False)
-        mlflow.log_artifact(str(reference_path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+        log_evaluation_artifacts(evaluation, workdir, spec=model.spec)
     return LoggedRun(
         run_id=run.info.run_id, experiment_id=experiment_id, model_uri=str(info.model_uri)
     )

@@ -14,12 +14,13 @@ from typing import Any
 import mlflow
 import pandas as pd
 
+from core.names import SOURCE_DTYPES_ARTIFACT, TAG_SOURCE, TAG_SOURCE_KIND
 from core.settings import get_settings
 from tasks.owndata.features import SourceFeatures
 from tasks.owndata.naming import model_name_scope
 from tasks.owndata.pipeline import horizon_of
 from tasks.owndata.spec import SourceSpec
-from tasks.owndata.tracking import TAG_SOURCE, TAG_SOURCE_KIND, log_snapshot_run
+from tasks.owndata.tracking import log_snapshot_run
 from tasks.owndata.training import train_snapshot
 from tasks.registry import gate_version, register_version, registry_client
 from tasks.training import (
@@ -38,16 +39,21 @@ def _fit_and_log(
 ) -> tuple[Evaluation, LoggedRun, float | None, float]:
     """(evaluation, logged run, cv_roc_auc or None, validation auc)."""
     feature_spec = features.feature_spec()
+    cv_auc: float | None = None
     if spec.kind == "snapshot":
         model = train_snapshot(frame, spec=feature_spec, seed=seed)
         logged = log_snapshot_run(model, frame, spec=spec)
-        return model.evaluation, logged, model.cv_roc_auc, model.fitted.valid_auc
-    trained = fit_model(frame, spec=feature_spec, seed=seed)
-    evaluation = evaluate_holdout(trained, frame)
-    logged = record_training_run(trained, evaluation, frame, horizon_days=horizon_of(spec))
+        evaluation, cv_auc, valid_auc = model.evaluation, model.cv_roc_auc, model.fitted.valid_auc
+    else:
+        trained = fit_model(frame, spec=feature_spec, seed=seed)
+        evaluation = evaluate_holdout(trained, frame)
+        logged = record_training_run(trained, evaluation, frame, horizon_days=horizon_of(spec))
+        valid_auc = trained.fitted.valid_auc
     with mlflow.start_run(run_id=logged.run_id):
         mlflow.set_tags({TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind})
-    return evaluation, logged, None, trained.fitted.valid_auc
+        # what serving builds the source's feature record from (tasks.deploy)
+        mlflow.log_dict(features.dtypes, SOURCE_DTYPES_ARTIFACT)
+    return evaluation, logged, cv_auc, valid_auc
 
 
 def train_spec(

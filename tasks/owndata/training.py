@@ -1,21 +1,32 @@
 """Snapshot training: a seeded stratified holdout, stratified 5-fold CV on the rest, one final fit.
 
 A snapshot has one moment, so an out-of-time split does not exist; rows are split at random but
-stratified by the label. Each fit early-stops on a stratified slice of its own training rows, so
-neither a CV fold nor the holdout ever steers the trees that are scored on it.
+stratified by the label. Each CV fold early-stops on a stratified slice of its own training rows
+(never on the rows it is scored on), keeping at least ``MIN_TREES`` trees: on a small table that
+slice holds a few dozen rows, whose noisy AUC can peak after 3 trees. The final model is fit on
+all non-holdout rows with the folds' mean number of trees, so the holdout steers nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from models.estimator import BoosterParams, FittedModel, fit_booster, predict_scores
+from models.estimator import (
+    BoosterParams,
+    FittedModel,
+    balance_weight,
+    monotone_constraints,
+    predict_scores,
+    undo_class_weight,
+    xgb_config,
+)
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.owndata.spec import SpecError
 from tasks.training import Evaluation, score_holdout
@@ -24,6 +35,7 @@ log = logging.getLogger(__name__)
 HOLDOUT_FRACTION = 0.2
 FOLDS = 5
 EARLY_STOP_FRACTION = 0.15
+MIN_TREES = 20  # below this a fold's early stop is noise of its small slice, not a fit
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class SnapshotModel:
     spec: FeatureSpec
     evaluation: Evaluation
     cv_aucs: tuple[float, ...]
+    cv_trees: tuple[int, ...]  # trees kept by each fold; the final model has their mean
     rows: dict[str, int]
     seed: int
 
@@ -52,17 +65,65 @@ def _check_classes(y: np.ndarray) -> None:
         )
 
 
-def _fit(x: pd.DataFrame, y: np.ndarray, rows: np.ndarray, *, seed: int) -> FittedModel:
-    """Fit on ``rows``, early-stopping on a stratified slice of them."""
+def _boost(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    rows: np.ndarray,
+    *,
+    spec: FeatureSpec,
+    rounds: int,
+    seed: int,
+    stop_rows: np.ndarray | None = None,
+) -> tuple[xgb.Booster, float]:
+    """(booster with class weighting, its scale_pos_weight): ``rounds`` trees on ``rows``, or
+    early-stopped on ``stop_rows`` (``booster.best_iteration``) when given."""
+    params = BoosterParams()
+    spw = balance_weight(y[rows])
+    config = xgb_config(
+        params,
+        seed=seed,
+        scale_pos_weight=spw,
+        monotone=monotone_constraints(list(x.columns), spec.monotone),
+    )
+    dtrain = xgb.QuantileDMatrix(
+        x.iloc[rows], y[rows], enable_categorical=True, max_bin=params.max_bin
+    )
+    if stop_rows is None:
+        return xgb.train(config, dtrain, num_boost_round=rounds), spw
+    dstop = xgb.QuantileDMatrix(
+        x.iloc[stop_rows], y[stop_rows], enable_categorical=True, ref=dtrain
+    )
+    booster = xgb.train(
+        config,
+        dtrain,
+        num_boost_round=rounds,
+        evals=[(dstop, "stop")],
+        early_stopping_rounds=params.early_stopping_rounds,
+        verbose_eval=False,
+    )
+    return booster, spw
+
+
+def _fit_fold(
+    x: pd.DataFrame, y: np.ndarray, rows: np.ndarray, *, spec: FeatureSpec, seed: int
+) -> tuple[xgb.Booster, int]:
+    """(calibrated booster, trees kept): fit on ``rows``, early-stopping on a stratified slice of
+    them, keeping at least MIN_TREES trees."""
     fit_rows, stop_rows = train_test_split(
         rows, test_size=EARLY_STOP_FRACTION, stratify=y[rows], random_state=seed
     )
-    return fit_booster(
-        (x.iloc[fit_rows], y[fit_rows]),
-        (x.iloc[stop_rows], y[stop_rows]),
-        params=BoosterParams(),
+    booster, spw = _boost(
+        x,
+        y,
+        fit_rows,
+        spec=spec,
+        rounds=BoosterParams().num_boost_round,
         seed=seed,
+        stop_rows=stop_rows,
     )
+    # training ran early_stopping_rounds past the best tree, so MIN_TREES are there to keep
+    trees = min(max(int(booster.best_iteration) + 1, MIN_TREES), booster.num_boosted_rounds())
+    return undo_class_weight(booster[:trees], weight=spw), trees
 
 
 def split_holdout(y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,22 +148,30 @@ def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> Snap
     _check_classes(y)
     x = to_model_matrix(frame, spec=spec)
     rest, holdout = split_holdout(y, seed=seed)
-    aucs = []
+    aucs, trees = [], []
     for i, (train_rows, test_rows) in enumerate(cv_folds(y, rest, seed=seed)):
-        fitted = _fit(x, y, train_rows, seed=seed)
-        aucs.append(
-            float(roc_auc_score(y[test_rows], predict_scores(fitted.booster, x.iloc[test_rows])))
-        )
-        log.info(
-            "fold %d/%d: roc_auc %.4f (%d trees)", i + 1, FOLDS, aucs[-1], fitted.best_iteration + 1
-        )
-    final = _fit(x, y, rest, seed=seed)
+        booster, kept = _fit_fold(x, y, train_rows, spec=spec, seed=seed)
+        aucs.append(float(roc_auc_score(y[test_rows], predict_scores(booster, x.iloc[test_rows]))))
+        trees.append(kept)
+        log.info("fold %d/%d: roc_auc %.4f (%d trees)", i + 1, FOLDS, aucs[-1], kept)
+    rounds = max(MIN_TREES, round(float(np.mean(trees))))
+    booster, spw = _boost(x, y, rest, spec=spec, rounds=rounds, seed=seed)
+    final = FittedModel(
+        booster=undo_class_weight(booster, weight=spw),
+        params=replace(BoosterParams(), num_boost_round=rounds),
+        best_iteration=rounds - 1,
+        # no validation slice in the final fit: its trees come from CV, so is its AUC
+        valid_auc=float(np.mean(aucs)),
+        scale_pos_weight=spw,
+    )
     evaluation = score_holdout(final.booster, frame.iloc[holdout], spec=spec)
     log.info(
-        "cv roc_auc %.4f ± %.4f over %d folds; holdout roc_auc %.4f on %d rows",
+        "cv roc_auc %.4f ± %.4f over %d folds; final fit of %d trees; holdout roc_auc %.4f on %d"
+        " rows",
         np.mean(aucs),
         np.std(aucs),
         FOLDS,
+        rounds,
         evaluation.metrics["roc_auc"],
         len(holdout),
     )
@@ -111,6 +180,7 @@ def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> Snap
         spec=spec,
         evaluation=evaluation,
         cv_aucs=tuple(aucs),
+        cv_trees=tuple(trees),
         rows={"train": len(rest), "holdout": len(holdout)},
         seed=seed,
     )

@@ -30,6 +30,7 @@ from core.names import (
     TAG_WINDOW_START,
 )
 from core.settings import get_settings
+from models.preprocessing import FeatureSpec
 from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
 from tasks.monitoring.reference import log_reference_profile
@@ -133,6 +134,25 @@ def run_tags(trained: TrainedModel, *, horizon_days: int) -> dict[str, str]:
     }
 
 
+def log_evaluation_artifacts(evaluation: Evaluation, workdir: Path, *, spec: FeatureSpec) -> None:
+    """Inside an active MLflow run: ROC/PR/calibration/importance plots, the scored holdout as
+    the drift reference and its drift profile (computed once per model version)."""
+    reference = evaluation.reference
+    write_plots(
+        reference["label"].to_numpy(),
+        reference["score"].to_numpy(),
+        metrics=evaluation.metrics,
+        importance=evaluation.importance,
+        out_dir=workdir / "plots",
+    )
+    mlflow.log_artifacts(str(workdir / "plots"), artifact_path="plots")
+    mlflow.log_dict(evaluation.importance, "plots/feature_importance.json")
+    reference_path = workdir / "holdout.parquet"
+    reference.to_parquet(reference_path, index=False)
+    mlflow.log_artifact(str(reference_path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+    log_reference_profile(reference, spec=spec)
+
+
 def record_training_run(
     trained: TrainedModel, evaluation: Evaluation, frame: pd.DataFrame, *, horizon_days: int
 ) -> LoggedRun:
@@ -171,19 +191,6 @@ def record_training_run(
             model_id=model_id,
             dataset=holdout_dataset,
         )
-        reference = evaluation.reference
-        write_plots(
-            reference["label"].to_numpy(),
-            reference["score"].to_numpy(),
-            metrics=evaluation.metrics,
-            importance=evaluation.importance,
-            out_dir=workdir / "plots",
-        )
-        mlflow.log_artifacts(str(workdir / "plots"), artifact_path="plots")
-        mlflow.log_dict(evaluation.importance, "plots/feature_importance.json")
-        reference_path = workdir / "holdout.parquet"
-        reference.to_parquet(reference_path, index=False)
-        mlflow.log_artifact(str(reference_path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
-        log_reference_profile(reference)  # drift statistics, computed once per model version
+        log_evaluation_artifacts(evaluation, workdir, spec=trained.spec)
     log.info("logged run %s (experiment %s), model %s", run.info.run_id, experiment_id, model_uri)
     return LoggedRun(run_id=run.info.run_id, experiment_id=experiment_id, model_uri=model_uri)

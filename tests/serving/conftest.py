@@ -23,6 +23,22 @@ from core.settings import get_settings
 from tests.model.pipeline import build_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
+# run with (repository, bento tag): load the bento's service with the repository off the import
+# path and print the module -> file of every module of ours it imported
+IMPORT_FROM_BENTO = """
+import json, sys
+from pathlib import Path
+repo = Path(sys.argv[1]).resolve()
+sys.path = [p for p in sys.path if p and Path(p).resolve() != repo]  # the editable install too
+import bentoml
+svc = bentoml.load(sys.argv[2])
+ours = ("bentos", "core", "models", "tasks", "flows", "simulator", "monitoring")
+print(json.dumps({
+    name: getattr(module, "__file__", None) or ""
+    for name, module in sys.modules.items()
+    if name.split(".")[0] in ours
+}))
+"""
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,7 @@ from pathlib import Path
 import yaml
 
 from tasks.deploy.build import BAKED_FILE, SERVICE_NAME, collect_sources
-from tests.serving.conftest import REPO, Stack
-
-_IMPORT_FROM_BENTO = """
-import json, sys
-from pathlib import Path
-repo = Path(sys.argv[1]).resolve()
-sys.path = [p for p in sys.path if p and Path(p).resolve() != repo]  # the editable install too
-import bentoml
-svc = bentoml.load(sys.argv[2])
-ours = ("bentos", "core", "models", "tasks", "flows", "simulator", "monitoring")
-print(json.dumps({
-    name: getattr(module, "__file__", None) or ""
-    for name, module in sys.modules.items()
-    if name.split(".")[0] in ours
-}))
-"""
+from tests.serving.conftest import IMPORT_FROM_BENTO, REPO, Stack
 
 
 def _bento(stack: Stack) -> Path:
@@ -43,7 +28,7 @@ def test_bento_imports_only_its_own_code_from_outside_the_repository(
     bento = _bento(serving_stack)
     env = {k: v for k, v in serving_stack.env.items() if k != "PYTHONPATH"}
     out = subprocess.run(
-        [sys.executable, "-c", _IMPORT_FROM_BENTO, str(REPO), serving_stack.tag],
+        [sys.executable, "-c", IMPORT_FROM_BENTO, str(REPO), serving_stack.tag],
         cwd=outside_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]

@@ -142,3 +142,57 @@ def test_readiness_refuses_other_feature_definitions(tmp_path: Path) -> None:
         conn.execute(online_features.update().values(definitions_hash=code_hash))
     assert ready.check() and ready.problem is None
     engine.dispose()
+
+
+def test_readiness_of_a_declared_source_checks_that_sources_rows(tmp_path: Path) -> None:
+    from bentos.readiness import Readiness
+    from core.tables import source_online_features
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    # a source's hash is not this code's built-in hash: only the store is compared
+    ready = Readiness(engine, "telco-hash", source="telco", ttl_s=0)
+    assert not ready.check() and "no rows of source 'telco'" in str(ready.problem)
+    row = {"as_of": datetime(2024, 1, 1), "features": "{}", "materialized_at": datetime(2024, 1, 1)}
+    with engine.begin() as conn:
+        conn.execute(
+            source_online_features.insert(),
+            [
+                {**row, "source": "shop", "customer_id": "C1", "definitions_hash": "telco-hash"},
+                {**row, "source": "telco", "customer_id": "C1", "definitions_hash": "old"},
+            ],
+        )
+    assert not ready.check() and "make table" in str(ready.problem)
+    with engine.begin() as conn:
+        conn.execute(
+            source_online_features.update()
+            .where(source_online_features.c.source == "telco")
+            .values(definitions_hash="telco-hash")
+        )
+    assert ready.check() and ready.problem is None
+    engine.dispose()
+
+
+def test_source_feature_record_is_strict_and_names_the_field() -> None:
+    from bentos.schemas import feature_record_model, features_request_model
+
+    record = feature_record_model(
+        {"plan": "category", "visits_count_30d": "int", "spend": "float"},
+        {"plan": ("basic", "premium")},
+        name="ShopRecord",
+    )
+    request = features_request_model(record, name="ShopRequest")
+    good = {"plan": "basic", "visits_count_30d": 3, "spend": None}
+    assert request.model_validate({"records": [good]})
+    for change, field in [
+        ({"colour": "blue"}, "colour"),
+        ({"plan": "gold"}, "plan"),
+        ({"visits_count_30d": 1.5}, "visits_count_30d"),
+        ({"spend": "12"}, "spend"),
+    ]:
+        with pytest.raises(ValidationError) as err:
+            request.model_validate({"records": [good, {**good, **change}]})
+        assert field in str(err.value)
+    with pytest.raises(ValidationError, match="records"):
+        request.model_validate({"records": []})

@@ -1,0 +1,237 @@
+"""A declared source's model served by id: ``make table`` on a flat churn table → ``churn-telco``
+champion → its bento (``tasks.deploy build --model-name churn-telco``) → ``bentoml serve``. By id
+it scores the source's online rows exactly like the registry model; ``/predict_features`` takes the
+source's feature record and names a bad field. Real Prefect server, MLflow store, warehouse and
+HTTP server; one bento build."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mlflow
+import numpy as np
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bentos.schemas import UNKNOWN_CUSTOMER
+from core.db import make_engine
+from core.settings import get_settings
+from core.tables import source_online_features
+from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
+from tests.serving.conftest import IMPORT_FROM_BENTO, REPO, Server, start_server, stop_server
+
+MODEL = "churn-telco"
+
+
+@dataclass(frozen=True)
+class SourceStack:
+    home: Path
+    spec: Path
+    database_url: str
+    tracking_uri: str
+    env: dict[str, str]
+    tag: str
+    bento: Path
+    version: str
+
+
+@pytest.fixture(scope="module")
+def source_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> SourceStack:
+    from flows.table import table
+    from tasks.deploy import build_bento, champion_version, serve_env
+    from tasks.owndata.naming import model_name_scope
+
+    folder = tmp_path_factory.mktemp("owndata-serving")
+    write_telco(folder, rows=600, signal=1.6)
+    spec = write_spec(folder, TELCO_SPEC)
+    home = folder / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHURN_HOME", str(home))
+        mp.delenv("CHURN_DATABASE_URL", raising=False)
+        mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
+        get_settings.cache_clear()
+        summary = table(spec=str(spec), min_auc=0.6)
+        assert summary["decision"] == "promoted", summary
+        with model_name_scope(MODEL):
+            version = champion_version()
+            built = build_bento(version)
+        settings = get_settings()
+        stack = SourceStack(
+            home,
+            spec,
+            settings.database_url,
+            settings.mlflow_tracking_uri,
+            serve_env(),
+            built.tag,
+            built.path,
+            version,
+        )
+    get_settings.cache_clear()
+    return stack
+
+
+@pytest.fixture(scope="module")
+def source_server(source_stack: SourceStack, outside_dir: Path) -> Iterator[Server]:
+    running = start_server(source_stack.tag, source_stack.env, outside_dir)
+    yield running
+    stop_server(running)
+
+
+def _online(stack: SourceStack, n: int = 25) -> dict[str, dict[str, Any]]:
+    """``n`` customers' online feature documents of the source, by id."""
+    t = source_online_features.c
+    engine = make_engine(stack.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.customer_id, t.features)
+            .where(t.source == "telco")
+            .order_by(t.customer_id)
+            .limit(n)
+        ).all()
+    engine.dispose()
+    return {r.customer_id: json.loads(r.features) for r in rows}
+
+
+def _registry_scores(stack: SourceStack, ids: list[str]) -> np.ndarray:
+    """The registry model's scores of the source's online features of ``ids``."""
+    from tasks.owndata.online import get_source_online_features
+    from tasks.owndata.pipeline import load_features
+    from tasks.owndata.spec import load_spec
+
+    engine = make_engine(stack.database_url)
+    features = load_features(load_spec(stack.spec), engine=engine)
+    online = get_source_online_features(features, ids, engine=engine)
+    engine.dispose()
+    assert online.frame["customer_id"].tolist() == ids
+    mlflow.set_tracking_uri(stack.tracking_uri)
+    mlflow.set_registry_uri(stack.tracking_uri)
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}/{stack.version}")
+    return np.asarray(model.predict(online.frame.drop(columns="customer_id"))["score"])
+
+
+def test_predict_by_id_equals_the_registry_model(
+    source_stack: SourceStack, source_server: Server
+) -> None:
+    ids = list(_online(source_stack))
+    response = httpx.post(
+        f"{source_server.url}/predict", json={"customer_ids": [*ids, "nobody"]}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == source_stack.version
+    *known, unknown = body["predictions"]
+    assert [p["customer_id"] for p in known] == ids
+    served = [p["probability"] for p in known]
+    np.testing.assert_allclose(served, _registry_scores(source_stack, ids), rtol=0, atol=1e-6)
+    assert len(set(served)) > 1
+    # an unknown id is reported per item, as on the built-in service
+    assert unknown["customer_id"] == "nobody" and unknown["error"] == UNKNOWN_CUSTOMER
+    assert unknown["probability"] is None
+
+
+def test_predict_features_takes_the_source_record(
+    source_stack: SourceStack, source_server: Server
+) -> None:
+    docs = _online(source_stack, 3)
+    records = list(docs.values())
+    ok = httpx.post(f"{source_server.url}/predict_features", json={"records": records})
+    assert ok.status_code == 200, ok.text
+    by_id = httpx.post(f"{source_server.url}/predict", json={"customer_ids": list(docs)}).json()
+    np.testing.assert_allclose(
+        [p["probability"] for p in ok.json()["predictions"]],
+        [p["probability"] for p in by_id["predictions"]],
+        rtol=0,
+        atol=1e-9,
+    )
+    record = records[0]
+    category = next(k for k, v in record.items() if isinstance(v, str))
+    number = next(k for k, v in record.items() if not isinstance(v, str))
+    for change, field in [
+        ({"favourite_colour": "blue"}, "favourite_colour"),  # not a feature of the source
+        ({"tenure_days": 30}, "tenure_days"),  # a built-in feature is not one either
+        ({category: "no such value"}, category),
+        ({number: "12"}, number),
+        ({number: True}, number),
+    ]:
+        bad = {**record, **change}
+        response = httpx.post(
+            f"{source_server.url}/predict_features", json={"records": [record, bad]}
+        )
+        assert 400 <= response.status_code < 500, (change, response.text)
+        assert field in response.text, (change, response.text)
+    partial = {k: v for k, v in record.items() if k != number}
+    missing = httpx.post(f"{source_server.url}/predict_features", json={"records": [partial]})
+    assert 400 <= missing.status_code < 500 and number in missing.text
+    assert httpx.get(f"{source_server.url}/readyz").status_code == 200
+
+
+def test_source_bento_names_its_source_and_carries_only_its_code(
+    source_stack: SourceStack, outside_dir: Path
+) -> None:
+    from tasks.deploy.build import SERVICE_NAME, SOURCE_SERVICE
+
+    assert source_stack.tag.startswith(f"{SERVICE_NAME}:{MODEL}-v{source_stack.version}-")
+    info = yaml.safe_load((source_stack.bento / "bento.yaml").read_text())
+    assert info["labels"]["source"] == "telco" and info["labels"]["model_name"] == MODEL
+    assert info["service"] == SOURCE_SERVICE
+    env = {k: v for k, v in source_stack.env.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_FROM_BENTO, str(REPO), source_stack.tag],
+        cwd=outside_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    modules = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "bentos.source_service" in modules and "tasks.owndata.lookup" in modules
+    assert "tasks.owndata.features" not in modules  # the lookup alone, no feature compiler
+    src = (source_stack.bento / "src").resolve()
+    assert {m: f for m, f in modules.items() if f and src not in Path(f).resolve().parents} == {}
+
+
+def test_deploy_cli_builds_the_named_models_champion(
+    source_stack: SourceStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tasks.deploy.__main__ import main
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHURN_HOME", str(source_stack.home))
+        mp.delenv("CHURN_DATABASE_URL", raising=False)
+        mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
+        get_settings.cache_clear()
+        assert main(["build", "--model-name", MODEL]) == 0
+        assert get_settings().model_name == "churn-model"  # the scope is left
+        err = capsys.readouterr().err
+        assert main(["build", "--model-name", "churn-nobody"]) == 1
+        missing = " ".join(capsys.readouterr().err.split())
+    get_settings.cache_clear()
+    assert f"reused bento {source_stack.tag}" in " ".join(err.split()), err
+    assert f"--model-name {MODEL}" in err
+    assert "error: 'churn-nobody' has no 'champion' version" in missing, missing
+    assert "make table" in missing
+
+
+def test_source_run_logs_the_reference_and_its_profile_over_the_source_features(
+    source_stack: SourceStack,
+) -> None:
+    from mlflow import MlflowClient
+
+    from core.names import REFERENCE_ARTIFACT, SOURCE_DTYPES_ARTIFACT
+    from tasks.monitoring.reference import PROFILE_ARTIFACT
+
+    uri = source_stack.tracking_uri
+    run_id = MlflowClient(uri, uri).get_model_version(MODEL, source_stack.version).run_id
+    mlflow.set_tracking_uri(uri)
+    dtypes = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SOURCE_DTYPES_ARTIFACT}")
+    profile = mlflow.artifacts.load_dict(f"runs:/{run_id}/{PROFILE_ARTIFACT}")
+    assert set(profile["columns"]) == {*dtypes, "score"}  # the source's features, not built-in
+    categorical = {n for n, d in dtypes.items() if d == "category"}
+    assert categorical and all(profile["columns"][n]["kind"] == "categorical" for n in categorical)
+    reference = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{REFERENCE_ARTIFACT}")
+    assert Path(reference).stat().st_size > 0
