@@ -16,6 +16,7 @@ from models.signature import SCORE_COLUMN
 from monitoring.business import business_metrics
 from monitoring.drift import DriftResult, detect_drift
 from monitoring.prometheus import Figure
+from tasks.features.definitions import definitions_hash
 from tasks.monitoring.backfill import BACKFILL_PREFIX, load_champion_model, score_frame
 from tasks.monitoring.data import (
     CATEGORICAL,
@@ -46,7 +47,9 @@ def observe(
 ) -> Observed:
     """Served predictions in [since, until), or — when nothing was served — the latest
     materialized features, scored by the champion in-process."""
-    served = load_predictions(engine=engine, since=since, until=until)
+    served = load_predictions(
+        engine=engine, since=since, until=until, definitions_hash=definitions_hash()
+    )
     served = served[~served["request_id"].str.startswith(BACKFILL_PREFIX)]
     if not served.empty:
         return Observed(served.reset_index(drop=True), "prediction_log", (since, until))
@@ -93,7 +96,9 @@ def analyse(
     score_drift = bool(prediction.drifted)
     drift = features.share >= drift_share or score_drift
     history = load_predictions(
-        engine=engine, since=now - timedelta(days=performance_days + horizon_days)
+        engine=engine,
+        since=now - timedelta(days=performance_days + horizon_days),
+        definitions_hash=definitions_hash(),
     )
     labelled = label_predictions(history, engine=engine, horizon_days=horizon_days, now=now)
     performance = performance_metrics(labelled)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from core.tables import ingestion_runs, online_features, prediction_log
 from tasks.features.definitions import FEATURES
@@ -31,12 +31,23 @@ def feature_frame(documents: Sequence[str]) -> pd.DataFrame:
 
 
 def load_predictions(
-    *, engine: Engine, since: datetime | None = None, until: datetime | None = None
+    *,
+    engine: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    definitions_hash: str | None = None,
 ) -> pd.DataFrame:
     """Logged predictions (predicted_at in [since, until)): ids, score, version, features, and
-    ``as_of`` = the features' time (coalesce(as_of, predicted_at)), which labels are judged from."""
+    ``as_of`` = the features' time (coalesce(as_of, predicted_at)), which labels are judged from.
+
+    With ``definitions_hash``, only predictions made on those feature definitions (or logged
+    without a hash): a declared source's ``churn-<name>`` service logs into the same table with
+    its own definitions, and its rows must not enter the built-in model's drift or performance.
+    """
     t = prediction_log.c
     conditions = []
+    if definitions_hash is not None:
+        conditions.append(or_(t.definitions_hash == definitions_hash, t.definitions_hash.is_(None)))
     if since is not None:
         conditions.append(t.predicted_at >= since)
     if until is not None:

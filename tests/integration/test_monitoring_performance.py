@@ -90,3 +90,29 @@ def test_performance_metrics_empty_before_any_label(warehouse: Engine) -> None:
     early = label_predictions(predictions, engine=warehouse, horizon_days=30, now=AS_OF)
     assert early.empty
     assert performance_metrics(early) == {}
+
+
+def test_predictions_of_other_feature_definitions_are_left_out(warehouse: Engine) -> None:
+    """A declared source's churn-<name> service logs into the same table with its own
+    definitions hash; the built-in monitoring reads only its own (and unhashed) rows."""
+    with warehouse.begin() as conn:
+        conn.execute(
+            insert(prediction_log),
+            [
+                {
+                    "request_id": f"{hash_}-C1",
+                    "customer_id": "C1",
+                    "features": json.dumps({"tenure": 3}),
+                    "score": 0.5,
+                    "model_version": "1",
+                    "definitions_hash": hash_,
+                    "predicted_at": AS_OF,
+                    "as_of": AS_OF,
+                }
+                for hash_ in ("ours", "telco")
+            ],
+        )
+    assert len(load_predictions(engine=warehouse)) == len(CASES) + 2
+    ours = load_predictions(engine=warehouse, definitions_hash="ours")
+    assert len(ours) == len(CASES) + 1  # the unhashed rows and ours
+    assert "telco-C1" not in set(ours["request_id"])
