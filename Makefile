@@ -25,6 +25,8 @@ CUSTOMERS ?= 5000
 MONTHS ?= 18
 
 SPEC ?=
+MODEL ?=
+MODEL_ARG := $(if $(strip $(MODEL)),--model-name $(MODEL))
 
 .PHONY: setup demo test lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve table clean help
 
@@ -102,11 +104,11 @@ monitor: setup  ## one monitoring run (drift, quality, performance, business; re
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback
 
-bento: setup  ## build (or reuse) the bento of the current champion, with its Dockerfile
-	$(PY) -m tasks.deploy build
+bento: setup  ## build (or reuse) the champion's bento with its Dockerfile (MODEL=churn-<name>: a declared source's)
+	$(PY) -m tasks.deploy build $(MODEL_ARG)
 
-serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /predict)
-	$(PY) -m tasks.deploy serve --port $(PORT)
+serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /predict; MODEL=churn-<name> too)
+	$(PY) -m tasks.deploy serve --port $(PORT) $(MODEL_ARG)
 
 clean: down  ## stop the platform and remove local state (CHURN_HOME)
 	$(if $(strip $(CHURN_HOME)),rm -rf "$(CHURN_HOME)")
