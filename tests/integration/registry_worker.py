@@ -2,17 +2,25 @@
 
 ``python -m tests.integration.registry_worker gate NAME VERSION HOLDOUT.parquet AUC HASH``
 ``python -m tests.integration.registry_worker rollback NAME``
+``python -m tests.integration.registry_worker fork CASES.json``: imports once, then forks one
+child process per case (``{"args": [...], "crash_after": n or null}``), all at once; the children
+print their decisions, then the parent prints their exit codes (a JSON list, in case order) as
+the last line — the tests' processes without one import of MLflow and Prefect each.
 Settings (CHURN_HOME, CHURN_MLFLOW_TRACKING_URI, PREFECT_API_URL, CHURN_CRASH_AFTER_WRITES)
 come from the environment; prints the decision.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from tasks.registry import gate_version, rollback_to_previous
+from tasks.registry.store import CRASH_ENV
 
 
 def main(argv: list[str]) -> None:
@@ -33,5 +41,28 @@ def main(argv: list[str]) -> None:
         print(result.from_version, result.to_version)
 
 
+def fork_cases(path: str) -> None:
+    cases = json.loads(Path(path).read_text())
+    children = []
+    for case in cases:
+        pid = os.fork()
+        if pid == 0:  # the child: one gate or rollback, killed by the store after n writes
+            code = 1
+            try:
+                if case.get("crash_after") is not None:
+                    os.environ[CRASH_ENV] = str(case["crash_after"])
+                main(case["args"])
+                code = 0
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        children.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    print(json.dumps(codes), flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1] == "fork":
+        fork_cases(sys.argv[2])
+    else:
+        main(sys.argv[1:])

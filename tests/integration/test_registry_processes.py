@@ -4,6 +4,7 @@ registry the next gate repairs, and concurrent gates in separate processes seria
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -32,10 +33,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 WORKER = "tests.integration.registry_worker"
 
 
-def _spawn(*args: str, crash_after: int | None = None) -> subprocess.Popen[str]:
+def _spawn(*args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    if crash_after is not None:
-        env[CRASH_ENV] = str(crash_after)
     return subprocess.Popen(
         [sys.executable, "-m", WORKER, *args],
         cwd=PROJECT,
@@ -44,6 +43,20 @@ def _spawn(*args: str, crash_after: int | None = None) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _forked(
+    cases: list[tuple[tuple[str, ...], int | None]], tmp: Path
+) -> tuple[list[str], list[int]]:
+    """Run each (worker args, crash after n writes) in a process of its own, all at once, forked
+    from one worker process that imported MLflow and Prefect once; (output lines, exit codes)."""
+    plan = tmp / "cases.json"
+    plan.write_text(json.dumps([{"args": list(a), "crash_after": n} for a, n in cases]))
+    parent = _spawn("fork", str(plan))
+    out, err = parent.communicate(timeout=900)
+    assert parent.returncode == 0, err[-2000:]
+    *lines, codes = out.strip().splitlines()
+    return lines, json.loads(codes)
 
 
 def _assert_consistent(name: str) -> None:
@@ -122,20 +135,20 @@ def test_gate_and_rollback_killed_between_any_two_writes_are_repaired(
         _gate_here(name, "1", holdout, "old")
         if op == "rollback":
             _gate_here(name, "2", holdout, SPEC.definitions_hash)
-    procs = {
-        (op, n): _spawn(
-            *(
+    # one process per kill point, forked from one that imported MLflow and Prefect once
+    _, codes = _forked(
+        [
+            (
                 _gate_args(f"crash-{op}-{n}", "2", holdout)
                 if op == "gate"
-                else (op, f"crash-{op}-{n}")
-            ),
-            crash_after=n,
-        )
-        for op, n in cases
-    }
-    for (op, n), proc in procs.items():
-        _, err = proc.communicate(timeout=900)
-        assert proc.returncode == CRASH_EXIT_CODE, (op, n, err[-2000:])
+                else (op, f"crash-{op}-{n}"),
+                n,
+            )
+            for op, n in cases
+        ],
+        tmp_path,
+    )
+    assert codes == [CRASH_EXIT_CODE] * len(cases), (cases, codes)
     for op, n in cases:
         name = f"crash-{op}-{n}"
         _release_dead_holder(name)
@@ -153,10 +166,11 @@ def _concurrent_gates(frame: pd.DataFrame, tmp: Path) -> None:
     _register(logged, evaluation, NAME, n)
     holdout = tmp / "holdout.parquet"
     evaluation.reference.to_parquet(holdout)
-    procs = [_spawn(*_gate_args(NAME, str(v), holdout)) for v in range(1, n + 1)]
-    outputs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0] * n, [err[-2000:] for _, err in outputs]
-    decisions = {line.split()[0]: line.split()[1:] for line in (o.strip() for o, _ in outputs)}
+    lines, codes = _forked(
+        [(_gate_args(NAME, str(v), holdout), None) for v in range(1, n + 1)], tmp
+    )
+    assert codes == [0] * n
+    decisions = {line.split()[0]: line.split()[1:] for line in lines}
     assert {d for d, _ in decisions.values()} == {"promoted"}
     history = champion_history(name=NAME)
     assert sorted(r.version for r in history) == [str(v) for v in range(1, n + 1)]
