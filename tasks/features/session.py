@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, func, literal, select
+from sqlalchemy import Connection, DateTime, Dialect, Engine, func, literal, select
+from sqlalchemy.sql.elements import ClauseElement
 
 from core.db import is_postgres
 from tasks.features.entity import ENTITY, WINDOW_DAYS
@@ -46,7 +47,7 @@ def feature_session(engine: Engine) -> Iterator[Connection]:
         conn.commit()
 
 
-def compiled_sql(key: object, query: Select[Any], dialect: Dialect) -> str:
+def compiled_sql(key: object, query: ClauseElement, dialect: Dialect) -> str:
     """SQL text of ``query`` for ``dialect`` with literals inlined, compiled once per key."""
     cache_key = (key, dialect.name)
     if cache_key not in _COMPILED:
