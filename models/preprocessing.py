@@ -120,6 +120,7 @@ def to_model_matrix(frame: pd.DataFrame, *, spec: FeatureSpec) -> pd.DataFrame:
 
 def _to_float(values: pd.Series, *, name: str) -> pd.Series:
     try:
-        return pd.to_numeric(values, errors="raise").astype("float64")
+        # no copy of a column that is float64 already (a training set's numeric features)
+        return pd.to_numeric(values, errors="raise").astype("float64", copy=False)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"numeric feature {name!r} holds non-numeric values: {exc}") from exc

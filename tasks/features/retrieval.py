@@ -63,7 +63,7 @@ def get_historical_features(
                 conn.exec_driver_sql(statement)
     out = entity_df.copy()
     for fd in features:
-        column = values.get(fd.name)
+        column = values.pop(fd.name, None)  # freed once placed: one copy of the data at a time
         restored = np.empty(n, dtype=object if fd.dtype == "category" else np.float64)
         if column is not None:
             restored[order] = column
