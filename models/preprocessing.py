@@ -120,7 +120,8 @@ def to_model_matrix(frame: pd.DataFrame, *, spec: FeatureSpec) -> pd.DataFrame:
 
 def _to_float(values: pd.Series, *, name: str) -> pd.Series:
     try:
+        numeric = pd.to_numeric(values, errors="raise")
         # no copy of a column that is float64 already (a training set's numeric features)
-        return pd.to_numeric(values, errors="raise").astype("float64", copy=False)
+        return numeric if numeric.dtype == "float64" else numeric.astype("float64")
     except (ValueError, TypeError) as exc:
         raise ValueError(f"numeric feature {name!r} holds non-numeric values: {exc}") from exc
