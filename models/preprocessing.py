@@ -115,7 +115,9 @@ def to_model_matrix(frame: pd.DataFrame, *, spec: FeatureSpec) -> pd.DataFrame:
             )
         else:
             columns[name] = _to_float(values, name=name)
-    return pd.DataFrame(columns, index=frame.index)
+    # copy=False: one block per column, no consolidated copy of the whole matrix (a training
+    # partition is ~1M rows); float64 columns share the caller's memory and are never written.
+    return pd.DataFrame(columns, index=frame.index, copy=False)
 
 
 def _to_float(values: pd.Series, *, name: str) -> pd.Series:
