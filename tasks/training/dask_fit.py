@@ -32,7 +32,7 @@ from models.estimator import (
 )
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.training.cutoffs import rows_at, split_cutoffs
-from tasks.training.fit import BASE_PARAMS, TrainedModel
+from tasks.training.fit import TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def fit_model_dask(
         client,
         xy(train_rows),
         xy(valid_rows),
-        params=BASE_PARAMS,
+        params=BoosterParams(),
         seed=seed,
         monotone=spec.monotone,
     )

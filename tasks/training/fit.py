@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core.settings import get_settings
-from models.estimator import BoosterParams, FittedModel, search_params
+from models.estimator import FittedModel, search_params
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.features.definitions import CATEGORIES, FEATURES, definitions_hash
 from tasks.training.cutoffs import CutoffSplit, split_cutoffs
@@ -18,10 +18,6 @@ from tasks.training.cutoffs import CutoffSplit, split_cutoffs
 log = logging.getLogger(__name__)
 # Business rules the model must obey whatever the data says: more failed payments, never less risk.
 MONOTONE = {"failed_payments_30d": 1, "failed_payments_90d": 1}
-# Learning rate 0.3 instead of the estimator's 0.1: on 100,000 customers x 12 cutoffs early
-# stopping keeps 78 trees instead of 252 and the fit takes 58 s instead of 140 s (2 busy cores),
-# for a holdout ROC-AUC of 0.8751 instead of 0.8763.
-BASE_PARAMS = BoosterParams(learning_rate=0.3)
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,6 @@ def fit_model(
         valid,
         n_trials=n_trials,
         seed=seed,
-        base=BASE_PARAMS,
         monotone=spec.monotone,
     )
     log.info(
