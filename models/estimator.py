@@ -125,7 +125,9 @@ def fit_booster(
     dtrain = xgb.QuantileDMatrix(
         x_train, y_train, enable_categorical=True, max_bin=params.max_bin, nthread=nthread or -1
     )
-    dvalid = xgb.QuantileDMatrix(x_valid, y_valid, enable_categorical=True, ref=dtrain)
+    dvalid = xgb.QuantileDMatrix(
+        x_valid, y_valid, enable_categorical=True, ref=dtrain, max_bin=params.max_bin
+    )
     booster = xgb.train(
         xgb_config(
             params,

@@ -115,11 +115,15 @@ def to_model_matrix(frame: pd.DataFrame, *, spec: FeatureSpec) -> pd.DataFrame:
             )
         else:
             columns[name] = _to_float(values, name=name)
-    return pd.DataFrame(columns, index=frame.index)
+    # copy=False: one block per column, no consolidated copy of the whole matrix (a training
+    # partition is ~1M rows); float64 columns share the caller's memory and are never written.
+    return pd.DataFrame(columns, index=frame.index, copy=False)
 
 
 def _to_float(values: pd.Series, *, name: str) -> pd.Series:
     try:
-        return pd.to_numeric(values, errors="raise").astype("float64")
+        numeric = pd.to_numeric(values, errors="raise")
+        # no copy of a column that is float64 already (a training set's numeric features)
+        return numeric if numeric.dtype == "float64" else numeric.astype("float64")
     except (ValueError, TypeError) as exc:
         raise ValueError(f"numeric feature {name!r} holds non-numeric values: {exc}") from exc

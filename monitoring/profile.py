@@ -18,6 +18,7 @@ PROFILE_VERSION = 1
 # References up to this many non-null values are stored whole (the drift test is then exact);
 # larger ones as this many quantiles (Wasserstein error well below the 0.1 threshold's scale).
 MAX_EXACT_VALUES = 5000
+_PROBS = (np.arange(MAX_EXACT_VALUES) + 0.5) / MAX_EXACT_VALUES
 # Value counts are kept for columns with at most this many distinct values.
 MAX_COUNTED_VALUES = 50
 
@@ -59,8 +60,7 @@ def _numeric_profile(series: pd.Series) -> dict[str, Any]:
     if n <= MAX_EXACT_VALUES:
         points, exact = values, True
     else:
-        probs = (np.arange(MAX_EXACT_VALUES) + 0.5) / MAX_EXACT_VALUES
-        points, exact = np.quantile(values, probs, method="inverted_cdf"), False
+        points, exact = sorted_quantiles(values, _PROBS), False
     uniques, counts = np.unique(values, return_counts=True)
     counted = (
         [[float(u), int(c)] for u, c in zip(uniques, counts, strict=True)]
@@ -78,6 +78,15 @@ def _numeric_profile(series: pd.Series) -> dict[str, Any]:
         "exact": exact,
         "counts": counted,
     }
+
+
+def sorted_quantiles(ordered: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """``np.quantile(ordered, probs, method="inverted_cdf")`` of already sorted values, by
+    indexing: np.quantile partitions the data once per probability (seconds per column for the
+    5,000 quantiles of a 100,000-row reference), although the values are sorted anyway."""
+    n = ordered.size
+    index = np.clip(np.ceil(n * probs - 1), 0, n - 1).astype(np.int64)
+    return ordered[index]
 
 
 def _categorical_profile(series: pd.Series) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, select
+from sqlalchemy import Engine, String, and_, case, select, type_coerce
 
 from core.names import to_naive_utc
 from tasks.features.clock import DataReach, data_reach
@@ -71,12 +71,16 @@ def build_labels(
     )
     query = select(
         population.c.customer_id,
-        population.c.as_of,
+        # Raw driver values (SQLite's text, PostgreSQL's datetime): pandas converts the whole
+        # column at once, SQLAlchemy would parse one string per row (most of the time it took).
+        type_coerce(population.c.as_of, String).label("as_of"),
         case((churned, 1), else_=0).label("label"),
     ).order_by(population.c.as_of, population.c.customer_id)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     frame = pd.DataFrame.from_records(rows, columns=["customer_id", "as_of", "label"])
+    as_of = pd.to_datetime(frame["as_of"]) if len(frame) else frame["as_of"]
+    frame["as_of"] = as_of
     return frame.astype({"customer_id": object, "as_of": "datetime64[ns]", "label": "int64"})
 
 

@@ -8,15 +8,17 @@ returns one row per entity row (row_id + feature columns), ordered by row_id.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
 from core.tables import customers
 from tasks.features.entity import AS_OF, ENTITY, ENTITY_ID, window_start
 from tasks.features.events import event_queries
+from tasks.features.prefix import prefix_plan, split_prefix
 from tasks.features.spec import FeatureDef
 from tasks.features.sql import as_float, days_between, safe_ratio
 
@@ -36,6 +38,46 @@ def compile_source_queries(features: Sequence[FeatureDef]) -> dict[str, Select[A
         else:
             queries.update(event_queries(name, defs))
     return queries
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Feature queries for many entity rows, and the statements to run before and after them."""
+
+    setup: tuple[ClauseElement, ...]
+    queries: dict[str, Select[Any]]
+    teardown: tuple[ClauseElement, ...]
+    temp_tables: tuple[str, ...]  # built by setup: PostgreSQL's planner needs their statistics
+
+
+def compile_training_plan(
+    features: Sequence[FeatureDef], *, running_totals: bool = True
+) -> TrainingPlan:
+    """Like ``compile_source_queries``, but an event source with many decomposable features
+    answers them from running totals built once (``tasks.features.prefix``): the same values up
+    to float rounding, at a cost that does not grow with the events in each window.
+    ``running_totals=False``: exactly ``compile_source_queries``, no setup."""
+    by_source: dict[str, list[FeatureDef]] = {}
+    for fd in features:
+        by_source.setdefault(fd.source.name, []).append(fd)
+    setup: list[ClauseElement] = []
+    teardown: list[ClauseElement] = []
+    tables: list[str] = []
+    queries: dict[str, Select[Any]] = {}
+    for name, defs in by_source.items():
+        if name == "customers":
+            queries[name] = _crm_query(defs)
+            continue
+        running, rest = split_prefix(name, defs) if running_totals else ([], defs)
+        if running:
+            plan = prefix_plan(name, running)
+            setup += plan.setup
+            teardown += plan.teardown
+            tables.append(plan.table)
+            queries[f"{name}:running"] = plan.query
+        if rest:
+            queries.update(event_queries(name, rest))
+    return TrainingPlan(tuple(setup), queries, tuple(teardown), tuple(tables))
 
 
 def version_valid_at(version: Any, moment: ColumnElement[Any]) -> ColumnElement[bool]:

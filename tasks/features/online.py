@@ -1,8 +1,10 @@
 """Materialization: compute the feature definitions for everyone active at a moment and replace
 the online store, in one transaction, without the values leaving the database.
 
-It fills the same entity table and runs the same compiled point-in-time queries as training
-(``get_historical_features``), so training/serving skew is excluded by construction; only the
+It fills the same entity table and runs the per-source point-in-time queries compiled from the
+same definitions as training (``get_historical_features``), which evaluates them the same way
+except that, over many cutoffs, it answers billing windows from running totals (equal up to
+float rounding; tests compare both on random histories and on a simulated warehouse). Only the
 last step differs: the values are serialized to JSON by the database and inserted directly.
 """
 

@@ -1,7 +1,10 @@
 """Point-in-time feature retrieval: upload the entity rows, run the compiled queries, assemble.
 
-All aggregation happens inside the database (one query per source and lookback tier over a
-temporary entity table); Python only moves whole columns, fetched in chunks to bound memory.
+All aggregation happens inside the database, over a temporary entity table holding every
+(customer, cutoff) row: per source one query per lookback tier, or, for a source with many sums
+and counts, one pass that builds running totals and one query that reads each window as the
+difference of two of them (``compile_training_plan``). Python only moves whole columns, fetched in
+chunks to bound memory.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sqlalchemy import Connection, DateTime, Dialect, Engine, and_, func, litera
 
 from core.settings import get_settings
 from core.tables import customers
-from tasks.features.compiler import compile_source_queries
+from tasks.features.compiler import compile_training_plan
 from tasks.features.definitions import FEATURES, FeatureDef
 from tasks.features.session import compiled_sql, feature_session, upload_entities
 
@@ -25,12 +28,18 @@ ENTITY_COLUMNS = ("customer_id", "as_of")
 
 
 def get_historical_features(
-    entity_df: pd.DataFrame, *, engine: Engine, features: Sequence[FeatureDef] = FEATURES
+    entity_df: pd.DataFrame,
+    *,
+    engine: Engine,
+    features: Sequence[FeatureDef] = FEATURES,
+    running_totals: bool = True,
 ) -> pd.DataFrame:
     """Features of every (customer_id, as_of) row as known at as_of; same rows, same order.
 
     Returns ``entity_df``'s columns plus one column per feature: numeric features float64
-    (NaN = no data), categorical features str or None.
+    (NaN = no data), categorical features str or None. ``running_totals=False`` evaluates every
+    window with the windowed join that materialization uses (same values up to float rounding,
+    slower over many cutoffs).
     """
     as_of = _checked_as_of(entity_df, features)
     n = len(entity_df)
@@ -42,11 +51,19 @@ def get_historical_features(
             upload_entities(
                 conn, entity_df["customer_id"].to_numpy()[order], as_of.to_numpy()[order]
             )
-            for source in _source_sql(tuple(features), engine.dialect):
+            plan = _training_sql(tuple(features), engine.dialect, running_totals)
+            for statement in plan.setup:
+                conn.exec_driver_sql(statement)
+            if conn.dialect.name == "postgresql":  # temporary tables get no autovacuum
+                for table in plan.temp_tables:
+                    conn.exec_driver_sql(f"ANALYZE {table}")
+            for source in plan.sources:
                 values.update(_fetch_columns(conn, source, n))
+            for statement in plan.teardown:
+                conn.exec_driver_sql(statement)
     out = entity_df.copy()
     for fd in features:
-        column = values.get(fd.name)
+        column = values.pop(fd.name, None)  # freed once placed: one copy of the data at a time
         restored = np.empty(n, dtype=object if fd.dtype == "category" else np.float64)
         if column is not None:
             restored[order] = column
@@ -90,15 +107,31 @@ class _SourceSQL:
     text_names: frozenset[str]
 
 
-def _source_sql(features: tuple[FeatureDef, ...], dialect: Dialect) -> list[_SourceSQL]:
-    """The per-source SQL text for ``dialect``, compiled once per process (literals inlined)."""
-    out = []
-    for name, query in compile_source_queries(features).items():
+@dataclass(frozen=True)
+class _TrainingSQL:
+    """The compiled training plan: setup statements, source queries, teardown statements."""
+
+    setup: list[str]
+    sources: list[_SourceSQL]
+    teardown: list[str]
+    temp_tables: tuple[str, ...]
+
+
+def _training_sql(
+    features: tuple[FeatureDef, ...], dialect: Dialect, running_totals: bool = True
+) -> _TrainingSQL:
+    """The plan's SQL text for ``dialect``, compiled once per process (literals inlined)."""
+    plan = compile_training_plan(features, running_totals=running_totals)
+    key = (features, running_totals)
+    sources = []
+    for name, query in plan.queries.items():
         columns = list(query.selected_columns)[1:]
         text_names = frozenset(c.name for c in columns if c.type.python_type is str)
-        sql = compiled_sql((features, name), query, dialect)
-        out.append(_SourceSQL(sql, [c.name for c in columns], text_names))
-    return out
+        sql = compiled_sql((key, name), query, dialect)
+        sources.append(_SourceSQL(sql, [c.name for c in columns], text_names))
+    setup = [compiled_sql((key, "setup", i), s, dialect) for i, s in enumerate(plan.setup)]
+    teardown = [compiled_sql((key, "teardown", i), s, dialect) for i, s in enumerate(plan.teardown)]
+    return _TrainingSQL(setup, sources, teardown, plan.temp_tables)
 
 
 def _fetch_columns(conn: Connection, source: _SourceSQL, n: int) -> dict[str, np.ndarray]:

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import Engine
 
 from simulator import SimConfig, simulate
+from tasks.features.compiler import compile_training_plan
 from tasks.features.definitions import FEATURES
 from tasks.features.population import data_watermark
 from tasks.features.store import get_historical_features, get_online_features, materialize
 from tasks.ingestion import ingest_source, list_sources
-from tasks.labels import available_cutoffs, build_training_set
+from tasks.labels import available_cutoffs, build_labels, build_training_set
 from tests.integration.test_features_reference import assert_features_equal
 
 
@@ -66,3 +67,19 @@ def test_serving_equals_training_on_simulated_data(simulated: Engine) -> None:
     trained = get_historical_features(entity, engine=simulated)
     assert_features_equal(served.frame, trained, rtol=1e-12)
     assert all(done.null_rates[fd.name] < 1.0 for fd in FEATURES)  # every feature has data
+
+
+def test_running_totals_equal_the_windowed_join_over_every_cutoff(simulated: Engine) -> None:
+    """All cutoffs in one pass per source (running totals) give the per-window join's values."""
+    plan = compile_training_plan(FEATURES)
+    assert "transactions:running" in plan.queries and plan.setup  # the one-pass path is taken
+    cutoffs = available_cutoffs(engine=simulated, horizon_days=30)
+    assert len(cutoffs) >= 3
+    labels = build_labels(cutoffs, 30, engine=simulated)
+    one_pass = get_historical_features(labels, engine=simulated)
+    windowed = get_historical_features(labels, engine=simulated, running_totals=False)
+    assert_features_equal(one_pass, windowed, rtol=1e-12)
+    for cutoff in (cutoffs[0], cutoffs[-1]):  # and the same as one query per cutoff
+        rows = labels[labels["as_of"] == cutoff].reset_index(drop=True)
+        alone = get_historical_features(rows, engine=simulated, running_totals=False)
+        assert_features_equal(one_pass[one_pass["as_of"] == cutoff].reset_index(drop=True), alone)

@@ -43,6 +43,13 @@ def test_fit_booster_learns_the_signal(data: dict) -> None:
     assert fitted.valid_auc > 0.7
 
 
+@pytest.mark.parametrize("max_bin", [32, 256])
+def test_fit_booster_honours_max_bin_for_train_and_validation(data: dict, max_bin: int) -> None:
+    params = BoosterParams(num_boost_round=20, early_stopping_rounds=5, max_bin=max_bin)
+    fitted = fit_booster(data["train"], data["valid"], params=params, seed=1)
+    assert fitted.params.max_bin == max_bin and fitted.valid_auc > 0.7
+
+
 def test_fit_booster_same_data_and_seed_give_same_model(data: dict) -> None:
     a = fit_booster(data["train"], data["valid"], params=FAST, seed=7)
     b = fit_booster(data["train"], data["valid"], params=FAST, seed=7)

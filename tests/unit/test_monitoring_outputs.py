@@ -14,7 +14,7 @@ from scipy import stats
 from monitoring.business import business_metrics
 from monitoring.drift import detect_drift
 from monitoring.index import add_banner, render_index
-from monitoring.profile import MAX_EXACT_VALUES, build_profile
+from monitoring.profile import MAX_EXACT_VALUES, build_profile, sorted_quantiles
 from monitoring.prometheus import Figure, render_prometheus
 
 
@@ -104,3 +104,12 @@ def test_detect_drift_names_missing_column() -> None:
     profile = build_profile(pd.DataFrame({"x": [1.0, 2.0]}), numeric=["x"], categorical=[])
     with pytest.raises(ValueError, match="'x'"):
         detect_drift(pd.DataFrame({"y": [1.0]}), profile, columns=["x"])
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 4999, 5001, 12_345, 100_000])
+def test_sorted_quantiles_equal_numpys_inverted_cdf(n: int) -> None:
+    rng = np.random.default_rng(n)
+    values = np.sort(np.round(rng.gamma(2.0, 30.0, size=n), 1))  # ties, like real features
+    for probs in ((np.arange(5000) + 0.5) / 5000, np.array([0.0, 0.25, 0.5, 1.0])):
+        want = np.quantile(values, probs, method="inverted_cdf")
+        np.testing.assert_array_equal(sorted_quantiles(values, probs), want)
