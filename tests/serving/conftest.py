@@ -5,10 +5,12 @@ directory outside the repository."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -39,6 +41,19 @@ print(json.dumps({
     if name.split(".")[0] in ours
 }))
 """
+
+
+def modules_loaded_by_bento(tag: str, env: dict[str, str], workdir: Path) -> dict[str, str]:
+    """Load bento ``tag`` with ``bentoml.load`` in a fresh process in ``workdir`` (outside the
+    repository, without it on sys.path); our modules it imported, with their files."""
+    env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_FROM_BENTO, str(REPO), tag],
+        cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    modules: dict[str, str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return modules
 
 
 @dataclass(frozen=True)

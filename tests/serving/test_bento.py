@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from tasks.deploy.build import BAKED_FILE, SERVICE_NAME, collect_sources
-from tests.serving.conftest import IMPORT_FROM_BENTO, REPO, Stack
+from tests.serving.conftest import REPO, Stack, modules_loaded_by_bento
 
 
 def _bento(stack: Stack) -> Path:
@@ -26,13 +24,7 @@ def test_bento_imports_only_its_own_code_from_outside_the_repository(
     serving_stack: Stack, outside_dir: Path
 ) -> None:
     bento = _bento(serving_stack)
-    env = {k: v for k, v in serving_stack.env.items() if k != "PYTHONPATH"}
-    out = subprocess.run(
-        [sys.executable, "-c", IMPORT_FROM_BENTO, str(REPO), serving_stack.tag],
-        cwd=outside_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    modules = json.loads(out.stdout.strip().splitlines()[-1])
+    modules = modules_loaded_by_bento(serving_stack.tag, serving_stack.env, outside_dir)
     assert "bentos.service" in modules and "tasks.features.lookup" in modules
     assert not [m for m in modules if m.split(".")[0] in ("flows", "simulator", "monitoring")]
     src = (bento / "src").resolve()

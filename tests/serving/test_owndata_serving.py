@@ -7,8 +7,6 @@ HTTP server; one bento build."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,12 @@ from core.db import make_engine
 from core.settings import get_settings
 from core.tables import source_online_features
 from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
-from tests.serving.conftest import IMPORT_FROM_BENTO, REPO, Server, start_server, stop_server
+from tests.serving.conftest import (
+    Server,
+    modules_loaded_by_bento,
+    start_server,
+    stop_server,
+)
 
 MODEL = "churn-telco"
 
@@ -182,13 +185,7 @@ def test_source_bento_names_its_source_and_carries_only_its_code(
     info = yaml.safe_load((source_stack.bento / "bento.yaml").read_text())
     assert info["labels"]["source"] == "telco" and info["labels"]["model_name"] == MODEL
     assert info["service"] == SOURCE_SERVICE
-    env = {k: v for k, v in source_stack.env.items() if k != "PYTHONPATH"}
-    out = subprocess.run(
-        [sys.executable, "-c", IMPORT_FROM_BENTO, str(REPO), source_stack.tag],
-        cwd=outside_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    modules = json.loads(out.stdout.strip().splitlines()[-1])
+    modules = modules_loaded_by_bento(source_stack.tag, source_stack.env, outside_dir)
     assert "bentos.source_service" in modules and "tasks.owndata.lookup" in modules
     assert "tasks.owndata.features" not in modules  # the lookup alone, no feature compiler
     src = (source_stack.bento / "src").resolve()
