@@ -115,11 +115,7 @@ def fit_booster(
     """Train on ``train`` with early stopping on ``valid`` (validation AUC); keep the best trees."""
     x_train, y_train = train
     x_valid, y_valid = valid
-    if len(np.unique(y_valid)) < 2:
-        raise ValueError(
-            f"validation labels hold a single class ({np.unique(y_valid).tolist()}) across "
-            f"{len(y_valid)} rows; early stopping needs both — widen the validation cutoffs"
-        )
+    check_both_classes(y_valid)
     spw = balance_weight(y_train)
     # quantized once, no float copy of the data kept: faster and leaner than a DMatrix for hist
     dtrain = xgb.QuantileDMatrix(
@@ -142,15 +138,37 @@ def fit_booster(
         early_stopping_rounds=params.early_stopping_rounds,
         verbose_eval=False,
     )
+    return keep_best_trees(booster, params=params, weight=spw, valid=valid)
+
+
+def check_both_classes(y_valid: np.ndarray) -> None:
+    """Early stopping on validation AUC needs positives and negatives among the labels."""
+    if len(np.unique(y_valid)) < 2:
+        raise ValueError(
+            f"validation labels hold a single class ({np.unique(y_valid).tolist()}) across "
+            f"{len(y_valid)} rows; early stopping needs both — widen the validation cutoffs"
+        )
+
+
+def keep_best_trees(
+    booster: xgb.Booster,
+    *,
+    params: BoosterParams,
+    weight: float,
+    valid: tuple[pd.DataFrame, np.ndarray],
+) -> FittedModel:
+    """An early-stopped booster cut to its best iteration, its class weight undone, with its
+    validation AUC."""
     best = int(booster.best_iteration)
-    booster = undo_class_weight(booster[: best + 1], weight=spw)
-    valid_auc = float(roc_auc_score(y_valid, predict_scores(booster, x_valid)))
+    kept = undo_class_weight(booster[: best + 1], weight=weight)
+    x_valid, y_valid = valid
+    valid_auc = float(roc_auc_score(y_valid, predict_scores(kept, x_valid)))
     return FittedModel(
-        booster=booster,
+        booster=kept,
         params=params,
         best_iteration=best,
         valid_auc=valid_auc,
-        scale_pos_weight=spw,
+        scale_pos_weight=weight,
     )
 
 

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from distributed import Client, LocalCluster
-from sklearn.metrics import roc_auc_score
 from xgboost import dask as dxgb
 
 from core.settings import Settings, get_settings
@@ -25,14 +24,14 @@ from models.estimator import (
     BoosterParams,
     FittedModel,
     balance_weight,
+    check_both_classes,
+    keep_best_trees,
     monotone_constraints,
-    predict_scores,
-    undo_class_weight,
     xgb_config,
 )
 from models.preprocessing import FeatureSpec, to_model_matrix
-from tasks.training.cutoffs import rows_at, split_cutoffs
-from tasks.training.fit import TrainedModel
+from tasks.training.cutoffs import rows_at
+from tasks.training.fit import TrainedModel, partition_rows, split_training_set
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +82,7 @@ def fit_booster_dask(
     """``fit_booster`` on the cluster: train on ``train``, early-stop on ``valid``'s AUC."""
     x_train, y_train = train
     x_valid, y_valid = valid
-    if len(np.unique(y_valid)) < 2:
-        raise ValueError(
-            f"validation labels hold a single class across {len(y_valid)} rows; early stopping "
-            "needs both — widen the validation cutoffs"
-        )
+    check_both_classes(y_valid)
     workers = max(1, len(client.scheduler_info()["workers"]))
     spw = balance_weight(y_train)
     dx, dy = _partitioned(x_train, y_train, workers)
@@ -113,16 +108,7 @@ def fit_booster_dask(
         verbose_eval=False,
     )
     booster: xgb.Booster = output["booster"]
-    best = int(booster.best_iteration)
-    booster = undo_class_weight(booster[: best + 1], weight=spw)
-    valid_auc = float(roc_auc_score(y_valid, predict_scores(booster, x_valid)))
-    return FittedModel(
-        booster=booster,
-        params=params,
-        best_iteration=best,
-        valid_auc=valid_auc,
-        scale_pos_weight=spw,
-    )
+    return keep_best_trees(booster, params=params, weight=spw, valid=valid)
 
 
 def fit_model_dask(
@@ -135,15 +121,8 @@ def fit_model_dask(
     seed: int | None = None,
 ) -> TrainedModel:
     """``fit_model`` with the booster fitted on the Dask cluster (base parameters, no search)."""
-    required = {"customer_id", "as_of", "label"} - set(frame.columns)
-    if required:
-        raise ValueError(f"training set lacks columns {sorted(required)}; use build_training_set")
-    settings = get_settings()
-    seed = settings.seed if seed is None else seed
-    horizon = settings.horizon_days if horizon_days is None else horizon_days
-    cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
-    # the same purge-gapped split as the single-node fit
-    split = split_cutoffs(cutoffs, horizon_days=horizon, n_valid=n_valid)
+    split = split_training_set(frame, horizon_days=horizon_days, n_valid=n_valid)  # as single-node
+    seed = get_settings().seed if seed is None else seed
     train_rows, valid_rows = rows_at(frame, split.train), rows_at(frame, split.valid)
 
     def xy(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -171,10 +150,5 @@ def fit_model_dask(
         spec=spec,
         split=split,
         seed=seed,
-        rows={
-            "train": len(train_rows),
-            "valid": len(valid_rows),
-            "holdout": len(rows_at(frame, [split.holdout])),
-            "purged": len(rows_at(frame, split.purged)),
-        },
+        rows=partition_rows(frame, split),
     )

@@ -56,6 +56,35 @@ def _count_at(frame: pd.DataFrame, cutoffs: tuple[datetime, ...]) -> int:
     return int(frame["as_of"].isin(pd.to_datetime(list(cutoffs))).sum())
 
 
+def split_training_set(
+    frame: pd.DataFrame, *, horizon_days: int | None, n_valid: int
+) -> CutoffSplit:
+    """The purge-gapped split of a training set's cutoffs (``horizon_days`` default: settings)."""
+    required = {"customer_id", "as_of", "label"} - set(frame.columns)
+    if required:
+        raise ValueError(f"training set lacks columns {sorted(required)}; use build_training_set")
+    horizon = get_settings().horizon_days if horizon_days is None else horizon_days
+    cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
+    split = split_cutoffs(cutoffs, horizon_days=horizon, n_valid=n_valid)
+    if split.purged:
+        log.info(
+            "purge gap of %d days: cutoff(s) %s left out so no cancellation labels two partitions",
+            horizon,
+            [c.date().isoformat() for c in split.purged],
+        )
+    return split
+
+
+def partition_rows(frame: pd.DataFrame, split: CutoffSplit) -> dict[str, int]:
+    """Rows of the training set in each partition of ``split``."""
+    return {
+        "train": _count_at(frame, split.train),
+        "valid": _count_at(frame, split.valid),
+        "holdout": _count_at(frame, (split.holdout,)),
+        "purged": _count_at(frame, split.purged),
+    }
+
+
 def fit_model(
     frame: pd.DataFrame,
     *,
@@ -69,20 +98,8 @@ def fit_model(
 
     ``horizon_days`` (default: settings) is the purge gap between the partitions.
     """
-    required = {"customer_id", "as_of", "label"} - set(frame.columns)
-    if required:
-        raise ValueError(f"training set lacks columns {sorted(required)}; use build_training_set")
-    settings = get_settings()
-    seed = settings.seed if seed is None else seed
-    horizon = settings.horizon_days if horizon_days is None else horizon_days
-    cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
-    split = split_cutoffs(cutoffs, horizon_days=horizon, n_valid=n_valid)
-    if split.purged:
-        log.info(
-            "purge gap of %d days: cutoff(s) %s left out so no cancellation labels two partitions",
-            horizon,
-            [c.date().isoformat() for c in split.purged],
-        )
+    split = split_training_set(frame, horizon_days=horizon_days, n_valid=n_valid)
+    seed = get_settings().seed if seed is None else seed
     train, valid = _xy(frame, split.train, spec), _xy(frame, split.valid, spec)
     best, trials = search_params(
         train,
@@ -107,10 +124,5 @@ def fit_model(
         spec=spec,
         split=split,
         seed=seed,
-        rows={
-            "train": len(train[1]),
-            "valid": len(valid[1]),
-            "holdout": _count_at(frame, (split.holdout,)),
-            "purged": _count_at(frame, split.purged),
-        },
+        rows=partition_rows(frame, split),
     )
