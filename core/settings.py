@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     seed: int = 42
     horizon_days: int = 30
     chunk_rows: int = 50_000
+    train_max_rows: int = Field(
+        default=300_000,
+        ge=0,
+        description="row budget of the train cutoffs: beyond it their negatives are sampled and "
+        "weighted (tasks/training/sampling.py); 0: no limit",
+    )
     setup_timeout_s: float = Field(
         default=600.0,
         gt=0,

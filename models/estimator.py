@@ -91,8 +91,9 @@ def to_dmatrix(matrix: pd.DataFrame, label: np.ndarray | None = None) -> xgb.DMa
     return xgb.DMatrix(matrix, label=label, enable_categorical=True, missing=np.nan)
 
 
-def balance_weight(y: np.ndarray) -> float:
-    """negatives / positives, the usual ``scale_pos_weight``; raises on a one-class training set."""
+def balance_weight(y: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """negatives / positives (weighted by ``weight`` when given), the usual ``scale_pos_weight``;
+    raises on a one-class training set."""
     positives = int(np.sum(y == 1))
     negatives = int(np.sum(y == 0))
     if positives == 0 or negatives == 0:
@@ -100,7 +101,9 @@ def balance_weight(y: np.ndarray) -> float:
             f"training labels hold {positives} positives and {negatives} negatives; "
             "a classifier needs both — use more or later cutoffs"
         )
-    return negatives / positives
+    if weight is None:
+        return negatives / positives
+    return float(np.sum(weight[y == 0]) / np.sum(weight[y == 1]))
 
 
 def fit_booster(
@@ -111,15 +114,22 @@ def fit_booster(
     seed: int,
     nthread: int | None = None,
     monotone: Mapping[str, int] | None = None,
+    weight: np.ndarray | None = None,
 ) -> FittedModel:
-    """Train on ``train`` with early stopping on ``valid`` (validation AUC); keep the best trees."""
+    """Train on ``train`` (rows weighted by ``weight``, default 1) with early stopping on
+    ``valid`` (validation AUC); keep the best trees."""
     x_train, y_train = train
     x_valid, y_valid = valid
     check_both_classes(y_valid)
-    spw = balance_weight(y_train)
+    spw = balance_weight(y_train, weight)
     # quantized once, no float copy of the data kept: faster and leaner than a DMatrix for hist
     dtrain = xgb.QuantileDMatrix(
-        x_train, y_train, enable_categorical=True, max_bin=params.max_bin, nthread=nthread or -1
+        x_train,
+        y_train,
+        weight=weight,
+        enable_categorical=True,
+        max_bin=params.max_bin,
+        nthread=nthread or -1,
     )
     dvalid = xgb.QuantileDMatrix(
         x_valid, y_valid, enable_categorical=True, ref=dtrain, max_bin=params.max_bin
@@ -211,15 +221,19 @@ def search_params(
     base: BoosterParams | None = None,
     nthread: int | None = None,
     monotone: Mapping[str, int] | None = None,
+    weight: np.ndarray | None = None,
 ) -> tuple[FittedModel, list[FittedModel]]:
-    """Fit ``base`` and ``n_trials`` seeded random draws; best validation AUC wins (ties: first)."""
+    """Fit ``base`` and ``n_trials`` seeded random draws (train rows weighted by ``weight``);
+    best validation AUC wins (ties: first)."""
     if n_trials < 0:
         raise ValueError(f"n_trials must be >= 0, got {n_trials}")
     base = base or BoosterParams()
     rng = np.random.default_rng(seed)
     candidates = [base] + [sample_params(rng, base) for _ in range(n_trials)]
     trials = [
-        fit_booster(train, valid, params=p, seed=seed, nthread=nthread, monotone=monotone)
+        fit_booster(
+            train, valid, params=p, seed=seed, nthread=nthread, monotone=monotone, weight=weight
+        )
         for p in candidates
     ]
     best = max(trials, key=lambda t: t.valid_auc)  # max keeps the first of equal values

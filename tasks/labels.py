@@ -77,7 +77,13 @@ def build_labels(
         case((churned, 1), else_=0).label("label"),
     ).order_by(population.c.as_of, population.c.customer_id)
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
+        # The DBAPI cursor's plain tuples: SQLAlchemy's Row objects cost more than the query
+        # (2 of 7 s at 1.3M rows).
+        result = conn.execute(query)
+        try:
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
     frame = pd.DataFrame.from_records(rows, columns=["customer_id", "as_of", "label"])
     as_of = pd.to_datetime(frame["as_of"]) if len(frame) else frame["as_of"]
     frame["as_of"] = as_of

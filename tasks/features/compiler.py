@@ -42,11 +42,11 @@ def compile_source_queries(features: Sequence[FeatureDef]) -> dict[str, Select[A
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """Feature queries for many entity rows, and the statements to run before and after them."""
+    """Feature queries for many entity rows, and the statements to run before them (the
+    temporary tables they build live as long as the connection)."""
 
     setup: tuple[ClauseElement, ...]
     queries: dict[str, Select[Any]]
-    teardown: tuple[ClauseElement, ...]
     temp_tables: tuple[str, ...]  # built by setup: PostgreSQL's planner needs their statistics
 
 
@@ -61,7 +61,6 @@ def compile_training_plan(
     for fd in features:
         by_source.setdefault(fd.source.name, []).append(fd)
     setup: list[ClauseElement] = []
-    teardown: list[ClauseElement] = []
     tables: list[str] = []
     queries: dict[str, Select[Any]] = {}
     for name, defs in by_source.items():
@@ -72,12 +71,11 @@ def compile_training_plan(
         if running:
             plan = prefix_plan(name, running)
             setup += plan.setup
-            teardown += plan.teardown
             tables.append(plan.table)
             queries[f"{name}:running"] = plan.query
         if rest:
             queries.update(event_queries(name, rest))
-    return TrainingPlan(tuple(setup), queries, tuple(teardown), tuple(tables))
+    return TrainingPlan(tuple(setup), queries, tuple(tables))
 
 
 def version_valid_at(version: Any, moment: ColumnElement[Any]) -> ColumnElement[bool]:

@@ -63,7 +63,6 @@ class PrefixPlan:
     table: str
     setup: tuple[ClauseElement, ...]
     query: Select[Any]
-    teardown: tuple[ClauseElement, ...]
 
 
 def split_prefix(
@@ -211,7 +210,6 @@ def prefix_plan(source: str, defs: Sequence[FeatureDef]) -> PrefixPlan:
         table=totals.name,
         setup=(drop, CreateTable(totals), fill, CreateIndex(index)),
         query=query,
-        teardown=(drop,),
     )
 
 

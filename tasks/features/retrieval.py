@@ -47,7 +47,7 @@ def get_historical_features(
     order = np.lexsort((as_of.to_numpy(), entity_df["customer_id"].to_numpy()))
     values: dict[str, np.ndarray] = {}
     if n:
-        with feature_session(engine) as conn:
+        with feature_session(engine, discard=True) as conn:  # its temporary tables die with it
             upload_entities(
                 conn, entity_df["customer_id"].to_numpy()[order], as_of.to_numpy()[order]
             )
@@ -59,8 +59,6 @@ def get_historical_features(
                     conn.exec_driver_sql(f"ANALYZE {table}")
             for source in plan.sources:
                 values.update(_fetch_columns(conn, source, n))
-            for statement in plan.teardown:
-                conn.exec_driver_sql(statement)
     out = entity_df.copy()
     for fd in features:
         column = values.pop(fd.name, None)  # freed once placed: one copy of the data at a time
@@ -109,11 +107,11 @@ class _SourceSQL:
 
 @dataclass(frozen=True)
 class _TrainingSQL:
-    """The compiled training plan: setup statements, source queries, teardown statements."""
+    """The compiled training plan: setup statements and source queries (the temporary tables
+    setup builds go with the session's connection)."""
 
     setup: list[str]
     sources: list[_SourceSQL]
-    teardown: list[str]
     temp_tables: tuple[str, ...]
 
 
@@ -130,8 +128,7 @@ def _training_sql(
         sql = compiled_sql((key, name), query, dialect)
         sources.append(_SourceSQL(sql, [c.name for c in columns], text_names))
     setup = [compiled_sql((key, "setup", i), s, dialect) for i, s in enumerate(plan.setup)]
-    teardown = [compiled_sql((key, "teardown", i), s, dialect) for i, s in enumerate(plan.teardown)]
-    return _TrainingSQL(setup, sources, teardown, plan.temp_tables)
+    return _TrainingSQL(setup, sources, plan.temp_tables)
 
 
 def _fetch_columns(conn: Connection, source: _SourceSQL, n: int) -> dict[str, np.ndarray]:

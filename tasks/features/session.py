@@ -28,10 +28,13 @@ _COMPILED: dict[tuple[object, str], str] = {}
 
 
 @contextmanager
-def feature_session(engine: Engine) -> Iterator[Connection]:
+def feature_session(engine: Engine, *, discard: bool = False) -> Iterator[Connection]:
     """A connection in one transaction (one snapshot) with an empty entity table.
 
-    Commits on success (materialization writes through it); rolls back on error.
+    Commits on success (materialization writes through it); rolls back on error. ``discard``
+    (a read-only session): the connection is closed at the end instead of returned to the pool,
+    and its temporary tables go with it. Dropping them one by one took 2.4 s on SQLite for the
+    running totals of 100k customers (every page is freed); closing deletes the temporary file.
     """
     with engine.connect() as conn:
         if is_postgres(engine):
@@ -51,6 +54,9 @@ def feature_session(engine: Engine) -> Iterator[Connection]:
         ENTITY.drop(conn, checkfirst=True)
         ENTITY.create(conn)
         yield conn
+        if discard:
+            conn.invalidate()  # closes the DBAPI connection: no commit, temporary tables gone
+            return
         ENTITY.drop(conn)
         conn.commit()
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -22,8 +23,10 @@ from core.names import (
     TAG_CUTOFFS_VALIDATION,
     to_naive_utc,
 )
+from core.settings import get_settings
 from tasks.features.retrieval import get_historical_features
 from tasks.labels import available_cutoffs, build_labels, check_elapsed, check_label_rates
+from tasks.training.sampling import WEIGHT, attach_sample, sample_training_rows
 
 log = logging.getLogger(__name__)
 # A year of monthly cutoffs: recent behaviour, bounded cost; older cutoffs rarely help.
@@ -121,8 +124,17 @@ def read_training_set(
     horizon_days: int,
     cutoffs: Sequence[datetime] | None = None,
     max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
+    max_train_rows: int | None = None,
+    n_valid: int = 1,
+    seed: int | None = None,
 ) -> pd.DataFrame:
-    """Point-in-time features + labels for the chosen cutoffs, read from the warehouse."""
+    """Point-in-time features + labels + row weights for the chosen cutoffs, from the warehouse.
+
+    Rows at purged cutoffs get no features and are left out; past ``max_train_rows`` (default:
+    settings, 0: no limit) the train cutoffs' negatives are sampled and weighted
+    (``tasks.training.sampling``). What was left out is recorded in ``frame.attrs``.
+    """
+    settings = get_settings()
     chosen = choose_cutoffs(
         engine=engine, horizon_days=horizon_days, cutoffs=cutoffs, max_cutoffs=max_cutoffs
     )
@@ -131,15 +143,25 @@ def read_training_set(
             f"no monthly cutoff with an elapsed {horizon_days}-day horizon in the warehouse "
             f"{engine.url.render_as_string(hide_password=True)}; ingest more history first"
         )
+    split = split_cutoffs(chosen, horizon_days=horizon_days, n_valid=n_valid)  # fail fast
     labels = build_labels(chosen, horizon_days, engine=engine)
     check_label_rates(labels)  # before the expensive features: fail fast
-    frame = get_historical_features(labels, engine=engine)
+    kept, sample = sample_training_rows(
+        labels,
+        split,
+        max_train_rows=settings.train_max_rows if max_train_rows is None else max_train_rows,
+        seed=settings.seed if seed is None else seed,
+    )
+    del labels
+    frame = attach_sample(get_historical_features(kept, engine=engine), sample)
     log.info(
-        "training set: %d rows over %d cutoffs (%s .. %s), churn rate %.3f",
+        "training set: %d rows over %d cutoffs (%s .. %s; %d purged cutoff(s) not loaded), "
+        "weighted churn rate %.3f",
         len(frame),
-        len(chosen),
+        len(chosen) - len(split.purged),
         chosen[0].date(),
         chosen[-1].date(),
-        float(frame["label"].mean()) if len(frame) else float("nan"),
+        len(split.purged),
+        float(np.average(frame["label"], weights=frame[WEIGHT])) if len(frame) else float("nan"),
     )
     return frame

@@ -32,6 +32,7 @@ from models.estimator import (
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.training.cutoffs import rows_at
 from tasks.training.fit import TrainedModel, partition_rows, split_training_set
+from tasks.training.sampling import row_weights, sample_of
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +79,22 @@ def fit_booster_dask(
     params: BoosterParams,
     seed: int,
     monotone: Mapping[str, int] | None = None,
+    weight: np.ndarray | None = None,
 ) -> FittedModel:
-    """``fit_booster`` on the cluster: train on ``train``, early-stop on ``valid``'s AUC."""
+    """``fit_booster`` on the cluster: train on ``train`` (rows weighted by ``weight``, default
+    1), early-stop on ``valid``'s AUC."""
     x_train, y_train = train
     x_valid, y_valid = valid
     check_both_classes(y_valid)
     workers = max(1, len(client.scheduler_info()["workers"]))
-    spw = balance_weight(y_train)
+    spw = balance_weight(y_train, weight)
     dx, dy = _partitioned(x_train, y_train, workers)
     vx, vy = _partitioned(x_valid, y_valid, workers)
+    dw = None
+    if weight is not None:
+        dw = dd.from_pandas(pd.Series(weight, name="weight"), npartitions=workers)
     dtrain = dxgb.DaskQuantileDMatrix(
-        client, dx, dy, enable_categorical=True, max_bin=params.max_bin
+        client, dx, dy, weight=dw, enable_categorical=True, max_bin=params.max_bin
     )
     dvalid = dxgb.DaskQuantileDMatrix(client, vx, vy, enable_categorical=True, ref=dtrain)
     config = xgb_config(
@@ -135,6 +141,7 @@ def fit_model_dask(
         params=BoosterParams(),
         seed=seed,
         monotone=spec.monotone,
+        weight=row_weights(train_rows),
     )
     log.info(
         "trained on Dask (%d workers) on %d rows, validated on %d: valid AUC %.4f at %d trees",
@@ -151,4 +158,5 @@ def fit_model_dask(
         split=split,
         seed=seed,
         rows=partition_rows(frame, split),
+        sample=sample_of(frame),
     )

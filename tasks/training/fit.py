@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -14,6 +14,7 @@ from models.estimator import FittedModel, search_params
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.features.definitions import CATEGORIES, FEATURES, definitions_hash
 from tasks.training.cutoffs import CutoffSplit, split_cutoffs
+from tasks.training.sampling import WEIGHT, TrainingSample, row_weights, sample_of
 
 log = logging.getLogger(__name__)
 # Business rules the model must obey whatever the data says: more failed payments, never less risk.
@@ -30,6 +31,7 @@ class TrainedModel:
     split: CutoffSplit
     seed: int
     rows: dict[str, int]
+    sample: TrainingSample = field(default_factory=TrainingSample)
 
 
 def feature_spec() -> FeatureSpec:
@@ -44,12 +46,14 @@ def feature_spec() -> FeatureSpec:
 
 def _xy(
     frame: pd.DataFrame, cutoffs: tuple[datetime, ...], spec: FeatureSpec
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Model matrix and labels of the rows at ``cutoffs``, copying only the model's columns
-    (a training set is ~1M rows: a copy of every column would double the peak memory)."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """Model matrix, labels and row weights (None: all 1) of the rows at ``cutoffs``, copying
+    only the model's columns (a copy of every column would double the peak memory)."""
     mask = frame["as_of"].isin(pd.to_datetime(list(cutoffs))).to_numpy()
-    rows = frame.loc[mask, [*spec.names, "label"]]
-    return to_model_matrix(rows, spec=spec), rows["label"].to_numpy(dtype="int64")
+    extra = [c for c in ("label", WEIGHT) if c in frame.columns]
+    rows = frame.loc[mask, [*spec.names, *extra]]
+    labels = rows["label"].to_numpy(dtype="int64")
+    return to_model_matrix(rows, spec=spec), labels, row_weights(rows)
 
 
 def _count_at(frame: pd.DataFrame, cutoffs: tuple[datetime, ...]) -> int:
@@ -66,6 +70,9 @@ def split_training_set(
     horizon = get_settings().horizon_days if horizon_days is None else horizon_days
     cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
     split = split_cutoffs(cutoffs, horizon_days=horizon, n_valid=n_valid)
+    not_loaded = sample_of(frame).purged  # purged before the features were built
+    if not_loaded:
+        split = replace(split, purged=tuple(sorted({*split.purged, *not_loaded})))
     if split.purged:
         log.info(
             "purge gap of %d days: cutoff(s) %s left out so no cancellation labels two partitions",
@@ -76,12 +83,13 @@ def split_training_set(
 
 
 def partition_rows(frame: pd.DataFrame, split: CutoffSplit) -> dict[str, int]:
-    """Rows of the training set in each partition of ``split``."""
+    """Rows of the training set in each partition of ``split`` (purged: labelled rows of the
+    purged cutoffs, whether or not their features were loaded)."""
     return {
         "train": _count_at(frame, split.train),
         "valid": _count_at(frame, split.valid),
         "holdout": _count_at(frame, (split.holdout,)),
-        "purged": _count_at(frame, split.purged),
+        "purged": _count_at(frame, split.purged) + sample_of(frame).purged_rows,
     }
 
 
@@ -100,20 +108,22 @@ def fit_model(
     """
     split = split_training_set(frame, horizon_days=horizon_days, n_valid=n_valid)
     seed = get_settings().seed if seed is None else seed
-    train, valid = _xy(frame, split.train, spec), _xy(frame, split.valid, spec)
+    x_train, y_train, weight = _xy(frame, split.train, spec)
+    x_valid, y_valid, _ = _xy(frame, split.valid, spec)  # validation rows are never sampled
     best, trials = search_params(
-        train,
-        valid,
+        (x_train, y_train),
+        (x_valid, y_valid),
         n_trials=n_trials,
         seed=seed,
         monotone=spec.monotone,
+        weight=weight,
     )
     log.info(
         "trained on %d rows (%d cutoffs), validated on %d: best of %d trial(s) has valid AUC "
         "%.4f at %d trees",
-        len(train[1]),
+        len(y_train),
         len(split.train),
-        len(valid[1]),
+        len(y_valid),
         len(trials),
         best.valid_auc,
         best.best_iteration + 1,
@@ -125,4 +135,5 @@ def fit_model(
         split=split,
         seed=seed,
         rows=partition_rows(frame, split),
+        sample=sample_of(frame),
     )

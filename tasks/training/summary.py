@@ -35,6 +35,7 @@ def summarize_training(
         "valid_roc_auc": trained.fitted.valid_auc,
         "best_iteration": trained.fitted.best_iteration,
         "rows": dict(trained.rows),
+        "train_negative_rate": trained.sample.negative_rate,
         "cutoffs": trained.split.as_tags(),
         "definitions_hash": trained.spec.definitions_hash,
     }
@@ -55,7 +56,15 @@ def training_markdown(summary: dict[str, Any]) -> str:
         f"# {summary['model_name']} v{summary['model_version']}: **{summary['decision']}**\n\n"
         f"{summary['reason']}  \n{vs}\n\n"
         f"Holdout cutoff {cutoffs['cutoffs.holdout']}, validation {cutoffs['cutoffs.validation']}, "
-        f"{len(cutoffs['cutoffs.train'].split(','))} training cutoffs; rows {summary['rows']}.\n\n"
+        f"{len(cutoffs['cutoffs.train'].split(','))} training cutoffs; rows {summary['rows']}"
+        f"{_sampled(summary)}.\n\n"
         f"| holdout metric | value |\n|---|---|\n{metrics}\n\n"
         f"MLflow run `{summary['run_id']}`, model `{summary['model_uri']}`.\n"
     )
+
+
+def _sampled(summary: dict[str, Any]) -> str:
+    rate = summary.get("train_negative_rate", 1.0)
+    if rate >= 1.0:
+        return ""
+    return f" (train negatives sampled at {rate:.3f}, weighted {1 / rate:.2f})"

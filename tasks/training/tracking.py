@@ -178,6 +178,7 @@ def record_training_run(
                 "scale_pos_weight": round(fitted.scale_pos_weight, 6),
                 "best_iteration": fitted.best_iteration,
                 **{f"rows_{k}": v for k, v in trained.rows.items()},
+                **trained.sample.as_params(),
             }
         )
         holdout_dataset = log_datasets(frame, split=split, horizon_days=horizon_days)

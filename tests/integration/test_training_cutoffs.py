@@ -17,6 +17,8 @@ from tasks.features.clock import data_reach
 from tasks.ingestion import Window, ingest_source
 from tasks.labels import available_cutoffs, check_label_rates
 from tasks.training import read_training_set, rows_at, split_cutoffs
+from tasks.training.fit import split_training_set
+from tasks.training.sampling import WEIGHT, sample_of
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +67,9 @@ def test_no_cancellation_labels_two_partitions(engine: Engine, sources: Path) ->
     for name in ("crm", "billing", "helpdesk"):
         ingest_source(name, engine=engine, source_dir=sources)
     frame = read_training_set(engine=engine, horizon_days=60, max_cutoffs=None)
-    cutoffs = [ts.to_pydatetime() for ts in pd.to_datetime(frame["as_of"].unique())]
-    split = split_cutoffs(cutoffs, horizon_days=60)
+    split = split_training_set(frame, horizon_days=60, n_valid=1)  # the split training uses
     assert split.purged  # monthly cutoffs a horizon apart: some must sit out
+    assert not frame["as_of"].isin(split.purged).any()  # and get no features
     positives = {
         part: set(rows_at(frame, cut).query("label == 1")["customer_id"])
         for part, cut in (
@@ -80,4 +82,29 @@ def test_no_cancellation_labels_two_partitions(engine: Engine, sources: Path) ->
     for (a, left), (b, right) in itertools.combinations(positives.items(), 2):
         assert not left & right, (
             f"customers positive in both {a} and {b}: {sorted(left & right)[:5]}"
+        )
+
+
+def test_row_budget_samples_train_negatives_only(engine: Engine, sources: Path) -> None:
+    for name in ("crm", "billing", "helpdesk"):
+        ingest_source(name, engine=engine, source_dir=sources)
+    full = read_training_set(engine=engine, horizon_days=30, max_cutoffs=None, max_train_rows=0)
+    budget = read_training_set(
+        engine=engine, horizon_days=30, max_cutoffs=None, max_train_rows=1500
+    )
+    split = split_cutoffs(list(full["as_of"].drop_duplicates()), horizon_days=30)
+    train_full, train_budget = rows_at(full, split.train), rows_at(budget, split.train)
+    assert len(train_full) > 1500 >= len(train_budget) - 150
+    assert train_budget["label"].sum() == train_full["label"].sum()  # every churner kept
+    assert sample_of(budget).negative_rate < 1 == sample_of(full).negative_rate
+    # the rows kept carry the same features as in the full set, and the untouched partitions
+    # are the same rows
+    keys = ["customer_id", "as_of"]
+    merged = train_budget.merge(train_full, on=keys, suffixes=("", "_full"))
+    assert len(merged) == len(train_budget)
+    pd.testing.assert_series_equal(merged["spend_90d"], merged["spend_90d_full"], check_names=False)
+    for cutoffs in (split.valid, [split.holdout]):
+        pd.testing.assert_frame_equal(
+            rows_at(budget, cutoffs).drop(columns=WEIGHT).reset_index(drop=True),
+            rows_at(full, cutoffs).drop(columns=WEIGHT).reset_index(drop=True),
         )
