@@ -109,7 +109,8 @@ def fit_model(
     split = split_training_set(frame, horizon_days=horizon_days, n_valid=n_valid)
     seed = get_settings().seed if seed is None else seed
     x_train, y_train, weight = _xy(frame, split.train, spec)
-    x_valid, y_valid, _ = _xy(frame, split.valid, spec)  # validation rows are never sampled
+    # unweighted: validation AUC is unbiased under the uniform sample of negatives
+    x_valid, y_valid, _ = _xy(frame, split.valid, spec)
     best, trials = search_params(
         (x_train, y_train),
         (x_valid, y_valid),

@@ -11,9 +11,11 @@ costs time in proportion to its rows. Two kinds of rows are not worth their pric
   balance, calibration after the prior correction, ``min_child_weight`` scale). This is the
   negative downsampling with importance weights of large-scale CTR / churn models.
 
-Validation and holdout rows are never sampled: early stopping and the reported figures see every
-customer. The figures of what was left out travel with the frame (``frame.attrs``) into the split,
-the MLflow params and the run summary.
+The validation cutoffs' negatives are kept at the same rate (their ROC-AUC, which drives early
+stopping, is unbiased under a uniform sample of one class, and its noise comes from the
+churners, all kept). Holdout rows are never sampled: the reported figures and the drift
+reference see every customer. The figures of what was left out travel with the frame
+(``frame.attrs``) into the split, the MLflow params and the run summary.
 """
 
 from __future__ import annotations
@@ -43,12 +45,14 @@ class TrainingSample:
     purged_rows: int = 0
     negative_rate: float = 1.0
     train_negatives_dropped: int = 0
+    valid_negatives_dropped: int = 0
 
     def as_params(self) -> dict[str, float | int]:
         """Flat figures for MLflow params and the run summary."""
         return {
             "train_negative_rate": round(self.negative_rate, 6),
             "train_negatives_dropped": self.train_negatives_dropped,
+            "valid_negatives_dropped": self.valid_negatives_dropped,
             "purged_rows_not_loaded": self.purged_rows,
         }
 
@@ -60,34 +64,39 @@ def sample_training_rows(
 
     ``max_train_rows`` 0 keeps every train row. Otherwise, when the train cutoffs hold more rows
     than that, every positive stays and negatives are kept at the rate that fills the budget
-    (at least one negative is kept whatever the budget). Same labels + seed → same rows.
+    (at least one negative is kept whatever the budget); the validation cutoffs' negatives are
+    kept at the same rate. Same labels + seed → same rows.
     """
     if max_train_rows < 0:
         raise ValueError(f"max_train_rows must be >= 0 (0: no limit), got {max_train_rows}")
     as_of = labels["as_of"]
     purged_mask = as_of.isin(pd.to_datetime(list(split.purged))).to_numpy()
     train_mask = as_of.isin(pd.to_datetime(list(split.train))).to_numpy()
-    negative = train_mask & (labels["label"].to_numpy() == 0)
-    positives = int(np.sum(train_mask)) - int(np.sum(negative))
+    valid_mask = as_of.isin(pd.to_datetime(list(split.valid))).to_numpy()
+    stayed = labels["label"].to_numpy() == 0
+    train_negative = train_mask & stayed
+    positives = int(np.sum(train_mask)) - int(np.sum(train_negative))
     rate = 1.0
     keep = ~purged_mask
+    sampled = (train_mask | valid_mask) & stayed
     if max_train_rows and int(np.sum(train_mask)) > max_train_rows:
-        negatives = int(np.sum(negative))
+        negatives = int(np.sum(train_negative))
         rate = min(1.0, max(1, max_train_rows - positives) / negatives)
         draw = np.random.default_rng(seed).random(len(labels))
-        keep &= ~negative | (draw < rate)
-    weights = np.where(negative, 1.0 / rate, 1.0)
+        keep &= ~sampled | (draw < rate)
+    weights = np.where(sampled, 1.0 / rate, 1.0)
     sample = TrainingSample(
         purged=split.purged,
         purged_rows=int(np.sum(purged_mask)),
         negative_rate=rate,
-        train_negatives_dropped=int(np.sum(negative & ~keep)),
+        train_negatives_dropped=int(np.sum(train_negative & ~keep)),
+        valid_negatives_dropped=int(np.sum(valid_mask & stayed & ~keep)),
     )
     kept = labels.loc[keep].assign(**{WEIGHT: weights[keep]}).reset_index(drop=True)
     if rate < 1.0:
         log.info(
             "train cutoffs hold %d rows (%d positives), over the budget of %d: negatives kept at "
-            "rate %.3f and weighted %.2f (%d left out)",
+            "rate %.3f and weighted %.2f (%d left out; validation negatives at the same rate)",
             int(np.sum(train_mask)),
             positives,
             max_train_rows,

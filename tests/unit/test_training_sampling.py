@@ -40,10 +40,17 @@ def test_budget_keeps_every_positive_and_weights_kept_negatives() -> None:
     np.testing.assert_allclose(negatives[WEIGHT], 1 / rate)
     np.testing.assert_array_equal(train.loc[train["label"] == 1, WEIGHT], 1.0)
     assert sample.train_negatives_dropped == len(all_train) - len(train)
-    for cutoff in (*split.valid, split.holdout):  # never sampled
-        rows = kept[kept["as_of"] == cutoff]
-        assert len(rows) == 1000
-        assert (rows[WEIGHT] == 1.0).all()
+    holdout = kept[kept["as_of"] == split.holdout]  # never sampled
+    assert len(holdout) == 1000
+    assert (holdout[WEIGHT] == 1.0).all()
+    # validation: every churner, negatives at the same rate and weight
+    valid = kept[kept["as_of"].isin(split.valid)]
+    all_valid = frame[frame["as_of"].isin(split.valid)]
+    assert int(valid["label"].sum()) == int(all_valid["label"].sum())
+    valid_negatives = (all_valid["label"] == 0).sum()
+    assert (valid["label"] == 0).sum() == pytest.approx(rate * valid_negatives, rel=0.2)
+    np.testing.assert_allclose(valid.loc[valid["label"] == 0, WEIGHT], 1 / rate)
+    assert sample.valid_negatives_dropped == valid_negatives - (valid["label"] == 0).sum()
     # weighted, the sample stands for the whole train partition
     assert negatives[WEIGHT].sum() == pytest.approx(len(all_train) - positives, rel=0.1)
 
