@@ -48,6 +48,7 @@ class TrainingPlan:
     setup: tuple[ClauseElement, ...]
     queries: dict[str, Select[Any]]
     temp_tables: tuple[str, ...]  # built by setup: PostgreSQL's planner needs their statistics
+    reads_setup: frozenset[str] = frozenset()  # the queries that read what setup builds
 
 
 def compile_training_plan(
@@ -63,6 +64,7 @@ def compile_training_plan(
     setup: list[ClauseElement] = []
     tables: list[str] = []
     queries: dict[str, Select[Any]] = {}
+    after_setup: set[str] = set()
     for name, defs in by_source.items():
         if name == "customers":
             queries[name] = _crm_query(defs)
@@ -73,9 +75,10 @@ def compile_training_plan(
             setup += plan.setup
             tables.append(plan.table)
             queries[f"{name}:running"] = plan.query
+            after_setup.add(f"{name}:running")
         if rest:
             queries.update(event_queries(name, rest))
-    return TrainingPlan(tuple(setup), queries, tuple(tables))
+    return TrainingPlan(tuple(setup), queries, tuple(tables), frozenset(after_setup))
 
 
 def version_valid_at(version: Any, moment: ColumnElement[Any]) -> ColumnElement[bool]:

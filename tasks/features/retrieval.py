@@ -9,6 +9,7 @@ chunks to bound memory.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +23,22 @@ from core.settings import get_settings
 from core.tables import customers
 from tasks.features.compiler import compile_training_plan
 from tasks.features.definitions import FEATURES, FeatureDef
-from tasks.features.session import compiled_sql, feature_session, upload_entities
+from tasks.features.session import (
+    compiled_sql,
+    data_fingerprint,
+    export_snapshot,
+    feature_session,
+    upload_entities,
+)
+from tasks.features.side import SideRequest, SideSession
 
 ENTITY_COLUMNS = ("customer_id", "as_of")
+# From this many entity rows on, the queries that do not read the running totals run meanwhile
+# in a side process (tasks.features.side; ~2 s to start, its own entity upload): at 440k training
+# rows (100k customers) that took the features from 30.5 to 21.6 s on SQLite. Below it one
+# session does all.
+SIDE_SESSION_MIN_ROWS = 50_000
+log = logging.getLogger(__name__)
 
 
 def get_historical_features(
@@ -47,18 +61,29 @@ def get_historical_features(
     order = np.lexsort((as_of.to_numpy(), entity_df["customer_id"].to_numpy()))
     values: dict[str, np.ndarray] = {}
     if n:
+        plan = _training_sql(tuple(features), engine.dialect, running_totals)
+        ids, moments = entity_df["customer_id"].to_numpy()[order], as_of.to_numpy()[order]
         with feature_session(engine, discard=True) as conn:  # its temporary tables die with it
-            upload_entities(
-                conn, entity_df["customer_id"].to_numpy()[order], as_of.to_numpy()[order]
-            )
-            plan = _training_sql(tuple(features), engine.dialect, running_totals)
-            for statement in plan.setup:
-                conn.exec_driver_sql(statement)
-            if conn.dialect.name == "postgresql":  # temporary tables get no autovacuum
-                for table in plan.temp_tables:
-                    conn.exec_driver_sql(f"ANALYZE {table}")
-            for source in plan.sources:
-                values.update(_fetch_columns(conn, source, n))
+            upload_entities(conn, ids, moments)
+            side = None
+            if n >= SIDE_SESSION_MIN_ROWS and plan.after_setup and plan.independent:
+                side = start_side_session(conn, engine, ids, moments, plan.independent)
+            try:
+                _run_setup(conn, plan)
+                for source in plan.after_setup if side else plan.sources:
+                    values.update(_fetch_columns(conn, source, n))
+            except BaseException:
+                if side:
+                    side.cancel()
+                raise
+            if side:
+                side_values = side.result()
+                if side_values is None:
+                    log.info("an ingestion committed as the side session started: reading alone")
+                    for source in plan.independent:
+                        values.update(_fetch_columns(conn, source, n))
+                else:
+                    values.update(side_values)
     out = entity_df.copy()
     for fd in features:
         column = values.pop(fd.name, None)  # freed once placed: one copy of the data at a time
@@ -67,6 +92,33 @@ def get_historical_features(
             restored[order] = column
         out[fd.name] = restored
     return out
+
+
+def start_side_session(
+    conn: Connection,
+    engine: Engine,
+    ids: np.ndarray,
+    moments: np.ndarray,
+    sources: Sequence[_SourceSQL],
+) -> SideSession:
+    """Run ``sources`` in a side process on the snapshot of ``conn`` (``tasks.features.side``)."""
+    request = SideRequest(
+        url=engine.url.render_as_string(hide_password=False),
+        snapshot=export_snapshot(conn),
+        fingerprint=data_fingerprint(conn),  # on SQLite this also pins conn's read transaction
+        ids=ids,
+        moments=moments,
+        sources=sources,
+    )
+    return SideSession(request)
+
+
+def _run_setup(conn: Connection, plan: _TrainingSQL) -> None:
+    for statement in plan.setup:
+        conn.exec_driver_sql(statement)
+    if conn.dialect.name == "postgresql":  # temporary tables get no autovacuum
+        for table in plan.temp_tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def _checked_as_of(entity_df: pd.DataFrame, features: Sequence[FeatureDef]) -> pd.Series:
@@ -100,6 +152,7 @@ def _naive_utc(values: pd.Series) -> pd.Series:
 class _SourceSQL:
     """One source query compiled for a dialect, with its feature columns."""
 
+    key: str
     sql: str
     names: list[str]
     text_names: frozenset[str]
@@ -113,6 +166,17 @@ class _TrainingSQL:
     setup: list[str]
     sources: list[_SourceSQL]
     temp_tables: tuple[str, ...]
+    reads_setup: frozenset[str] = frozenset()
+
+    @property
+    def after_setup(self) -> list[_SourceSQL]:
+        """Queries that read the tables setup builds."""
+        return [s for s in self.sources if s.key in self.reads_setup]
+
+    @property
+    def independent(self) -> list[_SourceSQL]:
+        """Queries that read only the sources and the entity table."""
+        return [s for s in self.sources if s.key not in self.reads_setup]
 
 
 def _training_sql(
@@ -126,9 +190,9 @@ def _training_sql(
         columns = list(query.selected_columns)[1:]
         text_names = frozenset(c.name for c in columns if c.type.python_type is str)
         sql = compiled_sql((key, name), query, dialect)
-        sources.append(_SourceSQL(sql, [c.name for c in columns], text_names))
+        sources.append(_SourceSQL(name, sql, [c.name for c in columns], text_names))
     setup = [compiled_sql((key, "setup", i), s, dialect) for i, s in enumerate(plan.setup)]
-    return _TrainingSQL(setup, sources, plan.temp_tables)
+    return _TrainingSQL(setup, sources, plan.temp_tables, plan.reads_setup)
 
 
 def _fetch_columns(conn: Connection, source: _SourceSQL, n: int) -> dict[str, np.ndarray]:
