@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     horizon_days: int = 30
     chunk_rows: int = 50_000
     train_max_rows: int = Field(
-        default=250_000,
+        default=200_000,
         ge=0,
         description="row budget of the train cutoffs: beyond it their negatives are sampled and "
         "weighted (tasks/training/sampling.py); 0: no limit",
