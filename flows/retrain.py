@@ -20,7 +20,7 @@ from flows.build_features import build_features
 from flows.cli import flow_main
 from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
-from flows.params import AucFloor, AucTolerance, Count, TrialCount
+from flows.params import AucFloor, AucTolerance, Count, CountOrZero, TrialCount
 from flows.runtime import make_task_runner, notify_failure
 from flows.train import train
 from tasks.orchestration import StageRecord
@@ -42,6 +42,7 @@ def retrain(
     tolerance: AucTolerance | None = None,
     n_trials: TrialCount | None = None,
     max_cutoffs: Count | None = None,
+    max_train_rows: CountOrZero | None = None,
 ) -> dict[str, Any]:
     """Ingest → features → train + gate → deploy if promoted → monitor. ``None`` parameters take
     the stage flow's own default (one place: the stage flow's signature)."""
@@ -67,6 +68,7 @@ def retrain(
             "tolerance": tolerance,
             "n_trials": n_trials,
             "max_cutoffs": max_cutoffs,
+            "max_train_rows": max_train_rows,
         }.items()
         if value is not None
     }
@@ -117,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tolerance", type=float, help="allowed AUC drop vs the champion")
     parser.add_argument("--n-trials", type=int, help="random-search trials")
     parser.add_argument("--max-cutoffs", type=int, help="latest N monthly cutoffs to train on")
+    parser.add_argument(
+        "--max-train-rows",
+        type=int,
+        help="row budget of the train cutoffs (default: CHURN_TRAIN_MAX_ROWS; 0: no limit)",
+    )
     return parser
 
 

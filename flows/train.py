@@ -16,7 +16,15 @@ from prefect import flow
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
 from flows.cli import flow_main
-from flows.params import AucFloor, AucTolerance, Count, HorizonDays, PastMoment, TrialCount
+from flows.params import (
+    AucFloor,
+    AucTolerance,
+    Count,
+    CountOrZero,
+    HorizonDays,
+    PastMoment,
+    TrialCount,
+)
 
 
 @flow(name="train")
@@ -27,6 +35,7 @@ def train(
     n_trials: TrialCount = 0,
     cutoffs: list[PastMoment] | None = None,
     max_cutoffs: Count | None = DEFAULT_MAX_CUTOFFS,
+    max_train_rows: CountOrZero | None = None,
 ) -> dict[str, Any]:
     """Train on earlier cutoffs, evaluate on the latest elapsed one, register and gate the model."""
     # The stage code (mlflow, xgboost, scikit-learn: ~9 s of imports) loads when the flow runs,
@@ -48,7 +57,12 @@ def train(
     prepare_stores_task()
     horizon = horizon_days or get_settings().horizon_days
     spec = load_feature_spec()
-    frame = load_training_set(horizon_days=horizon, cutoffs=cutoffs, max_cutoffs=max_cutoffs)
+    frame = load_training_set(
+        horizon_days=horizon,
+        cutoffs=cutoffs,
+        max_cutoffs=max_cutoffs,
+        max_train_rows=max_train_rows,  # None: CHURN_TRAIN_MAX_ROWS
+    )
     # xgboost.dask on the configured cluster when CHURN_TASK_RUNNER=dask / CHURN_DASK_ADDRESS
     fit = train_model_dask if dask_configured() else train_model
     trained = fit(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
@@ -97,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         type=lambda s: int(s) or None,  # 0: all
         default=DEFAULT_MAX_CUTOFFS,
         help="use the latest N available cutoffs when --cutoffs is not given (0: all)",
+    )
+    parser.add_argument(
+        "--max-train-rows",
+        type=int,
+        default=None,
+        help="row budget of the train cutoffs: beyond it their negatives are sampled and "
+        "weighted (default: CHURN_TRAIN_MAX_ROWS, 200000; 0: no limit)",
     )
     return parser
 

@@ -47,12 +47,18 @@ def load_training_set(
     cutoffs: Sequence[datetime] | None = None,
     max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
     database_url: str | None = None,
+    max_train_rows: int | None = None,
 ) -> pd.DataFrame:
-    """Point-in-time features + labels for the chosen cutoffs, read from the warehouse."""
+    """Point-in-time features + labels (+ row weights) for the chosen cutoffs, read from the
+    warehouse; ``max_train_rows`` (default: settings) is the train cutoffs' row budget."""
     engine = make_engine(database_url or get_settings().database_url)
     try:
         return read_training_set(
-            engine=engine, horizon_days=horizon_days, cutoffs=cutoffs, max_cutoffs=max_cutoffs
+            engine=engine,
+            horizon_days=horizon_days,
+            cutoffs=cutoffs,
+            max_cutoffs=max_cutoffs,
+            max_train_rows=max_train_rows,
         )
     finally:
         engine.dispose()

@@ -50,7 +50,8 @@ def test_train_and_rollback_flows_end_to_end(
 ) -> None:
     monkeypatch.setenv("CHURN_DATABASE_URL", small_warehouse)
     get_settings.cache_clear()
-    params = {"min_auc": 0.51, "tolerance": 0.05, "max_cutoffs": 5}  # min_auc is in (0.5, 1]
+    # min_auc is in (0.5, 1]; a row budget under the train cutoffs' rows: negatives are sampled
+    params = {"min_auc": 0.51, "tolerance": 0.05, "max_cutoffs": 5, "max_train_rows": 500}
 
     state = train(**params, return_state=True)
     first = state.result()
@@ -60,6 +61,12 @@ def test_train_and_rollback_flows_end_to_end(
     markdown = _artifact_markdown("train-summary", state.state_details.flow_run_id)
     assert "churn-model v1: **promoted**" in markdown
     assert f"{first['metrics']['roc_auc']:.4f}" in markdown
+    rate = first["train_negative_rate"]
+    assert 0 < rate < 1
+    assert f"train negatives sampled at {rate:.3f}" in markdown
+    logged = MlflowClient(get_settings().mlflow_tracking_uri).get_run(first["run_id"]).data.params
+    assert float(logged["train_negative_rate"]) == pytest.approx(rate, abs=1e-6)
+    assert int(logged["train_negatives_dropped"]) > 0
 
     # same data and seed: the retrained model ties the champion and replaces it
     second = train(**params)

@@ -24,6 +24,7 @@ from flows.train import train
         ({"horizon_days": 0}, "horizon_days (--horizon-days): Input should be greater than or"),
         ({"horizon_days": -5}, "horizon_days (--horizon-days)"),
         ({"max_cutoffs": -2}, "max_cutoffs (--max-cutoffs): Input should be greater than or"),
+        ({"max_train_rows": -1}, "max_train_rows (--max-train-rows): Input should be greater"),
         ({"tolerance": -1}, "tolerance (--tolerance): Input should be greater than or equal to 0"),
         ({"n_trials": -1}, "n_trials (--n-trials)"),
         ({"cutoffs": [datetime(2030, 1, 1)]}, "cutoffs (--cutoffs): 2030-01-01T00:00:00 is in"),
@@ -69,6 +70,7 @@ def test_deployment_schema_carries_the_ranges() -> None:
     [
         ("retrain", {"min_auc": 2}, "min_auc (--min-auc): Input should be less than or equal to 1"),
         ("retrain", {"max_cutoffs": 0}, "max_cutoffs (--max-cutoffs): Input should be greater"),
+        ("retrain", {"max_train_rows": -5}, "max_train_rows (--max-train-rows): Input should be"),
         ("retrain", {"sources": ["erp"]}, "sources (--sources): no ingestion source erp"),
         ("monitor", {"drift_share": 0}, "drift_share (--drift-share): Input should be greater"),
         ("monitor", {"k_runs": 0}, "k_runs (--k-runs): Input should be greater than or equal"),
