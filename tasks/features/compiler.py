@@ -28,16 +28,7 @@ def compile_source_queries(features: Sequence[FeatureDef]) -> dict[str, Select[A
 
     One query for the CRM, and per event source one query per lookback tier.
     """
-    by_source: dict[str, list[FeatureDef]] = {}
-    for fd in features:
-        by_source.setdefault(fd.source.name, []).append(fd)
-    queries: dict[str, Select[Any]] = {}
-    for name, defs in by_source.items():
-        if name == "customers":
-            queries[name] = _crm_query(defs)
-        else:
-            queries.update(event_queries(name, defs))
-    return queries
+    return compile_training_plan(features, running_totals=False).queries
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ from models.estimator import (
     monotone_constraints,
     xgb_config,
 )
-from models.preprocessing import FeatureSpec, to_model_matrix
-from tasks.training.cutoffs import rows_at
-from tasks.training.fit import TrainedModel, partition_rows, split_training_set
-from tasks.training.sampling import row_weights, sample_of
+from models.preprocessing import FeatureSpec
+from tasks.training.fit import TrainedModel, partition_rows, partition_xy, split_training_set
+from tasks.training.sampling import sample_of
 
 log = logging.getLogger(__name__)
 
@@ -129,25 +128,22 @@ def fit_model_dask(
     """``fit_model`` with the booster fitted on the Dask cluster (base parameters, no search)."""
     split = split_training_set(frame, horizon_days=horizon_days, n_valid=n_valid)  # as single-node
     seed = get_settings().seed if seed is None else seed
-    train_rows, valid_rows = rows_at(frame, split.train), rows_at(frame, split.valid)
-
-    def xy(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        return to_model_matrix(rows, spec=spec), rows["label"].to_numpy(dtype="int64")
-
+    x_train, y_train, weight = partition_xy(frame, split.train, spec)
+    x_valid, y_valid, _ = partition_xy(frame, split.valid, spec)  # unweighted, as single-node
     fitted = fit_booster_dask(
         client,
-        xy(train_rows),
-        xy(valid_rows),
+        (x_train, y_train),
+        (x_valid, y_valid),
         params=BoosterParams(),
         seed=seed,
         monotone=spec.monotone,
-        weight=row_weights(train_rows),
+        weight=weight,
     )
     log.info(
         "trained on Dask (%d workers) on %d rows, validated on %d: valid AUC %.4f at %d trees",
         len(client.scheduler_info()["workers"]),
-        len(train_rows),
-        len(valid_rows),
+        len(y_train),
+        len(y_valid),
         fitted.valid_auc,
         fitted.best_iteration + 1,
     )

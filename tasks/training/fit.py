@@ -44,7 +44,7 @@ def feature_spec() -> FeatureSpec:
     )
 
 
-def _xy(
+def partition_xy(
     frame: pd.DataFrame, cutoffs: tuple[datetime, ...], spec: FeatureSpec
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
     """Model matrix, labels and row weights (None: all 1) of the rows at ``cutoffs``, copying
@@ -108,9 +108,9 @@ def fit_model(
     """
     split = split_training_set(frame, horizon_days=horizon_days, n_valid=n_valid)
     seed = get_settings().seed if seed is None else seed
-    x_train, y_train, weight = _xy(frame, split.train, spec)
+    x_train, y_train, weight = partition_xy(frame, split.train, spec)
     # unweighted: validation AUC is unbiased under the uniform sample of negatives
-    x_valid, y_valid, _ = _xy(frame, split.valid, spec)
+    x_valid, y_valid, _ = partition_xy(frame, split.valid, spec)
     best, trials = search_params(
         (x_train, y_train),
         (x_valid, y_valid),
