@@ -20,7 +20,7 @@ PREFECT_PORT ?= 4200
 MLFLOW_PORT ?= 5000
 EVIDENTLY_PORT ?= 8000
 PORT ?= 3000
-PLATFORM := $(PY) -m flows.platform --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --evidently-port $(EVIDENTLY_PORT) --bento-port $(PORT)
+PLATFORM := $(PY) -m ops.platform --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --evidently-port $(EVIDENTLY_PORT) --bento-port $(PORT)
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 
@@ -65,26 +65,26 @@ up: setup  ## start the local platform in the background (Prefect server + worke
 	$(PLATFORM) up
 
 down:  ## stop exactly what `make up` started (PID records in CHURN_HOME/run), within 10 s
-	@if [ -x $(PY) ]; then $(PY) -m flows.platform down; fi
+	@if [ -x $(PY) ]; then $(PY) -m ops.platform down; fi
 
 status:  ## what `make up` started and still runs
-	$(PY) -m flows.platform status
+	$(PY) -m ops.platform status
 
 prefect-server: setup  ## start only the local Prefect server (UI at http://127.0.0.1:4200)
-	$(PY) -m flows.server start --port $(PREFECT_PORT)
+	$(PY) -m ops.server start --port $(PREFECT_PORT)
 
 table: setup  ## your own data: ingest + features + train + gate the source in SPEC=path/to/spec.yaml
 	@test -n "$(SPEC)" || { echo "usage: make table SPEC=path/to/spec.yaml (see docs/your-data.md)"; exit 2; }
 	$(PY) -m flows.table $(SPEC)
 
 deploy: setup  ## register prefect.yaml deployments on the local server (work pool churn-local)
-	$(PY) -m flows.deploy --port $(PREFECT_PORT)
+	$(PY) -m ops.deploy --port $(PREFECT_PORT)
 
 worker: setup  ## run a process worker for the churn-local pool in the foreground (Ctrl-C stops it)
 	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$(PREFECT_PORT)/api} $(VENV)/bin/prefect worker start --pool churn-local --type process
 
 stop:  ## stop the local Prefect server started by the demo or `make prefect-server`
-	$(PY) -m flows.server stop
+	$(PY) -m ops.server stop
 
 mlflow-ui: setup  ## MLflow UI in the foreground on the CHURN_HOME tracking store
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(CHURN_HOME))/mlflow.db --default-artifact-root file://$(abspath $(CHURN_HOME))/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT)

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.pop("CHURN_MLFLOW_TRACKING_URI", None)
         os.environ.pop("PREFECT_API_URL", None)
         from core.settings import get_settings
-        from flows.server import prefect_env, start_server, stop_server
+        from ops.server import prefect_env, start_server, stop_server
 
         get_settings.cache_clear()
         os.environ.update(prefect_env())  # before prefect reads its settings

@@ -17,8 +17,8 @@ from prefect import flow
 from rich.console import Console
 
 from core.cli import run_cli
-from flows.cli import run_flow
-from flows.params import PastMoment
+from ops.cli import run_flow
+from ops.params import PastMoment
 from tasks.features.steps import materialize_online_store, publish_feature_report, resolve_as_of
 from tasks.stores import prepare_stores_task
 

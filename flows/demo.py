@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     with console.status("setting up the warehouse and the MLflow store"):
         prepare_stores(settings)
 
-    from flows.server import ensure_server, prefect_env
+    from ops.server import ensure_server, prefect_env
 
     # every tool's home under CHURN_HOME (flow results, not ~/.prefect), before prefect is imported
     for key, value in prefect_env(settings).items():
@@ -66,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models,simulator")
     console.print(f"Prefect API: {api_url}")
 
-    from flows.automations import ensure_crash_automation
+    from ops.automations import ensure_crash_automation
 
     ensure_crash_automation()
 
@@ -78,9 +78,9 @@ def _run(args: argparse.Namespace) -> int:
     console.print(summary)
 
     from flows.build_features import build_features
-    from flows.cli import run_flow
     from flows.ingest import ingest
     from flows.train import train
+    from ops.cli import run_flow
 
     console.rule("2/5 ingest (flow: ingest)")
     console.print(run_flow(ingest, {}))

@@ -22,8 +22,8 @@ from rich.table import Table
 
 from core.cli import describe_error, run_cli
 from core.settings import get_settings
-from flows.cli import run_flow
-from flows.params import NaiveUtc
+from ops.cli import run_flow
+from ops.params import NaiveUtc
 from tasks.ingestion import IngestionError, IngestionResult, list_sources
 from tasks.ingestion.steps import ingest_source_task
 from tasks.stores import prepare_stores_task

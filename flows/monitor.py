@@ -16,8 +16,8 @@ from typing import Any
 from prefect import flow
 
 from core.settings import get_settings
-from flows.cli import flow_main
-from flows.params import (
+from ops.cli import flow_main
+from ops.params import (
     Count,
     CountOrZero,
     NonNegativeFloat,

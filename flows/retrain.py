@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 from prefect import flow
 
 from flows.build_features import build_features
-from flows.cli import flow_main
 from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
-from flows.params import AucFloor, AucTolerance, Count, CountOrZero, TrialCount
-from flows.runtime import make_task_runner, notify_failure
 from flows.train import train
+from ops.cli import flow_main
+from ops.params import AucFloor, AucTolerance, Count, CountOrZero, TrialCount
+from ops.runtime import make_task_runner, notify_failure
 from tasks.orchestration import StageRecord
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from prefect import flow
 from rich.console import Console
 
 from core.cli import run_cli
-from flows.cli import run_flow
+from ops.cli import run_flow
 
 
 @flow(name="rollback")

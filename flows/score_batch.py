@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.cli import run_cli
-from flows.cli import run_flow
-from flows.params import ReasonCount
-from flows.runtime import notify_failure
+from ops.cli import run_flow
+from ops.params import ReasonCount
+from ops.runtime import notify_failure
 
 
 @flow(name="score_batch", on_failure=[notify_failure])

@@ -17,8 +17,8 @@ from typing import Any
 from prefect import flow
 
 from core.cli import UsageError, describe_error
-from flows.cli import check_parameters
-from flows.params import AucFloor, AucTolerance
+from ops.cli import check_parameters
+from ops.params import AucFloor, AucTolerance
 
 
 @flow(name="table")
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         check_source(load_spec(args.spec))
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        from flows.server import ensure_server
+        from ops.server import ensure_server
 
         url = ensure_server(args.port)
         os.environ["PREFECT_API_URL"] = url

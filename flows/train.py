@@ -15,8 +15,8 @@ from prefect import flow
 
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
-from flows.cli import flow_main
-from flows.params import (
+from ops.cli import flow_main
+from ops.params import (
     AucFloor,
     AucTolerance,
     Count,
@@ -39,7 +39,7 @@ def train(
 ) -> dict[str, Any]:
     """Train on earlier cutoffs, evaluate on the latest elapsed one, register and gate the model."""
     # The stage code (mlflow, xgboost, scikit-learn: ~9 s of imports) loads when the flow runs,
-    # not with this module, so a bad parameter is refused in ~2 s (see flows/cli.py).
+    # not with this module, so a bad parameter is refused in ~2 s (see ops/cli.py).
     from tasks.deploy.steps import build_champion_bento
     from tasks.registry import gate_model, register_model
     from tasks.stores import prepare_stores_task

@@ -24,7 +24,7 @@ from core.names import to_naive_utc, utc_now
 from core.tables import online_features
 from tasks.features.compiler import combined_query
 from tasks.features.definitions import FEATURES, definitions_hash
-from tasks.features.retrieval import row_count_problem
+from tasks.features.fetch import row_count_problem
 from tasks.features.session import compiled_sql, feature_session, fill_active_entities
 from tasks.features.sql import json_integer, json_number, json_object_text, json_text
 

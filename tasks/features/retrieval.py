@@ -12,17 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, DateTime, Dialect, Engine, and_, func, literal, select
+from sqlalchemy import Connection, Dialect, Engine
 
-from core.settings import get_settings
-from core.tables import customers
 from tasks.features.compiler import compile_training_plan
 from tasks.features.definitions import FEATURES, FeatureDef
+from tasks.features.fetch import SourceSQL, fetch_columns
 from tasks.features.session import (
     compiled_sql,
     data_fingerprint,
@@ -71,7 +68,7 @@ def get_historical_features(
             try:
                 _run_setup(conn, plan)
                 for source in plan.after_setup if side else plan.sources:
-                    values.update(_fetch_columns(conn, source, n))
+                    values.update(fetch_columns(conn, source, n))
             except BaseException:
                 if side:
                     side.cancel()
@@ -81,7 +78,7 @@ def get_historical_features(
                 if side_values is None:
                     log.info("an ingestion committed as the side session started: reading alone")
                     for source in plan.independent:
-                        values.update(_fetch_columns(conn, source, n))
+                        values.update(fetch_columns(conn, source, n))
                 else:
                     values.update(side_values)
     out = entity_df.copy()
@@ -99,7 +96,7 @@ def start_side_session(
     engine: Engine,
     ids: np.ndarray,
     moments: np.ndarray,
-    sources: Sequence[_SourceSQL],
+    sources: Sequence[SourceSQL],
 ) -> SideSession:
     """Run ``sources`` in a side process on the snapshot of ``conn`` (``tasks.features.side``)."""
     request = SideRequest(
@@ -149,32 +146,22 @@ def _naive_utc(values: pd.Series) -> pd.Series:
 
 
 @dataclass(frozen=True)
-class _SourceSQL:
-    """One source query compiled for a dialect, with its feature columns."""
-
-    key: str
-    sql: str
-    names: list[str]
-    text_names: frozenset[str]
-
-
-@dataclass(frozen=True)
 class _TrainingSQL:
     """The compiled training plan: setup statements and source queries (the temporary tables
     setup builds go with the session's connection)."""
 
     setup: list[str]
-    sources: list[_SourceSQL]
+    sources: list[SourceSQL]
     temp_tables: tuple[str, ...]
     reads_setup: frozenset[str] = frozenset()
 
     @property
-    def after_setup(self) -> list[_SourceSQL]:
+    def after_setup(self) -> list[SourceSQL]:
         """Queries that read the tables setup builds."""
         return [s for s in self.sources if s.key in self.reads_setup]
 
     @property
-    def independent(self) -> list[_SourceSQL]:
+    def independent(self) -> list[SourceSQL]:
         """Queries that read only the sources and the entity table."""
         return [s for s in self.sources if s.key not in self.reads_setup]
 
@@ -190,69 +177,6 @@ def _training_sql(
         columns = list(query.selected_columns)[1:]
         text_names = frozenset(c.name for c in columns if c.type.python_type is str)
         sql = compiled_sql((key, name), query, dialect)
-        sources.append(_SourceSQL(name, sql, [c.name for c in columns], text_names))
+        sources.append(SourceSQL(name, sql, [c.name for c in columns], text_names))
     setup = [compiled_sql((key, "setup", i), s, dialect) for i, s in enumerate(plan.setup)]
     return _TrainingSQL(setup, sources, plan.temp_tables, plan.reads_setup)
-
-
-def _fetch_columns(conn: Connection, source: _SourceSQL, n: int) -> dict[str, np.ndarray]:
-    """Run one source query on the DBAPI cursor, in chunks; columns in row_id order."""
-    chunk = get_settings().chunk_rows
-    dbapi: Any = conn.connection.dbapi_connection
-    # A server-side cursor on PostgreSQL keeps the client's memory to one chunk at a time.
-    postgres = conn.dialect.name == "postgresql"
-    cursor = dbapi.cursor(name="feature_rows") if postgres else dbapi.cursor()
-    # Each chunk becomes typed columns at once: float64 columns hold 8 bytes a value instead of a
-    # Python object each, so memory stays near the size of the result, not several times it.
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in source.names}
-    got = 0
-    try:
-        cursor.execute(source.sql)
-        while rows := cursor.fetchmany(chunk):
-            block = np.array(rows, dtype=object).reshape(len(rows), -1)
-            got += len(rows)
-            for i, name in enumerate(source.names, start=1):
-                column = block[:, i]
-                parts[name].append(
-                    column if name in source.text_names else column.astype(np.float64)
-                )
-            del block, rows
-    finally:
-        cursor.close()
-    if got != n:
-        raise ValueError(row_count_problem(conn, got, n))
-    return {
-        name: _shared_strings(np.concatenate(chunks))
-        if chunks and name in source.text_names
-        else np.concatenate(chunks)
-        if chunks
-        else np.empty(0, dtype=object if name in source.text_names else np.float64)
-        for name, chunks in parts.items()
-    }
-
-
-def _shared_strings(column: np.ndarray) -> np.ndarray:
-    """The same values, each distinct string one shared object (the driver makes a new ``str``
-    per value: ~50 bytes each, hundreds of MB over a training set's categorical columns)."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    shared = np.empty(len(column), dtype=object)  # None where the value was missing
-    present = codes >= 0
-    shared[present] = np.asarray(uniques, dtype=object)[codes[present]]
-    return shared
-
-
-def row_count_problem(conn: Connection, got: int, want: int) -> str:
-    """Explain why a source query did not return exactly one row per entity row."""
-    a, b = customers.alias("a"), customers.alias("b")
-    never = literal(datetime(9999, 12, 31), DateTime)
-    overlap = and_(
-        a.c.customer_id == b.c.customer_id,
-        a.c.version_id < b.c.version_id,
-        a.c.valid_from < func.coalesce(b.c.valid_to, never),
-        b.c.valid_from < func.coalesce(a.c.valid_to, never),
-    )
-    sample = conn.execute(select(a.c.customer_id).join(b, overlap).limit(5)).scalars().all()
-    return (
-        f"feature query returned {got} rows for {want} entity rows: the customers table has"
-        f" overlapping SCD2 versions (e.g. customer_id {sample}); fix the CRM load"
-    )

@@ -26,12 +26,11 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from tasks.features.retrieval import _SourceSQL
+from tasks.features.fetch import SourceSQL
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class SideRequest:
     fingerprint: tuple[object, ...]
     ids: np.ndarray
     moments: np.ndarray
-    sources: Sequence[_SourceSQL]
+    sources: Sequence[SourceSQL]
 
 
 class SideSession:
@@ -94,7 +93,7 @@ class SideSession:
 def run_side_session(request: SideRequest) -> dict[str, np.ndarray] | None:
     """In the side process: upload the entity rows, check the snapshot, run the queries."""
     from core.db import make_engine
-    from tasks.features.retrieval import _fetch_columns
+    from tasks.features.fetch import fetch_columns
     from tasks.features.session import data_fingerprint, feature_session, upload_entities
 
     engine = make_engine(request.url)
@@ -105,7 +104,7 @@ def run_side_session(request: SideRequest) -> dict[str, np.ndarray] | None:
             if data_fingerprint(conn) != request.fingerprint:
                 return None
             for source in request.sources:
-                values.update(_fetch_columns(conn, source, len(request.ids)))
+                values.update(fetch_columns(conn, source, len(request.ids)))
     finally:
         engine.dispose()
     return values

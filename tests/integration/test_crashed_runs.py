@@ -15,7 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 
-from flows.automations import ensure_crash_automation
+from ops.automations import ensure_crash_automation
 
 SLEEPY = textwrap.dedent(
     """

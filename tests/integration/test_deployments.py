@@ -38,8 +38,8 @@ from prefect.states import Cancelled
 
 from core.names import CHAMPION
 from core.settings import get_settings
-from flows.deploy import PROJECT_DIR, deploy_all
-from flows.server import prefect_env
+from ops.deploy import PROJECT_DIR, deploy_all
+from ops.server import prefect_env
 from simulator import SimConfig, simulate
 
 

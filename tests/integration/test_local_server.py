@@ -29,7 +29,7 @@ def _server_cli(action: str, home: Path, port: int) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "PREFECT_"))}
     env.update(CHURN_HOME=str(home), PYTHONPATH=str(PROJECT))
     return subprocess.run(
-        [sys.executable, "-m", "flows.server", action, "--port", str(port)],
+        [sys.executable, "-m", "ops.server", action, "--port", str(port)],
         env=env,
         cwd=PROJECT,
         capture_output=True,

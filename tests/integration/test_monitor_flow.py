@@ -32,8 +32,8 @@ from core.db import make_engine
 from core.names import CHAMPION, REFERENCE_ARTIFACT, utc_now
 from core.settings import get_settings
 from core.tables import monitoring_metrics, prediction_log
-from flows.deploy import deploy_all
 from flows.monitor import monitor
+from ops.deploy import deploy_all
 from tasks.monitoring.data import CATEGORICAL, NUMERIC
 from tests.conftest import _free_port
 from tests.integration.monitoring_sim import PRICE_FEATURES, simulate_scenario

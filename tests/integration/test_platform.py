@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from flows.platform import Service, _record, down, recorded, run_dir
+from ops.platform import Service, _record, down, recorded, run_dir
 
 # ignores SIGTERM (like a busy worker), and starts a child in a session of its own
 STUBBORN = """
@@ -85,7 +85,7 @@ def test_up_adopts_this_homes_running_server_and_refuses_a_strangers(
     import pytest
 
     from core.settings import get_settings
-    from flows.platform import _adopt_server, _start_prefect
+    from ops.platform import _adopt_server, _start_prefect
 
     port = int(prefect_server.rsplit(":", 1)[1].split("/")[0])
     pid_file = get_settings().prefect_home / "server.pid"
@@ -93,7 +93,7 @@ def test_up_adopts_this_homes_running_server_and_refuses_a_strangers(
     assert _adopt_server(port) is None  # no PID file: not ours
     with pytest.raises(RuntimeError, match=rf"another Prefect server .* port {port}.*PREFECT_PORT"):
         _start_prefect(port)
-    pid_file.write_text(str(_listener(port)))  # where the PID file of `flows.server start` is
+    pid_file.write_text(str(_listener(port)))  # where the PID file of `ops.server start` is
     adopted = _adopt_server(port)
     assert adopted is not None
     assert (adopted.name, adopted.pid, adopted.url) == (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.features.retrieval import _shared_strings
+from tasks.features.fetch import _shared_strings
 
 
 def test_shared_strings_keeps_values_and_missing_and_shares_objects() -> None:

@@ -11,9 +11,9 @@ from prefect.utilities.callables import parameter_schema
 from core.cli import UsageError
 from core.names import utc_now
 from flows.build_features import build_features
-from flows.cli import check_parameters
 from flows.ingest import ingest
 from flows.train import train
+from ops.cli import check_parameters
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from core.settings import Settings
-from flows.runtime import failure_message, make_task_runner
+from ops.runtime import failure_message, make_task_runner
 from tasks.orchestration.report import StageRecord, mlflow_run_url, retrain_markdown
 
 TRAINED = {

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import get_settings
-from flows.server import (
+from ops.server import (
     BIN,
     PROJECT_DIR,
     prefect_env,
@@ -257,7 +257,7 @@ def _print(services: list[Service]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m flows.platform", description=__doc__.splitlines()[0] if __doc__ else None
+        prog="python -m ops.platform", description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--prefect-port", type=int, default=4200)

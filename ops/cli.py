@@ -2,7 +2,7 @@
 
 ``run_flow_cli`` checks the parameters against the flow's signature (the same pydantic
 constraints Prefect applies to deployment runs), then runs the flow with heartbeats every 30 s
-so that a killed run is marked Crashed (see flows/automations.py), and raises the flow's root
+so that a killed run is marked Crashed (see ops/automations.py), and raises the flow's root
 cause if it failed. ``core.cli.run_cli`` turns that into ``<prog>: <message>`` and exit 1.
 """
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from core.cli import run_cli
-from flows.server import PROJECT_DIR, ensure_server, prefect_env
+from ops.server import PROJECT_DIR, ensure_server, prefect_env
 
 WORK_POOL = "churn-local"
 
@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     url = ensure_server(args.port)
     deploy_all(url)
     os.environ["PREFECT_API_URL"] = url  # before prefect is imported below
-    from flows.automations import ensure_crash_automation
+    from ops.automations import ensure_crash_automation
 
     ensure_crash_automation()
     print(
@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.deploy", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ops.deploy", description=__doc__)
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
     return run_cli(_run, parser, argv)
 

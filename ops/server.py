@@ -3,7 +3,7 @@
 State lives in ``$CHURN_HOME/prefect`` (PREFECT_HOME: SQLite database, results, PID file);
 ``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...`` moves the database to PostgreSQL.
 One long-lived server, not Prefect's per-process ephemeral one (15–35 s per process, and it locks
-its SQLite file under load). CLI: ``python -m flows.server start|stop|status``.
+its SQLite file under load). CLI: ``python -m ops.server start|stop|status``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def prefect_env(settings: Settings | None = None) -> dict[str, str]:
         "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(home / "storage"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # our modules log through standard logging; show their lines in the UI too
-        "PREFECT_LOGGING_EXTRA_LOGGERS": "tasks,flows,models,monitoring,simulator",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "tasks,flows,ops,models,monitoring,simulator",
         "BENTOML_HOME": str(settings.bentoml_home),
         # tools that otherwise write to ~/.cache or ~/.config
         "MPLCONFIGDIR": str(settings.home.resolve() / "matplotlib"),
@@ -151,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.action == "start":
         url = ensure_server(args.port)
         os.environ["PREFECT_API_URL"] = url  # before prefect is imported below
-        from flows.automations import ensure_crash_automation
+        from ops.automations import ensure_crash_automation
 
         ensure_crash_automation()
         print(f"Prefect API {url} — UI at {url.removesuffix('/api')}")
@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m flows.server", description=__doc__.splitlines()[0] if __doc__ else None
+        prog="python -m ops.server", description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
