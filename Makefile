@@ -28,7 +28,7 @@ SPEC ?=
 MODEL ?=
 MODEL_ARG := $(if $(strip $(MODEL)),--model-name $(MODEL))
 
-.PHONY: setup demo test lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve table clean help
+.PHONY: setup demo test test-system lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve table clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -53,8 +53,11 @@ lint: setup  ## ruff lint + format check
 typecheck: setup  ## mypy
 	$(VENV)/bin/mypy
 
-pytest: setup  ## the test suite only
+pytest: setup  ## the test suite only (without the long end-to-end system tests)
 	$(VENV)/bin/pytest
+
+test-system: setup  ## long end-to-end system tests (marked `system`): full loops, several processes
+	$(VENV)/bin/pytest -m system
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 

@@ -30,7 +30,7 @@ def baseline_cv_roc_auc(frame: pd.DataFrame, spec: FeatureSpec, *, seed: int) ->
     """Mean ROC-AUC of a default ``XGBClassifier`` on one-hot features over our CV folds."""
     y = frame["label"].to_numpy(dtype="int64")
     x = pd.get_dummies(frame[list(spec.names)], columns=list(spec.categories), dtype=float)
-    rest, _ = split_holdout(y, seed=seed)
+    rest, _ = split_holdout(frame["customer_id"].to_numpy(), y, seed=seed)
     aucs = []
     for train_rows, test_rows in cv_folds(y, rest, seed=seed):
         model = xgb.XGBClassifier(random_state=seed)

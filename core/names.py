@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 DEFAULT_MODEL_NAME = "churn-model"
+# The gate: a candidate trained on the same data as the champion must beat it by this much.
+DEFAULT_MIN_GAIN = 0.002
 # Training uses the latest N elapsed monthly cutoffs by default: a year.
 DEFAULT_MAX_CUTOFFS = 12
 
@@ -28,6 +30,10 @@ TAG_HORIZON_DAYS = "horizon_days"
 # The latest moment a model's training or validation labels looked at (last validation cutoff
 # + horizon): a fair holdout for re-scoring that model starts at or after it.
 TAG_TRAINED_THROUGH = "data.trained_through"
+# A snapshot model's training rows (no time separates them from a later holdout): the run
+# artifact holding their customer ids, which the gate leaves out when it re-scores the version.
+TAG_TRAINING_IDS = "data.training_ids"
+TRAINING_IDS_ARTIFACT = "data/training_ids.parquet"
 TAG_GATE_DECISION = "gate.decision"
 TAG_GATE_REASON = "gate.reason"
 TAG_CHAMPION_SEQ = "champion.seq"

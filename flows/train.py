@@ -13,15 +13,16 @@ from typing import Any
 
 from prefect import flow
 
-from core.names import DEFAULT_MAX_CUTOFFS
-from core.settings import get_settings
+from core.names import DEFAULT_MAX_CUTOFFS, DEFAULT_MIN_GAIN, DEFAULT_MODEL_NAME
 from ops.cli import flow_main
 from ops.params import (
     AucFloor,
+    AucGain,
     AucTolerance,
     Count,
     CountOrZero,
     HorizonDays,
+    ModelName,
     PastMoment,
     TrialCount,
 )
@@ -29,17 +30,21 @@ from ops.params import (
 
 @flow(name="train")
 def train(
+    model_name: ModelName = DEFAULT_MODEL_NAME,
     horizon_days: HorizonDays | None = None,
     min_auc: AucFloor = 0.75,
     tolerance: AucTolerance = 0.01,
+    min_gain: AucGain = DEFAULT_MIN_GAIN,
     n_trials: TrialCount = 0,
     cutoffs: list[PastMoment] | None = None,
     max_cutoffs: Count | None = DEFAULT_MAX_CUTOFFS,
     max_train_rows: CountOrZero | None = None,
 ) -> dict[str, Any]:
-    """Train on earlier cutoffs, evaluate on the latest elapsed one, register and gate the model."""
+    """Train ``model_name`` (a built-in definition, ``tasks.definitions``) on earlier cutoffs,
+    evaluate on the latest elapsed one, register and gate it."""
     # The stage code (mlflow, xgboost, scikit-learn: ~9 s of imports) loads when the flow runs,
     # not with this module, so a bad parameter is refused in ~2 s (see ops/cli.py).
+    from tasks.definitions import get_definition
     from tasks.deploy.steps import build_champion_bento
     from tasks.registry import gate_model, register_model
     from tasks.stores import prepare_stores_task
@@ -54,10 +59,12 @@ def train(
     from tasks.training.dask_fit import dask_configured
     from tasks.training.dask_steps import train_model_dask
 
+    definition = get_definition(model_name)  # an unknown name fails here, before any work
     prepare_stores_task()
-    horizon = horizon_days or get_settings().horizon_days
-    spec = load_feature_spec()
+    horizon = horizon_days or definition.horizon_days
+    spec = load_feature_spec(model_name)
     frame = load_training_set(
+        model_name=model_name,
         horizon_days=horizon,
         cutoffs=cutoffs,
         max_cutoffs=max_cutoffs,
@@ -67,9 +74,11 @@ def train(
     fit = train_model_dask if dask_configured() else train_model
     trained = fit(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
     evaluation = evaluate_model(trained, frame)
-    logged = log_training_run(trained, evaluation, frame, horizon_days=horizon)
+    logged = log_training_run(
+        trained, evaluation, frame, horizon_days=horizon, model_name=model_name
+    )
     version = register_model(
-        logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash
+        logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash, name=model_name
     )
     decision = gate_model(
         version=version,
@@ -78,10 +87,12 @@ def train(
         definitions_hash=spec.definitions_hash,
         min_auc=min_auc,
         tolerance=tolerance,
+        min_gain=min_gain,
+        name=model_name,
     )
-    summary = publish_training_summary(trained, evaluation, logged, decision)
+    summary = publish_training_summary(trained, evaluation, logged, decision, model_name)
     if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
-        summary["bento"] = build_champion_bento(version)
+        summary["bento"] = build_champion_bento(version, model_name)
     return summary
 
 

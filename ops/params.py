@@ -38,3 +38,18 @@ Share = Annotated[float, Field(gt=0.0, le=1.0, description="a share in (0, 1]")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, description="in [0, 1]")]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+AucGain = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=0.5,
+        description="AUC a candidate trained on the champion's data must gain to replace it",
+    ),
+]
+ModelName = Annotated[
+    str,
+    Field(
+        pattern=r"^churn-[a-z0-9][a-z0-9_-]{0,40}$",
+        description="registered model: churn-model, churn-model-90d or churn-<name>",
+    ),
+]

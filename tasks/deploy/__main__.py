@@ -16,7 +16,6 @@ from rich.console import Console
 from core.settings import get_settings
 from tasks.deploy.build import build_bento
 from tasks.deploy.serve import DEFAULT_PORT, champion_version, serve_command, serve_env
-from tasks.owndata.naming import model_name_scope
 
 console = Console(stderr=True)
 
@@ -39,10 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        with model_name_scope(args.model_name or get_settings().model_name):
-            version = args.model_version or champion_version()
-            with console.status(f"building the bento for model version {version}"):
-                built = build_bento(version)
+        name = args.model_name or get_settings().model_name
+        version = args.model_version or champion_version(name)
+        with console.status(f"building the bento for {name} version {version}"):
+            built = build_bento(version, model_name=name)
     except (RuntimeError, ValueError) as exc:
         if args.verbose:
             raise

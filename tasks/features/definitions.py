@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from sqlalchemy.dialects import sqlite
@@ -39,14 +39,26 @@ def feature_names(features: Sequence[FeatureDef] = FEATURES) -> list[str]:
     return [fd.name for fd in features]
 
 
-@lru_cache(maxsize=8)
-def definitions_hash(features: Sequence[FeatureDef] = FEATURES) -> str:
+def definitions_hash(
+    features: Sequence[FeatureDef] = FEATURES,
+    *,
+    categories: Mapping[str, Sequence[str]] = CATEGORIES,
+) -> str:
     """sha256 of what the features compute: names, dtypes, categories and the compiled SQL."""
+    names = set(feature_names(features))
+    used = tuple(sorted((k, tuple(v)) for k, v in categories.items() if k in names))
+    return _hash(tuple(features), used)
+
+
+@lru_cache(maxsize=8)
+def _hash(
+    features: tuple[FeatureDef, ...], categories: tuple[tuple[str, tuple[str, ...]], ...]
+) -> str:
     dialect = sqlite.dialect()
     queries = compile_source_queries(features)
     document = {
         "features": [[fd.name, fd.dtype, fd.source.name] for fd in features],
-        "categories": {k: list(v) for k, v in CATEGORIES.items() if k in feature_names(features)},
+        "categories": {k: list(v) for k, v in categories},
         "sql": {
             source: str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
             for source, query in sorted(queries.items())

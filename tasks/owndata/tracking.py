@@ -3,7 +3,8 @@
 Params, CV and holdout metrics, the pyfunc model (booster + feature spec, signature, input
 example), ROC/PR/calibration/importance plots, the scored holdout as the drift reference and its
 drift profile (``tasks.training.tracking.log_evaluation_artifacts``). The experiment is the
-model's name (``tasks.training.configure_tracking``, called inside ``model_name_scope``).
+model's name (``tasks.training.configure_tracking(spec.model_name)``). The run records what the
+model trained on: ``data.trained_through`` (the snapshot date) and the ids of its training rows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from core.names import TAG_DEFINITIONS_HASH, TAG_SOURCE, TAG_SOURCE_KIND, TAG_WINDOW_END
+from core.names import (
+    TAG_DEFINITIONS_HASH,
+    TAG_SOURCE,
+    TAG_SOURCE_KIND,
+    TAG_TRAINED_THROUGH,
+    TAG_TRAINING_IDS,
+    TAG_WINDOW_END,
+    TRAINING_IDS_ARTIFACT,
+)
 from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
 from tasks.owndata.spec import SourceSpec
@@ -30,7 +39,7 @@ __all__ = ["TAG_SOURCE", "TAG_SOURCE_KIND", "log_snapshot_run"]
 
 def log_snapshot_run(model: SnapshotModel, frame: pd.DataFrame, *, spec: SourceSpec) -> LoggedRun:
     """One MLflow run holding everything needed to audit, serve and monitor the model."""
-    experiment_id = configure_tracking()
+    experiment_id = configure_tracking(spec.model_name)
     snapshot = pd.to_datetime(frame["as_of"]).max()
     evaluation = model.evaluation
     with (
@@ -46,6 +55,9 @@ def log_snapshot_run(model: SnapshotModel, frame: pd.DataFrame, *, spec: SourceS
                 TAG_SOURCE: spec.name,
                 TAG_SOURCE_KIND: spec.kind,
                 TAG_WINDOW_END: snapshot.date().isoformat(),
+                # labels say who had churned by the snapshot: they reach its date
+                TAG_TRAINED_THROUGH: snapshot.to_pydatetime().isoformat(),
+                TAG_TRAINING_IDS: TRAINING_IDS_ARTIFACT,
                 "evaluation": f"stratified holdout + stratified {FOLDS}-fold CV",
                 "git.commit": git_commit(),
             }
@@ -84,6 +96,17 @@ def log_snapshot_run(model: SnapshotModel, frame: pd.DataFrame, *, spec: SourceS
             {f"holdout_{k}": v for k, v in evaluation.metrics.items()}, model_id=model_id
         )
         log_evaluation_artifacts(evaluation, workdir, spec=model.spec)
+        _log_training_ids(frame, evaluation.reference, workdir)
     return LoggedRun(
         run_id=run.info.run_id, experiment_id=experiment_id, model_uri=str(info.model_uri)
     )
+
+
+def _log_training_ids(frame: pd.DataFrame, holdout: pd.DataFrame, workdir: Path) -> None:
+    """The customers the model learned from (every row outside the holdout): a later version is
+    compared with this one only on customers outside this set."""
+    held = set(holdout["customer_id"].astype(str))
+    ids = frame["customer_id"].astype(str)
+    path = workdir / Path(TRAINING_IDS_ARTIFACT).name
+    pd.DataFrame({"customer_id": ids[~ids.isin(held)].to_numpy()}).to_parquet(path, index=False)
+    mlflow.log_artifact(str(path), artifact_path=str(Path(TRAINING_IDS_ARTIFACT).parent))

@@ -17,12 +17,11 @@ import pandas as pd
 from core.names import SOURCE_DTYPES_ARTIFACT, TAG_SOURCE, TAG_SOURCE_KIND
 from core.settings import get_settings
 from tasks.owndata.features import SourceFeatures
-from tasks.owndata.naming import model_name_scope
 from tasks.owndata.pipeline import horizon_of
 from tasks.owndata.spec import SourceSpec
 from tasks.owndata.tracking import log_snapshot_run
 from tasks.owndata.training import train_snapshot
-from tasks.registry import gate_version, register_version, registry_client
+from tasks.registry import DEFAULT_MIN_GAIN, gate_version, register_version, registry_client
 from tasks.training import (
     Evaluation,
     LoggedRun,
@@ -47,7 +46,9 @@ def _fit_and_log(
     else:
         trained = fit_model(frame, spec=feature_spec, seed=seed)
         evaluation = evaluate_holdout(trained, frame)
-        logged = record_training_run(trained, evaluation, frame, horizon_days=horizon_of(spec))
+        logged = record_training_run(
+            trained, evaluation, frame, horizon_days=horizon_of(spec), model_name=spec.model_name
+        )
         valid_auc = trained.fitted.valid_auc
     with mlflow.start_run(run_id=logged.run_id):
         mlflow.set_tags({TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind})
@@ -63,28 +64,33 @@ def train_spec(
     *,
     min_auc: float,
     tolerance: float,
+    min_gain: float = DEFAULT_MIN_GAIN,
     seed: int | None = None,
 ) -> dict[str, Any]:
     """Fit, evaluate, log to MLflow, register and gate ``churn-<name>``; a JSON-ready summary."""
     seed = get_settings().seed if seed is None else seed
     digest = features.definitions_hash
-    with model_name_scope(spec.model_name):
-        evaluation, logged, cv_auc, valid_auc = _fit_and_log(spec, frame, features, seed=seed)
-        version = register_version(logged, metrics=evaluation.metrics, definitions_hash=digest)
-        registry_client().set_model_version_tag(spec.model_name, version, TAG_SOURCE, spec.name)
-        decision = gate_version(
-            version=version,
-            candidate_auc=evaluation.metrics["roc_auc"],
-            holdout=evaluation.reference,
-            definitions_hash=digest,
-            min_auc=min_auc,
-            tolerance=tolerance,
-        )
+    evaluation, logged, cv_auc, valid_auc = _fit_and_log(spec, frame, features, seed=seed)
+    version = register_version(
+        logged, metrics=evaluation.metrics, definitions_hash=digest, name=spec.model_name
+    )
+    registry_client().set_model_version_tag(spec.model_name, version, TAG_SOURCE, spec.name)
+    decision = gate_version(
+        version=version,
+        candidate_auc=evaluation.metrics["roc_auc"],
+        holdout=evaluation.reference,
+        definitions_hash=digest,
+        min_auc=min_auc,
+        tolerance=tolerance,
+        min_gain=min_gain,
+        name=spec.model_name,
+    )
     log.info("%s v%s: %s (%s)", spec.model_name, version, decision.decision, decision.reason)
     return {
         "model_name": spec.model_name,
         "version": version,
         "decision": decision.decision,
+        "gate_situation": decision.situation,
         "reason": decision.reason,
         "holdout_roc_auc": evaluation.metrics["roc_auc"],
         "cv_roc_auc": cv_auc,

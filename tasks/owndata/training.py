@@ -126,13 +126,23 @@ def _fit_fold(
     return undo_class_weight(booster[:trees], weight=spw), trees
 
 
-def split_holdout(y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rest, holdout) row positions, stratified by label, reproducible for a seed."""
-    positions = np.arange(len(y))
-    rest, holdout = train_test_split(
-        positions, test_size=HOLDOUT_FRACTION, stratify=y, random_state=seed
-    )
-    return np.sort(rest), np.sort(holdout)
+def split_holdout(ids: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rest, holdout) row positions, stratified by label and stable per customer: in each class
+    the HOLDOUT_FRACTION of rows whose (seed, id) hash is lowest. A reload of the same table
+    gives the same holdout, and a corrected one nearly the same, so two versions of a model
+    share most of their holdout rows (the gate compares them on rows neither trained on)."""
+    keys = pd.util.hash_array(np.asarray(ids).astype(str).astype(object), hash_key=_hash_key(seed))
+    holdout: list[np.ndarray] = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        ranked = members[np.argsort(keys[members], kind="stable")]
+        holdout.append(ranked[: round(HOLDOUT_FRACTION * len(members))])
+    chosen = np.sort(np.concatenate(holdout))
+    return np.setdiff1d(np.arange(len(y)), chosen), chosen
+
+
+def _hash_key(seed: int) -> str:
+    return f"churn{seed:011d}"[-16:]
 
 
 def cv_folds(y: np.ndarray, rest: np.ndarray, *, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -147,7 +157,7 @@ def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> Snap
     y = frame["label"].to_numpy(dtype="int64")
     _check_classes(y)
     x = to_model_matrix(frame, spec=spec)
-    rest, holdout = split_holdout(y, seed=seed)
+    rest, holdout = split_holdout(frame["customer_id"].to_numpy(), y, seed=seed)
     aucs, trees = [], []
     for i, (train_rows, test_rows) in enumerate(cv_folds(y, rest, seed=seed)):
         booster, kept = _fit_fold(x, y, train_rows, spec=spec, seed=seed)

@@ -8,7 +8,7 @@ Importing this package connects to nothing and reads no file.
 
 from core.names import CHALLENGER, CHAMPION
 from tasks.registry.gate import GateDecision, Rescore, decide_promotion
-from tasks.registry.promotion import gate_version, rescore_version
+from tasks.registry.promotion import DEFAULT_MIN_GAIN, gate_version, rescore_version
 from tasks.registry.rollback import Rollback, rollback_to_previous
 from tasks.registry.steps import (
     gate_model,
@@ -29,6 +29,7 @@ from tasks.registry.store import (
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "DEFAULT_MIN_GAIN",
     "ChampionRecord",
     "GateDecision",
     "Rescore",

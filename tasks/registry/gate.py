@@ -1,4 +1,17 @@
-"""The evaluation gate's rule, as a pure function over plain data: no MLflow, no I/O."""
+"""The evaluation gate's rule, as a pure function over plain data: no MLflow, no I/O.
+
+One rule for every model (``churn-model`` and every ``churn-<name>``):
+
+| situation | promote when |
+|---|---|
+| no champion | the candidate clears the first-model test: holdout AUC ≥ ``min_auc`` |
+| candidate trained on newer data (later ``data.trained_through``) | its AUC ≥ the champion's − ``tolerance`` (and ≥ the best recent champion's − ``tolerance``) |
+| same (or older) data as the champion: a reload, a rerun | its AUC > the champion's + ``min_gain`` |
+
+Both AUCs are computed on the same rows, which neither version trained on (``Rescore``).
+``min_auc`` is also an absolute floor for every candidate. A champion that cannot score the
+candidate's rows at all (other feature definitions) leaves the first-model test.
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -6,19 +19,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+Situation = Literal["first", "newer", "same"]
+
 
 @dataclass(frozen=True)
 class Rescore:
-    """A recent champion re-scored on the candidate's holdout.
+    """A recent champion and the candidate scored on the same rows, which neither trained on.
 
-    ``auc`` None: not scored. ``comparable`` False: other feature definitions (it cannot score
-    this data at all); True with no auc: the holdout overlaps its training labels.
+    ``auc`` None: not scored, and ``note`` says why. ``comparable`` False: other feature
+    definitions (it cannot score this data at all); True with no auc: no row of the candidate's
+    holdout lies outside the champion's training data. ``candidate_auc``: the candidate's AUC
+    on the same rows (None: use the candidate's whole holdout). ``newer``: the candidate trained
+    on later data than this version.
     """
 
     version: str
     auc: float | None
     comparable: bool
     note: str
+    candidate_auc: float | None = None
+    rows: int | None = None
+    newer: bool = True
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,7 @@ class GateDecision:
     champion_auc: float | None
     best_version: str | None = None
     best_auc: float | None = None
+    situation: Situation = "first"
 
 
 def decide_promotion(
@@ -42,16 +64,16 @@ def decide_promotion(
     rescores: Sequence[Rescore],
     min_auc: float,
     tolerance: float,
+    min_gain: float = 0.002,
 ) -> GateDecision:
-    """Promote when the candidate clears ``min_auc`` and is no worse (beyond ``tolerance``) than
-    the current champion *and* the best of the recent champions, all on the same holdout.
-
-    ``rescores``: the recent champions, current first. A current champion whose training labels
-    overlap the holdout cannot be compared fairly: the candidate is then refused.
-    """
+    """Apply the rule of the module's table. ``rescores``: the recent champions, current first."""
     champion = rescores[0] if rescores else None
     scored = [r for r in rescores if r.auc is not None]
     best = max(scored, key=lambda r: r.auc or 0.0, default=None)
+    situation: Situation = (
+        "first" if champion is None or not champion.comparable
+        else "newer" if champion.newer else "same"
+    )  # fmt: skip
 
     def result(outcome: Literal["promoted", "rejected"], reason: str) -> GateDecision:
         return GateDecision(
@@ -63,6 +85,7 @@ def decide_promotion(
             champion_auc=champion.auc if champion else None,
             best_version=best.version if best else None,
             best_auc=best.auc if best else None,
+            situation=situation,
         )
 
     if candidate_auc < min_auc:
@@ -71,23 +94,38 @@ def decide_promotion(
         return result(
             "promoted", f"first champion: holdout roc_auc {candidate_auc:.4f} >= {min_auc:.4f}"
         )
-    if champion.auc is None and champion.comparable:
+    if not champion.comparable:
+        return result("promoted", f"roc_auc {candidate_auc:.4f} >= min_auc; {champion.note}")
+    if champion.auc is None:
         return result(
             "rejected",
             f"refused: cannot compare like with like — {champion.note}; train with later "
             "cutoffs so the holdout lies after the champion's training window",
         )
+    mine = champion.candidate_auc if champion.candidate_auc is not None else candidate_auc
+    on_rows = f"on the same {champion.rows} rows" if champion.rows else "on the same rows"
+    if not champion.newer:
+        if mine > champion.auc + min_gain:
+            return result("promoted", (
+                f"better on the same data: roc_auc {mine:.4f} > champion v{champion.version} "
+                f"{champion.auc:.4f} + min_gain {min_gain:.4f} {on_rows}, which neither trained on"
+            ))  # fmt: skip
+        return result("rejected", (
+            f"not better on the same data: roc_auc {mine:.4f} <= champion v{champion.version} "
+            f"{champion.auc:.4f} + min_gain {min_gain:.4f} {on_rows}, which neither trained on"
+        ))  # fmt: skip
     for other, label in ((champion, "champion"), (best, f"best of last {len(rescores)}")):
-        if other is not None and other.auc is not None and candidate_auc < other.auc - tolerance:
+        if other is None or other.auc is None:
+            continue
+        own = other.candidate_auc if other.candidate_auc is not None else candidate_auc
+        if own < other.auc - tolerance:
             return result("rejected", (
-                f"roc_auc {candidate_auc:.4f} < {label} v{other.version} {other.auc:.4f} "
+                f"roc_auc {own:.4f} < {label} v{other.version} {other.auc:.4f} "
                 f"- tolerance {tolerance:.4f} on the same holdout"
             ))  # fmt: skip
-    if champion.auc is None:
-        return result("promoted", f"roc_auc {candidate_auc:.4f} >= min_auc; {champion.note}")
-    assert best is not None and best.auc is not None
+    assert best is not None and best.auc is not None  # champion.auc is set, so best exists
     return result("promoted", (
-        f"roc_auc {candidate_auc:.4f} >= champion v{champion.version} {champion.auc:.4f} and "
+        f"newer data: roc_auc {mine:.4f} >= champion v{champion.version} {champion.auc:.4f} and "
         f"best recent v{best.version} {best.auc:.4f} - tolerance {tolerance:.4f} on the same "
         "holdout"
     ))  # fmt: skip

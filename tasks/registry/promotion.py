@@ -4,7 +4,8 @@ holdout (only those trained entirely before it), decide, and commit the decision
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import tempfile
+from datetime import UTC, datetime, timedelta
 
 import mlflow
 import pandas as pd
@@ -13,6 +14,7 @@ from mlflow import MlflowClient
 from core.names import (
     CHALLENGER,
     CHAMPION,
+    DEFAULT_MIN_GAIN,
     TAG_CHAMPION_PROMOTED_AT,
     TAG_CHAMPION_SEQ,
     TAG_CUTOFFS_VALIDATION,
@@ -22,6 +24,7 @@ from core.names import (
     TAG_GATE_REASON,
     TAG_HORIZON_DAYS,
     TAG_TRAINED_THROUGH,
+    TAG_TRAINING_IDS,
     utc_now,
 )
 from tasks.registry.gate import GateDecision, Rescore, decide_promotion
@@ -42,28 +45,76 @@ COMPARE_LAST = 3
 
 
 def rescore_version(
-    client: MlflowClient, name: str, version: str, holdout: pd.DataFrame, *, definitions_hash: str
+    client: MlflowClient,
+    name: str,
+    version: str,
+    holdout: pd.DataFrame,
+    *,
+    definitions_hash: str,
+    candidate_through: datetime | None = None,
 ) -> Rescore:
-    """Version's ROC-AUC on ``holdout``, or why it cannot be compared there: other feature
-    definitions, or a holdout that does not lie entirely after the version's training labels."""
-    tags = client.get_model_version(name, version).tags
+    """Version's ROC-AUC and the candidate's on the rows of the candidate's ``holdout`` that
+    neither trained on, or why there are none: other feature definitions, or a holdout inside
+    the version's training data.
+
+    Rows the version may have learned from are dropped: cutoffs before its
+    ``data.trained_through`` (its labels reach that far), and the customers of its recorded
+    training rows (a snapshot model: ``data.training_ids``). A version that records neither is
+    compared on the rows after its registration. ``candidate_through``: when the candidate's
+    labels end; later than the version's means newer data.
+    """
+    model_version = client.get_model_version(name, version)
+    tags = model_version.tags
     if tags.get(TAG_DEFINITIONS_HASH) != definitions_hash:
         return Rescore(version, None, comparable=False, note=(
             f"v{version} uses feature definitions {tags.get(TAG_DEFINITIONS_HASH)} != "
             f"{definitions_hash} and cannot score this holdout (serving would refuse it anyway)"
         ))  # fmt: skip
-    start = pd.Timestamp(holdout["as_of"].min()).to_pydatetime()
-    trained_through = tags.get(TAG_TRAINED_THROUGH) or _trained_through_of_run(client, tags)
-    if trained_through is None or datetime.fromisoformat(trained_through) > start:
-        return Rescore(version, None, comparable=True, note=(
-            f"v{version}'s training labels reach {trained_through or 'an unknown date'}, after "
-            f"this holdout's cutoff {start.date()}: it would be scored on rows it learned from"
+    recorded = tags.get(TAG_TRAINED_THROUGH) or _trained_through_of_run(client, tags)
+    if recorded is not None:
+        through, since = datetime.fromisoformat(recorded), f"its training labels reach {recorded}"
+    else:  # registered before versions recorded their data: trust only what came after
+        created = datetime.fromtimestamp(model_version.creation_timestamp / 1000, UTC)
+        through = created.replace(tzinfo=None)
+        since = f"it records no training data; rows after its registration {through:%Y-%m-%d}"
+    # a version that records nothing is older than anything trained since it was registered
+    newer = candidate_through is None or recorded is None or candidate_through > through
+    as_of = pd.to_datetime(holdout["as_of"])
+    rows = holdout.loc[as_of >= through]
+    seen = _training_ids(client, tags)
+    if seen is not None:
+        rows = rows.loc[~rows["customer_id"].astype(str).isin(seen)]
+    labels = rows["label"].to_numpy()
+    if (len(rows) == 0 or labels.min() == labels.max()) and recorded is None and seen is None:
+        # nothing says what it learned from and nothing came after it: it cannot be compared,
+        # and must not block every successor, so the candidate takes the first-model test
+        return Rescore(version, None, comparable=False, newer=newer, note=(
+            f"v{version} records no training data and no row of this holdout comes after its "
+            f"registration ({through:%Y-%m-%d}): the first-model test applies"
+        ))  # fmt: skip
+    if len(rows) == 0 or labels.min() == labels.max():
+        return Rescore(version, None, comparable=True, newer=newer, note=(
+            f"no row of this holdout (cutoff {as_of.min():%Y-%m-%d}) lies outside v{version}'s "
+            f"training data ({since}): it would be scored on rows it learned from"
         ))  # fmt: skip
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     inputs = model.metadata.get_input_schema().input_names()
-    scores = model.predict(holdout[inputs])["score"].to_numpy()
-    auc = compute_metrics(holdout["label"].to_numpy(), scores)["roc_auc"]
-    return Rescore(version, auc, comparable=True, note="")
+    scores = model.predict(rows[inputs])["score"].to_numpy()
+    auc = compute_metrics(labels, scores)["roc_auc"]
+    mine = compute_metrics(labels, rows["score"].to_numpy())["roc_auc"]
+    return Rescore(
+        version, auc, comparable=True, note="", candidate_auc=mine, rows=len(rows), newer=newer
+    )
+
+
+def _training_ids(client: MlflowClient, tags: dict[str, str]) -> set[str] | None:
+    """The customer ids a version trained on, when its run recorded them (snapshot models)."""
+    path = tags.get(TAG_TRAINING_IDS)
+    if not path or "run_id" not in tags:
+        return None
+    with tempfile.TemporaryDirectory(prefix="churn-gate-") as tmp:
+        local = client.download_artifacts(tags["run_id"], path, tmp)
+        return set(pd.read_parquet(local)["customer_id"].astype(str))
 
 
 def _trained_through_of_run(client: MlflowClient, tags: dict[str, str]) -> str | None:
@@ -96,6 +147,7 @@ def _commit(client: MlflowClient, name: str, decision: GateDecision) -> None:
         "gate.champion_version": decision.champion_version or "none",
         "gate.best_version": decision.best_version or "none",
         "gate.best_auc": _or_none(decision.best_auc),
+        "gate.situation": decision.situation,
         TAG_GATE_DECIDED_AT: now,
     }
     if decision.decision == "promoted":
@@ -115,19 +167,30 @@ def gate_version(
     definitions_hash: str,
     min_auc: float,
     tolerance: float,
+    min_gain: float = DEFAULT_MIN_GAIN,
     name: str | None = None,
     compare_last: int = COMPARE_LAST,
 ) -> GateDecision:
-    """Promote ``version`` to champion or set it as challenger, under the registry lock."""
+    """Promote ``version`` to champion or set it as challenger, under the registry lock
+    (the rule: ``tasks.registry.gate``)."""
     client, name = registry_client(), model_name(name)
     with registry_lock(name):
         repair_registry(client, name)
-        existing = client.get_model_version(name, version).tags.get(TAG_GATE_DECISION)
+        tags = client.get_model_version(name, version).tags
+        existing = tags.get(TAG_GATE_DECISION)
         if existing is not None:
             raise ValueError(f"{name} v{version} was already gated ({existing}); gate new versions")
+        through = tags.get(TAG_TRAINED_THROUGH)
         recent = active_champions(client, name)[-compare_last:]
         rescores = [
-            rescore_version(client, name, v, holdout, definitions_hash=definitions_hash)
+            rescore_version(
+                client,
+                name,
+                v,
+                holdout,
+                definitions_hash=definitions_hash,
+                candidate_through=datetime.fromisoformat(through) if through else None,
+            )
             for v in reversed(recent)  # current champion first
         ]
         decision = decide_promotion(
@@ -136,6 +199,7 @@ def gate_version(
             rescores=rescores,
             min_auc=min_auc,
             tolerance=tolerance,
+            min_gain=min_gain,
         )
         _commit(client, name, decision)
     log.info("gate: %s v%s %s (%s)", name, version, decision.decision, decision.reason)

@@ -8,7 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from tasks.registry.gate import GateDecision
-from tasks.registry.promotion import gate_version
+from tasks.registry.promotion import DEFAULT_MIN_GAIN, gate_version
 from tasks.registry.rollback import Rollback, rollback_to_previous
 from tasks.registry.store import register_version
 from tasks.training.tracking import LoggedRun
@@ -35,6 +35,7 @@ def gate_model(
     definitions_hash: str,
     min_auc: float,
     tolerance: float,
+    min_gain: float = DEFAULT_MIN_GAIN,
     name: str | None = None,
 ) -> GateDecision:
     """Promote ``version`` to champion or set it as challenger, under the registry lock
@@ -46,6 +47,7 @@ def gate_model(
         definitions_hash=definitions_hash,
         min_auc=min_auc,
         tolerance=tolerance,
+        min_gain=min_gain,
         name=name,
     )
 

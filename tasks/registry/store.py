@@ -34,9 +34,10 @@ from core.names import (
     TAG_ROLLED_BACK_AT,
     TAG_ROLLED_BACK_TO,
     TAG_TRAINED_THROUGH,
+    TAG_TRAINING_IDS,
 )
 from core.settings import get_settings
-from tasks.training.tracking import LoggedRun, configure_tracking
+from tasks.training.tracking import LoggedRun, use_tracking_store
 
 log = logging.getLogger(__name__)
 # Fault injection for the crash tests: the process exits right after this many registry writes.
@@ -61,8 +62,7 @@ def model_name(name: str | None = None) -> str:
 
 def registry_client() -> MlflowClient:
     """A client on the settings' tracking/registry store (creating the store if needed)."""
-    configure_tracking()
-    uri = get_settings().mlflow_tracking_uri
+    uri = use_tracking_store()
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -214,10 +214,10 @@ def register_version(
     The version carries the run's training window, so the gate can tell which holdouts are fair
     to re-score it on later.
     """
-    configure_tracking()
+    use_tracking_store()
     name = model_name(name)
     run_tags = mlflow.get_run(logged.run_id).data.tags
-    keys = (TAG_TRAINED_THROUGH, TAG_CUTOFFS_HOLDOUT, TAG_HORIZON_DAYS)
+    keys = (TAG_TRAINED_THROUGH, TAG_TRAINING_IDS, TAG_CUTOFFS_HOLDOUT, TAG_HORIZON_DAYS)
     window = {k: run_tags[k] for k in keys if k in run_tags}
     version = mlflow.register_model(
         logged.model_uri,

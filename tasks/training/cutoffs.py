@@ -24,7 +24,9 @@ from core.names import (
     to_naive_utc,
 )
 from core.settings import get_settings
+from tasks.features.definitions import FEATURES
 from tasks.features.retrieval import get_historical_features
+from tasks.features.spec import FeatureDef
 from tasks.labels import available_cutoffs, build_labels, check_elapsed, check_label_rates
 from tasks.training.sampling import WEIGHT, attach_sample, sample_training_rows
 
@@ -127,8 +129,10 @@ def read_training_set(
     max_train_rows: int | None = None,
     n_valid: int = 1,
     seed: int | None = None,
+    features: Sequence[FeatureDef] = FEATURES,
 ) -> pd.DataFrame:
-    """Point-in-time features + labels + row weights for the chosen cutoffs, from the warehouse.
+    """Point-in-time ``features`` + labels + row weights for the chosen cutoffs, from the
+    warehouse.
 
     Rows at purged cutoffs get no features and are left out; past ``max_train_rows`` (default:
     settings, 0: no limit) the train cutoffs' negatives are sampled and weighted
@@ -153,7 +157,7 @@ def read_training_set(
         seed=settings.seed if seed is None else seed,
     )
     del labels
-    frame = attach_sample(get_historical_features(kept, engine=engine), sample)
+    frame = attach_sample(get_historical_features(kept, engine=engine, features=features), sample)
     log.info(
         "training set: %d rows over %d cutoffs (%s .. %s; %d purged cutoff(s) not loaded), "
         "weighted churn rate %.3f",

@@ -113,6 +113,9 @@ def score_holdout(booster: xgb.Booster, holdout: pd.DataFrame, *, spec: FeatureS
     scores = predict_scores(booster, to_model_matrix(holdout, spec=spec))
     metrics = compute_metrics(holdout["label"].to_numpy(), scores)
     reference = holdout.reset_index(drop=True).assign(**{SCORE_COLUMN: scores})
+    # the training set's attrs (its sample record, purged cutoffs as datetimes) are not part of
+    # the reference: pandas would write them into the parquet artifact, and fail on datetimes
+    reference.attrs = {}
     return Evaluation(
         metrics=metrics, reference=reference, importance=compute_importance(booster, spec=spec)
     )

@@ -12,13 +12,13 @@ import pandas as pd
 from core.settings import get_settings
 from models.estimator import FittedModel, search_params
 from models.preprocessing import FeatureSpec, to_model_matrix
+from tasks.definitions.catalog import MONOTONE
 from tasks.features.definitions import CATEGORIES, FEATURES, definitions_hash
 from tasks.training.cutoffs import CutoffSplit, split_cutoffs
 from tasks.training.sampling import WEIGHT, TrainingSample, row_weights, sample_of
 
 log = logging.getLogger(__name__)
 # Business rules the model must obey whatever the data says: more failed payments, never less risk.
-MONOTONE = {"failed_payments_30d": 1, "failed_payments_90d": 1}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE
 from core.db import make_engine
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
+from tasks.definitions import get_definition
 from tasks.retries import RETRY_DELAYS, retry_if
 from tasks.training.cutoffs import DEFAULT_MAX_CUTOFFS, read_training_set
 from tasks.training.evaluation import Evaluation, evaluate_holdout
@@ -30,9 +31,10 @@ is_transient_failure = retry_if()
 
 
 @task(cache_policy=NONE)
-def load_feature_spec() -> FeatureSpec:
-    """The spec of the current feature definitions (order, categories, hash)."""
-    return feature_spec()
+def load_feature_spec(model_name: str | None = None) -> FeatureSpec:
+    """The feature spec (order, categories, hash) of ``model_name``'s definition (default: the
+    built-in model)."""
+    return get_definition(model_name).feature_spec() if model_name else feature_spec()
 
 
 @task(
@@ -48,12 +50,15 @@ def load_training_set(
     max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
     database_url: str | None = None,
     max_train_rows: int | None = None,
+    model_name: str | None = None,
 ) -> pd.DataFrame:
-    """Point-in-time features + labels (+ row weights) for the chosen cutoffs, read from the
-    warehouse; ``max_train_rows`` (default: settings) is the train cutoffs' row budget."""
+    """Point-in-time features of ``model_name``'s definition (default: the built-in model) +
+    labels (+ row weights) for the chosen cutoffs, read from the warehouse; ``max_train_rows``
+    (default: settings) is the train cutoffs' row budget."""
     engine = make_engine(database_url or get_settings().database_url)
     try:
         return read_training_set(
+            features=get_definition(model_name).features,
             engine=engine,
             horizon_days=horizon_days,
             cutoffs=cutoffs,
@@ -89,18 +94,30 @@ def evaluate_model(trained: TrainedModel, frame: pd.DataFrame) -> Evaluation:
 
 @task(cache_policy=NONE)
 def log_training_run(
-    trained: TrainedModel, evaluation: Evaluation, frame: pd.DataFrame, *, horizon_days: int
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    frame: pd.DataFrame,
+    *,
+    horizon_days: int,
+    model_name: str | None = None,
 ) -> LoggedRun:
-    """One MLflow run with everything needed to audit, serve and monitor the model."""
-    return record_training_run(trained, evaluation, frame, horizon_days=horizon_days)
+    """One MLflow run, in ``model_name``'s experiment, with everything needed to audit, serve
+    and monitor the model."""
+    return record_training_run(
+        trained, evaluation, frame, horizon_days=horizon_days, model_name=model_name
+    )
 
 
 @task(cache_policy=NONE)
 def publish_training_summary(
-    trained: TrainedModel, evaluation: Evaluation, logged: LoggedRun, decision: GateDecision
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    logged: LoggedRun,
+    decision: GateDecision,
+    model_name: str | None = None,
 ) -> dict[str, Any]:
     """Build the run summary and attach it to the flow run as a markdown artifact."""
-    summary = summarize_training(trained, evaluation, logged, decision)
+    summary = summarize_training(trained, evaluation, logged, decision, model_name=model_name)
     create_markdown_artifact(
         key="train-summary",
         markdown=training_markdown(summary),

@@ -55,17 +55,24 @@ class LoggedRun:
     model_uri: str
 
 
-def configure_tracking() -> str:
-    """Point MLflow at the settings' store; return the experiment id (created if missing)."""
-    settings = get_settings()
-    uri = settings.mlflow_tracking_uri
+def use_tracking_store() -> str:
+    """Point MLflow at the settings' tracking/registry store (its SQLite folder made); the URI."""
+    uri = get_settings().mlflow_tracking_uri
     if uri.startswith("sqlite:"):
         database = make_url(uri).database
         if database:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    name = settings.model_name
+    return uri
+
+
+def configure_tracking(model_name: str | None = None) -> str:
+    """The experiment of ``model_name`` (default: the built-in model), created if missing, on
+    the settings' store; returns its id. Each registered model has an experiment of its name."""
+    use_tracking_store()
+    settings = get_settings()
+    name = model_name or settings.model_name
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return str(experiment.experiment_id)
@@ -154,10 +161,16 @@ def log_evaluation_artifacts(evaluation: Evaluation, workdir: Path, *, spec: Fea
 
 
 def record_training_run(
-    trained: TrainedModel, evaluation: Evaluation, frame: pd.DataFrame, *, horizon_days: int
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    frame: pd.DataFrame,
+    *,
+    horizon_days: int,
+    model_name: str | None = None,
 ) -> LoggedRun:
-    """One MLflow run with everything needed to audit, serve and monitor the model."""
-    experiment_id = configure_tracking()
+    """One MLflow run, in ``model_name``'s experiment (default: the built-in model), with
+    everything needed to audit, serve and monitor the model."""
+    experiment_id = configure_tracking(model_name)
     split = trained.split
     holdout_rows = rows_at(frame, [split.holdout])
     with (

@@ -5,6 +5,7 @@ Real everything: simulator files, SQLite warehouse, MLflow SQLite store, one Pre
 
 from __future__ import annotations
 
+import pytest
 from mlflow import MlflowClient
 from sqlalchemy import func, select
 
@@ -28,6 +29,7 @@ def _counts(url: str) -> dict[str, int]:
     return out
 
 
+@pytest.mark.system
 def test_pipeline_runs_from_simulated_sources_to_a_gated_champion(
     churn_home: object, prefect_server: str
 ) -> None:

@@ -1,6 +1,6 @@
 """A separate process that gates or rolls back, for the crash and concurrency tests.
 
-``python -m tests.integration.registry_worker gate NAME VERSION HOLDOUT.parquet AUC HASH``
+``python -m tests.integration.registry_worker gate NAME VERSION HOLDOUT.parquet AUC HASH [GAIN]``
 ``python -m tests.integration.registry_worker rollback NAME``
 ``python -m tests.integration.registry_worker fork CASES.json``: imports once, then forks one
 child process per case (``{"args": [...], "crash_after": n or null}``), all at once; the children
@@ -26,6 +26,7 @@ from tasks.registry.store import CRASH_ENV
 def main(argv: list[str]) -> None:
     if argv[0] == "gate":
         name, version, holdout, auc, definitions_hash = argv[1:6]
+        extra = {"min_gain": float(argv[6])} if len(argv) > 6 else {}
         decision = gate_version(
             name=name,
             version=version,
@@ -34,6 +35,7 @@ def main(argv: list[str]) -> None:
             definitions_hash=definitions_hash,
             min_auc=0.5,
             tolerance=0.01,
+            **extra,
         )
         print(decision.version, decision.decision, decision.champion_version)
     else:

@@ -115,14 +115,32 @@ def test_gate_candidate_worse_than_rescored_champion_is_rejected(
     assert float(_tags(bad)["gate.champion_auc"]) == pytest.approx(decision.champion_auc)
 
 
-def test_gate_equal_candidate_within_tolerance_is_promoted(
+def test_gate_rerun_on_unchanged_data_registers_but_keeps_the_champion(
     sqlite_registry: Path, frame: pd.DataFrame
 ) -> None:
     first, evaluation, _ = _new_version(frame)
     _gate(first, evaluation)
     second, evaluation2, _ = _new_version(frame)  # same data + seed: same model, same AUC
+    decision = _gate(second, evaluation2, tolerance=0.05)
+    assert (decision.decision, decision.situation) == ("rejected", "same")
+    auc = evaluation2.metrics["roc_auc"]
+    assert decision.champion_auc == pytest.approx(auc)
+    assert decision.reason.startswith("not better on the same data")
+    assert f"roc_auc {auc:.4f} <= champion v{first} {auc:.4f} + min_gain 0.0020" in decision.reason
+    assert _aliases() == {CHAMPION: first, CHALLENGER: second}
+    assert [r.version for r in champion_history()] == [first]
+
+
+def test_gate_newer_data_within_tolerance_is_promoted(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    first, evaluation, _ = _new_version(frame)
+    _gate(first, evaluation)
+    second, evaluation2, _ = _new_version(frame)
+    # the candidate's labels end later than the champion's (as a retrain on newer data would)
+    registry_client().set_model_version_tag(NAME, first, "data.trained_through", "2000-01-01")
     decision = _gate(second, evaluation2, tolerance=0.0)
-    assert decision.decision == "promoted"
+    assert (decision.decision, decision.situation) == ("promoted", "newer")
     assert decision.champion_auc == pytest.approx(evaluation2.metrics["roc_auc"])
     assert _aliases()[CHAMPION] == second
     assert [r.version for r in champion_history()] == [first, second]
@@ -157,9 +175,10 @@ def test_gate_puts_back_a_champion_alias_moved_by_hand(
     registry_client().set_registered_model_alias(NAME, CHAMPION, second)  # outside the gate
     decision = _gate(second, evaluation2)
     # the alias follows the committed history, not the hand edit: v2 was compared with v1
-    assert decision.champion_version == first
-    assert _aliases()[CHAMPION] == second and decision.decision == "promoted"
-    assert [r.version for r in champion_history()] == [first, second]
+    # (same data, not better) and v1 stays champion
+    assert decision.champion_version == first and decision.decision == "rejected"
+    assert _aliases() == {CHAMPION: first, CHALLENGER: second}
+    assert [r.version for r in champion_history()] == [first]
 
 
 def test_gate_refuses_a_holdout_inside_the_champions_training_window(
@@ -180,9 +199,11 @@ def test_rollback_walks_the_champion_history_back(
     sqlite_registry: Path, frame: pd.DataFrame
 ) -> None:
     versions = []
+    # every version is trained on the same data: a negative min_gain lets each one through, so
+    # the champion history grows without building three data sets
     for _ in range(3):
         version, evaluation, _ = _new_version(frame)
-        _gate(version, evaluation)
+        _gate(version, evaluation, min_gain=-1.0)
         versions.append(version)
     assert _aliases()[CHAMPION] == versions[2]
 
@@ -200,7 +221,7 @@ def test_rollback_walks_the_champion_history_back(
         rollback_champion.fn()
     # a new promotion after rollbacks stacks on the restored champion
     version, evaluation, _ = _new_version(frame)
-    _gate(version, evaluation)
+    _gate(version, evaluation, min_gain=-1.0)
     assert rollback_champion.fn().to_version == versions[0]
 
 
@@ -225,4 +246,39 @@ def test_gate_reads_an_older_champions_training_window_from_its_run(
     second, evaluation2, _ = _new_version(frame)
     decision = _gate(second, evaluation2)
     assert decision.champion_auc is not None  # compared, window taken from the run's tags
-    assert decision.decision == "promoted"
+    assert (decision.decision, decision.situation) == ("rejected", "same")
+
+
+def test_gate_compares_a_version_without_records_on_rows_after_its_registration(
+    sqlite_registry: Path, frame: pd.DataFrame
+) -> None:
+    first, evaluation, logged = _new_version(frame)
+    _gate(first, evaluation)
+    # a version registered before versions recorded what they trained on, at all
+    client = registry_client()
+    client.delete_model_version_tag(NAME, first, "data.trained_through")
+    for key in ("cutoffs.validation", "horizon_days"):
+        client.delete_tag(logged.run_id, key)
+    second, evaluation2, _ = _new_version(frame)
+    # every holdout row is older than v1's registration: nothing to compare on, so the
+    # candidate takes the first-model test instead of being refused for ever
+    decision = _gate(second, evaluation2)
+    assert decision.decision == "promoted" and decision.champion_auc is None
+    assert "records no training data" in decision.reason
+    recent = evaluation2.reference.assign(as_of=pd.Timestamp("2100-01-01"))
+    third, evaluation3, _ = _new_version(frame)
+    second_run = client.get_model_version(NAME, second).run_id
+    client.delete_model_version_tag(NAME, second, "data.trained_through")
+    for key in ("cutoffs.validation", "horizon_days"):
+        client.delete_tag(second_run, key)
+    decision = gate_model.fn(
+        version=third,
+        candidate_auc=evaluation3.metrics["roc_auc"],
+        holdout=recent,
+        definitions_hash=SPEC.definitions_hash,
+        min_auc=0.6,
+        tolerance=0.01,
+    )
+    # rows after the registration exist: it is compared there, like with like
+    assert decision.champion_version == second and decision.champion_auc is not None
+    assert decision.decision == "promoted" and decision.situation == "newer"

@@ -4,6 +4,7 @@ real MLflow store."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -68,19 +69,29 @@ def test_train_and_rollback_flows_end_to_end(
     assert float(logged["train_negative_rate"]) == pytest.approx(rate, abs=1e-6)
     assert int(logged["train_negatives_dropped"]) > 0
 
-    # same data and seed: the retrained model ties the champion and replaces it
+    # same data and seed: the rerun ties the champion, is registered and leaves the alias alone
     second = train(**params)
-    assert (second["model_version"], second["decision"]) == ("2", "promoted")
+    assert (second["model_version"], second["decision"]) == ("2", "rejected")
+    assert second["reason"].startswith("not better on the same data"), second["reason"]
     assert second["previous_champion"] == "1"
     assert second["previous_champion_auc"] == pytest.approx(first["metrics"]["roc_auc"])
-
     client = MlflowClient(get_settings().mlflow_tracking_uri)
-    assert str(client.get_model_version_by_alias("churn-model", CHAMPION).version) == "2"
+    assert str(client.get_model_version_by_alias("churn-model", CHAMPION).version) == "1"
+
+    # had v1 been trained a month earlier, the same model is newer and within tolerance
+    tags = client.get_model_version("churn-model", "1").tags
+    through = datetime.fromisoformat(tags["data.trained_through"])
+    earlier = (through - timedelta(days=31)).isoformat()
+    client.set_model_version_tag("churn-model", "1", "data.trained_through", earlier)
+    third = train(**params)
+    assert (third["model_version"], third["decision"]) == ("3", "promoted"), third["reason"]
+    assert third["reason"].startswith("newer data")
+    assert str(client.get_model_version_by_alias("churn-model", CHAMPION).version) == "3"
     state = rollback(reason="flow test", return_state=True)
-    assert state.result() == {"from_version": "2", "to_version": "1", "reason": "flow test"}
+    assert state.result() == {"from_version": "3", "to_version": "1", "reason": "flow test"}
     assert str(client.get_model_version_by_alias("churn-model", CHAMPION).version) == "1"
     assert [r.rolled_back_at is not None for r in champion_history()] == [False, True]
-    assert "v2 → v1" in _artifact_markdown("rollback", state.state_details.flow_run_id)
+    assert "v3 → v1" in _artifact_markdown("rollback", state.state_details.flow_run_id)
 
 
 def test_train_flow_rejects_cutoffs_whose_horizon_has_not_elapsed(

@@ -43,7 +43,9 @@ def test_small_table_gets_enough_trees_and_a_sensible_auc(seed: int) -> None:
     trees = model.fitted.booster.num_boosted_rounds()
     assert trees == max(MIN_TREES, round(float(np.mean(model.cv_trees))))
     assert model.fitted.best_iteration == trees - 1
-    _, holdout = split_holdout(frame["label"].to_numpy(), seed=seed)
+    _, holdout = split_holdout(
+        frame["customer_id"].to_numpy(), frame["label"].to_numpy(), seed=seed
+    )
     best = roc_auc_score(frame["label"].iloc[holdout], probability[holdout])
     assert model.evaluation.metrics["roc_auc"] > best - 0.1, (model.evaluation.metrics, best)
     assert model.cv_roc_auc > 0.5 + (best - 0.5) / 2  # most of the reachable lift

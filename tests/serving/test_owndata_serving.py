@@ -50,7 +50,6 @@ class SourceStack:
 def source_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> SourceStack:
     from flows.table import table
     from tasks.deploy import build_bento, champion_version, serve_env
-    from tasks.owndata.naming import model_name_scope
 
     folder = tmp_path_factory.mktemp("owndata-serving")
     write_telco(folder, rows=600, signal=1.6)
@@ -63,9 +62,8 @@ def source_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) 
         get_settings.cache_clear()
         summary = table(spec=str(spec), min_auc=0.6)
         assert summary["decision"] == "promoted", summary
-        with model_name_scope(MODEL):
-            version = champion_version()
-            built = build_bento(version)
+        version = champion_version(MODEL)
+        built = build_bento(version, model_name=MODEL)
         settings = get_settings()
         stack = SourceStack(
             home,
@@ -203,7 +201,7 @@ def test_deploy_cli_builds_the_named_models_champion(
         mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
         get_settings.cache_clear()
         assert main(["build", "--model-name", MODEL]) == 0
-        assert get_settings().model_name == "churn-model"  # the scope is left
+        assert get_settings().model_name == "churn-model"  # no process-wide name was changed
         err = capsys.readouterr().err
         assert main(["build", "--model-name", "churn-nobody"]) == 1
         missing = " ".join(capsys.readouterr().err.split())

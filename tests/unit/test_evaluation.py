@@ -94,6 +94,19 @@ def test_evaluate_model_scores_only_the_holdout_cutoff(trained_and_frame: Traine
     assert evaluation.metrics["n_rows"] == 300
 
 
+def test_evaluate_model_reference_writes_to_parquet_whatever_the_training_attrs(
+    tmp_path: Path, trained_and_frame: Trained
+) -> None:
+    # a training set with purged cutoffs records them as datetimes in frame.attrs (a 90-day
+    # horizon over monthly cutoffs); the reference artifact must not carry them
+    trained, frame = trained_and_frame
+    frame = frame.copy()
+    frame.attrs["training_sample"] = {"purged": (CUTOFFS[0],), "purged_rows": 3}
+    reference = evaluate_model.fn(trained, frame).reference
+    reference.to_parquet(tmp_path / "holdout.parquet", index=False)
+    assert reference.attrs == {}
+
+
 def test_compute_importance_covers_every_feature(trained_and_frame: Trained) -> None:
     trained, _ = trained_and_frame
     importance = compute_importance(trained.fitted.booster, spec=SPEC)

@@ -69,3 +69,45 @@ def test_decide_promotion_blocks_a_slow_slide_below_the_best_recent_champion() -
     assert "best of last 3 v4 0.8000" in decision.reason
     assert (decision.best_version, decision.best_auc) == ("4", 0.80)
     assert _decide(0.791, _scored("5", 0.79), _scored("4", 0.80)).decision == "promoted"
+
+
+def _same_data(version: str, auc: float, candidate: float, rows: int = 200) -> Rescore:
+    return Rescore(
+        version, auc, comparable=True, note="", candidate_auc=candidate, rows=rows, newer=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("candidate", "champion", "expected"),
+    [
+        (0.80, 0.80, "rejected"),  # a rerun: same model, same AUC
+        (0.8015, 0.80, "rejected"),  # better, but not by min_gain
+        (0.8025, 0.80, "promoted"),  # better by more than min_gain
+        (0.795, 0.80, "rejected"),  # within tolerance is not enough on the same data
+    ],
+)
+def test_decide_promotion_same_data_needs_min_gain(
+    candidate: float, champion: float, expected: str
+) -> None:
+    decision = _decide(0.85, _same_data("3", champion, candidate), min_gain=0.002)
+    assert (decision.decision, decision.situation) == (expected, "same")
+    # never "incomparable": both AUCs on the same rows are in the reason
+    assert f"roc_auc {candidate:.4f}" in decision.reason
+    assert f"champion v3 {champion:.4f} + min_gain 0.0020 on the same 200 rows" in decision.reason
+    assert "cannot compare" not in decision.reason
+
+
+def test_decide_promotion_compares_the_candidate_on_the_champions_rows() -> None:
+    # on its whole holdout the candidate scores 0.90; on the rows the champion never saw, 0.78
+    decision = _decide(0.90, Rescore("3", 0.80, comparable=True, note="", candidate_auc=0.78))
+    assert decision.decision == "rejected"
+    assert "roc_auc 0.7800 < champion v3 0.8000" in decision.reason
+    assert decision.situation == "newer"
+
+
+def test_decide_promotion_situations() -> None:
+    assert _decide(0.8).situation == "first"
+    other = Rescore("3", None, comparable=False, note="other definitions")
+    assert _decide(0.8, other).situation == "first"
+    assert _decide(0.8, _scored("3", 0.8)).situation == "newer"
+    assert _decide(0.8, _same_data("3", 0.8, 0.8)).situation == "same"
