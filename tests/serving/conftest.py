@@ -15,21 +15,26 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from core.db import make_engine
+from core.names import TAG_TRAINED_THROUGH
 from core.settings import get_settings
 from tests.model.pipeline import build_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
+TRAINED = TAG_TRAINED_THROUGH
 # run with (repository, bento tag): load the bento's service with the repository off the import
 # path and print the module -> file of every module of ours it imported
 IMPORT_FROM_BENTO = """
 import json, sys
 from pathlib import Path
+from typing import Any
 repo = Path(sys.argv[1]).resolve()
 sys.path = [p for p in sys.path if p and Path(p).resolve() != repo]  # the editable install too
 import bentoml
@@ -74,6 +79,17 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+
+
+def backdate_training(tracking_uri: str, name: str, version: str, *, days: int) -> None:
+    """Move a version's ``data.trained_through`` ``days`` earlier (as if trained on older data)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    through = datetime.fromisoformat(client.get_model_version(name, version).tags[TRAINED])
+    client.set_model_version_tag(
+        name, version, TRAINED, (through - timedelta(days=days)).isoformat()
+    )
 
 
 def free_port() -> int:
@@ -139,9 +155,13 @@ def serving_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str)
         materialize(data_watermark(engine=engine), engine=engine)  # type: ignore[arg-type]
         engine.dispose()
         # the flows accept min_auc in (0.5, 1]: the lowest bar, any informative model passes
-        params = {"min_auc": 0.501, "tolerance": 0.05, "max_cutoffs": 5}
+        params: dict[str, Any] = {"min_auc": 0.501, "tolerance": 0.05, "max_cutoffs": 5}
         first = train(**params)
-        second = train(**params)  # same data and seed: ties the champion and replaces it
+        # same data and seed: the retrain ties v1; had v1 been trained a month earlier, the
+        # retrain is on newer data and replaces it (the gate's "newer data" rule)
+        backdate_training(get_settings().mlflow_tracking_uri, "churn-model", "1", days=31)
+        second = train(**params)
+        assert second["decision"] == "promoted", second["reason"]
         rollback(reason="serving test")
         tag = build_bento(champion_version()).tag
         stack = Stack(
