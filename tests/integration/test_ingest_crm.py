@@ -1,8 +1,8 @@
-"""CRM ingestion: SCD2 history, idempotent reruns, schema failures, crash safety, Telco mapping."""
+"""CRM ingestion: SCD2 history, idempotent reruns, schema failures, crash safety."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ from sqlalchemy import Connection, Engine, select, text
 from core.tables import ingestion_runs
 from tasks.ingestion import SchemaMismatchError, Window, ingest_source
 from tasks.ingestion.base import RunContext
-from tasks.ingestion.mapping import telco_mapping
 from tasks.ingestion.sources.crm import CrmSource
 
 HEADER = (
@@ -158,47 +157,3 @@ def test_crm_crash_mid_run_then_rerun_equals_a_clean_run(engine: Engine, source_
         conn.execute(text("DELETE FROM customers"))
     ingest_source("crm", engine=engine, source_dir=source_dir, window=Window())
     assert crashed_then_rerun == versions(engine)
-
-
-TELCO_HEADER = (
-    "customerID,gender,SeniorCitizen,tenure,InternetService,Contract,PaperlessBilling,"
-    "PaymentMethod,MonthlyCharges,TotalCharges,Churn"
-)
-TELCO = [
-    "7590-VHVEG,Female,0,1,DSL,Month-to-month,Yes,Electronic check,29.85,29.85,No",
-    "5575-GNVDE,Male,0,34,DSL,One year,No,Mailed check,56.95,1889.5,No",
-    "3668-QPYBK,Male,0,2,Fiber optic,Month-to-month,Yes,Mailed check,53.85,108.15,Yes",
-    "9237-HQITU,Female,0,2,Fiber optic,Month-to-month,Yes,Electronic check,-70.70,151.65,Yes",
-]
-
-
-def test_crm_loads_a_telco_style_table_through_the_mapping(engine: Engine, tmp_path: Path) -> None:
-    (tmp_path / "telco").mkdir()
-    (tmp_path / "telco" / "telco.csv").write_text("\n".join([TELCO_HEADER, *TELCO]) + "\n")
-    source = CrmSource(mapping=telco_mapping(date(2024, 6, 30)))
-    result = ingest_source(source, engine=engine, source_dir=tmp_path)
-    assert (result.source, result.rows_loaded, result.rows_quarantined) == ("crm_telco", 3, 1)
-    query = (
-        "SELECT customer_id, signup_date, plan, contract, region, status, cancel_date "
-        "FROM customers ORDER BY 1"
-    )
-    with engine.connect() as conn:
-        rows = [
-            tuple(str(v) if v is not None else None for v in r) for r in conn.execute(text(query))
-        ]
-    assert rows == [
-        (
-            "3668-QPYBK",
-            "2024-04-01",
-            "premium",
-            "month-to-month",
-            "unknown",
-            "cancelled",
-            "2024-06-30",
-        ),
-        ("5575-GNVDE", "2021-08-01", "standard", "one-year", "unknown", "active", None),
-        ("7590-VHVEG", "2024-05-01", "standard", "month-to-month", "unknown", "active", None),
-    ]
-    with engine.connect() as conn:
-        bad = conn.execute(text("SELECT natural_key, raw_payload FROM quarantine")).one()
-    assert bad == ("9237-HQITU", TELCO[3])

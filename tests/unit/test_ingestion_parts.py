@@ -1,19 +1,18 @@
-"""Registry, retry classification, write-behind, file naming and the Telco column mapping."""
+"""Registry, retry classification, write-behind and file naming."""
 
 from __future__ import annotations
 
 import gc
 import threading
 import time
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tasks.ingestion.base import RawChunk, Window
+from tasks.ingestion.base import Window
 from tasks.ingestion.errors import (
     SchemaMismatchError,
     SourceFormatError,
@@ -22,10 +21,8 @@ from tasks.ingestion.errors import (
     is_transient,
 )
 from tasks.ingestion.files import file_period, period_files
-from tasks.ingestion.mapping import apply_mapping, telco_mapping
 from tasks.ingestion.pipeline import WriteBehind, fewer_gc_passes
 from tasks.ingestion.registry import get_source, list_sources
-from tasks.ingestion.sources.crm import CrmSource
 
 
 def test_registry_lists_one_source_per_module() -> None:
@@ -55,56 +52,6 @@ def test_file_period_and_window_filter(tmp_path: Path) -> None:
         file_period(tmp_path / "tickets_2024-13.jsonl", source="helpdesk")
     with pytest.raises(SourceNotFoundError, match="simulator"):
         period_files(tmp_path / "absent", "*.jsonl", Window(), source="helpdesk")
-
-
-TELCO = pd.DataFrame(
-    {
-        "customerID": ["7590-VHVEG", "5575-GNVDE", "3668-QPYBK"],
-        "gender": ["Female", "Male", "Male"],
-        "tenure": ["1", "34", "x"],
-        "InternetService": ["DSL", "No", "Fiber optic"],
-        "Contract": ["Month-to-month", "One year", "Weekly"],
-        "PaymentMethod": ["Electronic check", "Mailed check", "Credit card (automatic)"],
-        "MonthlyCharges": ["29.85", "56.95", "53.85"],
-        "Churn": ["No", "No", "Yes"],
-    },
-    dtype=object,
-)
-
-
-def test_apply_mapping_translates_telco_rows_to_crm_layout() -> None:
-    mapping = telco_mapping(date(2024, 6, 15))
-    crm = apply_mapping(TELCO, mapping)
-    assert crm.loc[0].to_dict() == {
-        "customer_id": "7590-VHVEG",
-        "signup_date": "2024-05-01",
-        "plan": "standard",
-        "contract": "month-to-month",
-        "payment_method": "electronic_check",
-        "region": "unknown",
-        "monthly_charges": "29.85",
-        "status": "active",
-        "cancel_date": "",
-        "updated_at": "2024-06-15T00:00:00",
-    }
-    assert crm.loc[1, "signup_date"] == "2021-08-01"
-    churned = crm.loc[2].to_dict()
-    assert (churned["status"], churned["cancel_date"], churned["plan"]) == (
-        "cancelled",
-        "2024-06-15",
-        "premium",
-    )
-    # Untranslatable values pass through so the contract can name them.
-    assert (churned["signup_date"], churned["contract"]) == ("x", "Weekly")
-
-
-def test_mapped_crm_source_quarantines_what_the_mapping_cannot_translate() -> None:
-    source = CrmSource(mapping=telco_mapping(date(2024, 6, 15)))
-    checked = source.validate(RawChunk(TELCO, "telco.csv", TELCO.astype(str).agg(",".join, axis=1)))
-    assert source.name == "crm_telco"
-    assert checked.valid["customer_id"].tolist() == ["7590-VHVEG", "5575-GNVDE"]
-    reasons = {(r["column"], r["check"], r["value"]) for r in checked.quarantined.reasons[0]}
-    assert reasons == {("signup_date", "type", "x"), ("contract", "allowed", "Weekly")}
 
 
 def test_write_behind_runs_writes_in_order_and_reraises_their_errors() -> None:

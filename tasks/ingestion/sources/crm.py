@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -22,16 +21,23 @@ from tasks.ingestion.files import (
     iter_line_chunks,
     period_files,
     read_csv_header,
-    require_folder,
     require_rows,
 )
-from tasks.ingestion.mapping import CRM_COLUMNS, ColumnMapping, apply_mapping
 from tasks.ingestion.parsing import parse_csv_lines
 from tasks.ingestion.quarantine import split_chunk
 from tasks.ingestion.scd2 import merge_customer_versions
 
 # The versioned attributes: every export column but the key and the change time.
-ATTRIBUTES = tuple(c for c in CRM_COLUMNS if c not in ("customer_id", "updated_at"))
+ATTRIBUTES = (
+    "signup_date",
+    "plan",
+    "contract",
+    "payment_method",
+    "region",
+    "monthly_charges",
+    "status",
+    "cancel_date",
+)
 
 CONTRACT = Contract(
     source="crm",
@@ -68,29 +74,22 @@ CONTRACT = Contract(
 
 
 class CrmSource:
-    """CRM exports; with a ``mapping``, a foreign snapshot table (e.g. Telco) read as CRM data."""
+    """CRM exports: monthly files of customer attributes, loaded as SCD2 versions.
 
-    def __init__(self, mapping: ColumnMapping | None = None) -> None:
-        self.mapping = mapping
-        self.name = f"crm_{mapping.name}" if mapping else "crm"
-        base = replace(CONTRACT, source=self.name)
-        self.contract = base.with_fields(mapping.contract_changes) if mapping else base
+    A team's own flat churn table is not read as CRM data: it is a declared source
+    (``make table SPEC=...``, docs/your-data.md), which keeps all of its columns.
+    """
+
+    name = "crm"
+    contract = CONTRACT
 
     def _files(self, source_dir: Path, window: Window) -> list[tuple[datetime, Path]]:
-        if self.mapping is None:
-            return period_files(source_dir / "crm", "customers_*.csv", window, source=self.name)
-        require_folder(source_dir, source=self.name)
-        period = self.mapping.period
-        paths = sorted(p for p in source_dir.glob(self.mapping.pattern) if p.is_file())
-        return [(period, p) for p in paths] if window.contains(period) else []
-
-    def _expected_columns(self) -> list[str]:
-        return self.mapping.source_columns if self.mapping else self.contract.columns
+        return period_files(source_dir / "crm", "customers_*.csv", window, source=self.name)
 
     def check_schema(self, source_dir: Path, window: Window) -> None:
-        """Every file of the window must carry every contract (or mapped) column in its header,
-        and at least one data row."""
-        expected = self._expected_columns()
+        """Every file of the window must carry every contract column in its header, and at
+        least one data row."""
+        expected = self.contract.columns
         for _, path in self._files(source_dir, window):
             header = read_csv_header(path, source=self.name)
             missing = [c for c in expected if c not in header]
@@ -109,14 +108,7 @@ class CrmSource:
                 yield RawChunk(frame, str(path), payloads, refused, watermark=period)
 
     def validate(self, chunk: RawChunk) -> CheckedChunk:
-        """Apply the mapping (if any), then the CRM contract; valid rows become versions."""
-        if self.mapping is not None:
-            missing = [c for c in self.mapping.source_columns if c not in chunk.frame.columns]
-            if missing:
-                unexpected = [c for c in chunk.frame.columns if c not in self._expected_columns()]
-                raise SchemaMismatchError(self.name, chunk.origin, missing, unexpected)
-            mapped = apply_mapping(chunk.frame, self.mapping)
-            chunk = replace(chunk, frame=mapped)
+        """Apply the CRM contract; valid rows become versions."""
         return split_chunk(self.contract, chunk, to_versions)
 
     def publish(self, valid: pd.DataFrame, conn: Connection, run: RunContext) -> None:
