@@ -23,7 +23,7 @@ from flows.train import train
 from ops.cli import flow_main
 from ops.params import AucFloor, AucTolerance, Count, CountOrZero, TrialCount
 from ops.runtime import make_task_runner, notify_failure
-from tasks.orchestration import StageRecord
+from tasks.orchestration import StageRecord, stage_summary, train_and_deploy_stages
 
 T = TypeVar("T")
 
@@ -72,16 +72,9 @@ def retrain(
         }.items()
         if value is not None
     }
-    trained, record = _timed(
-        "train",
-        lambda: train(**overrides),
-        lambda out: f"v{out['model_version']} {out['decision']}: {out['reason']}",
-    )
-    stages.append(record)
-    if trained["decision"] != "promoted":
-        stages.append(StageRecord("deploy", "skipped", 0.0, "gate did not promote the model"))
-    else:  # the train flow bakes a promoted champion into its bento (tasks.deploy)
-        stages.append(StageRecord("deploy", "completed", 0.0, f"bento {trained.get('bento')}"))
+    started = time.perf_counter()
+    trained = train(**overrides)  # bakes a promoted champion into its bento (tasks.deploy)
+    stages += train_and_deploy_stages(time.perf_counter() - started, trained)
     monitored, record = _timed(
         "monitor",
         monitor,
@@ -104,7 +97,7 @@ def retrain(
         "bento_tag": trained.get("bento"),
         "monitoring": monitored["verdict"],
         "reports_index": monitored["index"],
-        "stages": {s.name: {"state": s.state, "seconds": round(s.seconds, 2)} for s in stages},
+        "stages": stage_summary(stages),
     }
 
 

@@ -81,7 +81,8 @@ def train(
     )
     summary = publish_training_summary(trained, evaluation, logged, decision)
     if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
-        summary["bento"] = build_champion_bento(version)
+        bento = build_champion_bento(version)
+        summary["bento"], summary["bento_build_s"] = bento.tag, bento.seconds
     return summary
 
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import time
+from typing import NamedTuple
+
 from prefect import task
 from prefect.cache_policies import NONE
 
 from tasks.deploy.build import build_bento
 
 
+class BentoBuild(NamedTuple):
+    """The bento's tag and the measured wall time of its build (or reuse), in seconds."""
+
+    tag: str
+    seconds: float
+
+
 @task(cache_policy=NONE)
-def build_champion_bento(model_version: str) -> str:
-    """Build (or reuse) the bento serving registry version ``model_version``; return its tag."""
-    return build_bento(model_version).tag
+def build_champion_bento(model_version: str) -> BentoBuild:
+    """Build (or reuse) the bento serving registry version ``model_version``; its tag and time."""
+    started = time.perf_counter()
+    tag = build_bento(model_version).tag
+    return BentoBuild(tag, time.perf_counter() - started)
