@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -93,8 +94,9 @@ def migrate_mlflow(uri: str) -> None:
         engine.dispose()
 
 
-def _setup(what: str, url: str, variable: str, migrate: object, timeout_s: float) -> None:
-    assert callable(migrate)
+def _setup(
+    what: str, url: str, variable: str, migrate: Callable[[str], None], timeout_s: float
+) -> None:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:

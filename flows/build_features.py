@@ -17,7 +17,7 @@ from prefect import flow
 from rich.console import Console
 
 from core.cli import run_cli
-from ops.cli import run_flow
+from ops.cli import flow_option, flow_parameters, run_flow
 from ops.params import PastMoment
 from tasks.features.steps import materialize_online_store, publish_feature_report, resolve_as_of
 from tasks.stores import prepare_stores_task
@@ -43,11 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m flows.build_features",
         description="Materialize the online feature store as of the data watermark.",
     )
-    parser.add_argument(
-        "--as-of",
+    flow_option(
+        parser,
+        build_features,
+        "as_of",
         type=datetime.fromisoformat,
-        default=None,
-        help="naive UTC moment, e.g. 2024-12-01T00:00:00 (default: the data watermark)",
+        help="naive UTC moment, e.g. 2024-12-01T00:00:00",
+        when_none="the data watermark",
     )
     return parser
 
@@ -55,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     console = Console()
     with console.status("materializing the online feature store"):
-        summary = run_flow(build_features, {"as_of": args.as_of})
+        summary = run_flow(build_features, flow_parameters(build_features, args))
     console.print(summary)
     return 0
 

@@ -13,18 +13,29 @@ import logging
 import os
 import sys
 import time
-from typing import Annotated
+from typing import Any
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.panel import Panel
 
 from core.cli import UsageError, run_cli
 from core.settings import get_settings
 from core.stores import prepare_stores
+from simulator.config import SimConfig
 
 console = Console()
-_Positive = TypeAdapter(Annotated[int, Field(ge=1)])
+
+
+def _sim_option(parser: argparse.ArgumentParser, name: str, help: str) -> None:
+    """``--name`` for a SimConfig field: left out, SimConfig's own default (shown) applies."""
+    field = SimConfig.model_fields[name]
+    parser.add_argument(
+        f"--{name}",
+        type=int,
+        default=argparse.SUPPRESS,
+        help=f"{help} (default: {field.default})",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,19 +44,25 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate sources, ingest, build features, train and gate, on a local "
         "Prefect server.",
     )
-    parser.add_argument("--customers", type=int, default=5000, help="initial customer base, ≥ 1")
-    parser.add_argument("--months", type=int, default=18, help="months of history, ≥ 1")
-    parser.add_argument("--seed", type=int, default=42)
+    _sim_option(parser, "customers", "initial customer base")
+    _sim_option(parser, "months", "months of history")
+    _sim_option(parser, "seed", "simulation seed")
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
     return parser
 
 
+def sim_config(args: argparse.Namespace) -> SimConfig:
+    """The simulation the options ask for; UsageError naming each option out of range."""
+    given: dict[str, Any] = {k: v for k, v in vars(args).items() if k in SimConfig.model_fields}
+    try:
+        return SimConfig(**given)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise UsageError(problems) from None
+
+
 def _run(args: argparse.Namespace) -> int:
-    for name in ("customers", "months"):
-        try:
-            _Positive.validate_python(getattr(args, name))
-        except ValidationError:
-            raise UsageError(f"--{name} must be at least 1 (got {getattr(args, name)})") from None
+    config = sim_config(args)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call is noise here
     settings = get_settings()
     started = time.perf_counter()
@@ -70,10 +87,9 @@ def _run(args: argparse.Namespace) -> int:
 
     ensure_crash_automation()
 
-    from simulator import SimConfig, simulate
+    from simulator import simulate
 
     console.rule("1/5 simulate source systems")
-    config = SimConfig(customers=args.customers, months=args.months, seed=args.seed)
     summary = simulate(config, settings.sources_dir, progress=True)
     console.print(summary)
 

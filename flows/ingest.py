@@ -22,7 +22,7 @@ from rich.table import Table
 
 from core.cli import describe_error, run_cli
 from core.settings import get_settings
-from ops.cli import run_flow
+from ops.cli import flow_option, flow_parameters, run_flow
 from ops.params import NaiveUtc
 from tasks.ingestion import IngestionError, IngestionResult, list_sources
 from tasks.ingestion.steps import ingest_source_task
@@ -107,17 +107,37 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m flows.ingest",
         description="Load source exports into the warehouse through their contracts.",
     )
-    parser.add_argument(
-        "--sources", nargs="+", choices=list_sources(), help="sources to load (default: all)"
+    flow_option(
+        parser,
+        ingest,
+        "sources",
+        nargs="+",
+        choices=list_sources(),
+        help="sources to load",
+        when_none="all",
     )
-    parser.add_argument("--source-dir", help="folder of the exports (default: $CHURN_HOME/sources)")
-    parser.add_argument(
+    flow_option(
+        parser, ingest, "source_dir", help="folder of the exports", when_none="$CHURN_HOME/sources"
+    )
+    flow_option(
+        parser,
+        ingest,
+        "window_start",
         "--since",
         type=datetime.fromisoformat,
-        help="window start, exclusive (default: each source's last watermark)",
+        metavar="MOMENT",
+        help="window start, exclusive",
+        when_none="each source's last watermark",
     )
-    parser.add_argument(
-        "--until", type=datetime.fromisoformat, help="window end, inclusive (default: open)"
+    flow_option(
+        parser,
+        ingest,
+        "window_end",
+        "--until",
+        type=datetime.fromisoformat,
+        metavar="MOMENT",
+        help="window end, inclusive",
+        when_none="open",
     )
     return parser
 
@@ -126,12 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     """Run the flow with progress bars and print one line per source."""
     global _progress
     console = Console()
-    parameters = {
-        "sources": args.sources,
-        "source_dir": args.source_dir,
-        "window_start": args.since,
-        "window_end": args.until,
-    }
+    parameters = flow_parameters(ingest, args)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         _progress = progress

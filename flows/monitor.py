@@ -16,7 +16,7 @@ from typing import Any
 from prefect import flow
 
 from core.settings import get_settings
-from ops.cli import flow_main
+from ops.cli import flow_main, flow_option
 from ops.params import (
     Count,
     CountOrZero,
@@ -87,33 +87,27 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m flows.monitor",
         description="Monitor the champion: drift, quality, performance, business; maybe retrain.",
     )
-    parser.add_argument(
-        "--window-hours", type=float, default=24.0, help="served predictions to look at, > 0"
-    )
-    parser.add_argument(
-        "--backfill-cutoffs",
-        type=int,
-        default=0,
-        help="first score the latest N elapsed cutoffs with the champion (request_id backfill-…)",
-    )
-    parser.add_argument(
-        "--drift-share", type=float, default=0.2, help="share of drifted features that is drift"
-    )
-    parser.add_argument(
-        "--k-runs", type=int, default=3, help="consecutive drifted runs before a retrain"
-    )
-    parser.add_argument(
-        "--min-roc-auc", type=float, default=0.70, help="retrain below this ROC-AUC"
-    )
-    parser.add_argument("--min-labelled", type=int, default=200, help="labelled predictions needed")
-    parser.add_argument("--cooldown-days", type=float, default=7.0, help="no retrain within this")
-    parser.add_argument(
-        "--performance-days", type=int, default=120, help="labelled predictions of the last N days"
-    )
-    parser.add_argument("--sample-rows", type=int, default=20_000, help="rows in Evidently reports")
-    parser.add_argument(
+    for name, kind, text in (
+        ("window_hours", float, "served predictions to look at, > 0"),
+        (
+            "backfill_cutoffs",
+            int,
+            "first score the latest N elapsed cutoffs with the champion (request_id backfill-…)",
+        ),
+        ("drift_share", float, "share of drifted features that is drift"),
+        ("k_runs", int, "consecutive drifted runs before a retrain"),
+        ("min_roc_auc", float, "retrain below this ROC-AUC"),
+        ("min_labelled", int, "labelled predictions needed"),
+        ("cooldown_days", float, "no retrain within this"),
+        ("performance_days", int, "labelled predictions of the last N days"),
+        ("sample_rows", int, "rows in Evidently reports"),
+    ):
+        flow_option(parser, monitor, name, type=kind, help=text)
+    flow_option(
+        parser,
+        monitor,
+        "reports",
         "--no-reports",
-        dest="reports",
         action="store_false",
         help="figures and decision only, no Evidently reports",
     )

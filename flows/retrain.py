@@ -20,10 +20,10 @@ from flows.build_features import build_features
 from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
 from flows.train import train
-from ops.cli import flow_main
+from ops.cli import flow_default, flow_main, flow_option
 from ops.params import AucFloor, AucTolerance, Count, CountOrZero, TrialCount
 from ops.runtime import make_task_runner, notify_failure
-from tasks.orchestration import StageRecord
+from tasks.orchestration import StageRecord, stage_summary, train_and_deploy_stages
 
 T = TypeVar("T")
 
@@ -72,16 +72,9 @@ def retrain(
         }.items()
         if value is not None
     }
-    trained, record = _timed(
-        "train",
-        lambda: train(**overrides),
-        lambda out: f"v{out['model_version']} {out['decision']}: {out['reason']}",
-    )
-    stages.append(record)
-    if trained["decision"] != "promoted":
-        stages.append(StageRecord("deploy", "skipped", 0.0, "gate did not promote the model"))
-    else:  # the train flow bakes a promoted champion into its bento (tasks.deploy)
-        stages.append(StageRecord("deploy", "completed", 0.0, f"bento {trained.get('bento')}"))
+    started = time.perf_counter()
+    trained = train(**overrides)  # bakes a promoted champion into its bento (tasks.deploy)
+    stages += train_and_deploy_stages(time.perf_counter() - started, trained)
     monitored, record = _timed(
         "monitor",
         monitor,
@@ -104,8 +97,11 @@ def retrain(
         "bento_tag": trained.get("bento"),
         "monitoring": monitored["verdict"],
         "reports_index": monitored["index"],
-        "stages": {s.name: {"state": s.state, "seconds": round(s.seconds, 2)} for s in stages},
+        "stages": stage_summary(stages),
     }
+
+
+_TRAIN_NONE = {"max_train_rows": "CHURN_TRAIN_MAX_ROWS"}  # what the train flow's None means
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,17 +109,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m flows.retrain",
         description="Ingest, build features, train + gate, deploy if promoted, monitor.",
     )
-    parser.add_argument("--reason", default="manual run", help="recorded in the report")
-    parser.add_argument("--sources", nargs="+", help="sources to ingest (default: all)")
-    parser.add_argument("--min-auc", type=float, help="gate floor (default: the train flow's)")
-    parser.add_argument("--tolerance", type=float, help="allowed AUC drop vs the champion")
-    parser.add_argument("--n-trials", type=int, help="random-search trials")
-    parser.add_argument("--max-cutoffs", type=int, help="latest N monthly cutoffs to train on")
-    parser.add_argument(
-        "--max-train-rows",
-        type=int,
-        help="row budget of the train cutoffs (default: CHURN_TRAIN_MAX_ROWS; 0: no limit)",
-    )
+    flow_option(parser, retrain, "reason", help="recorded in the report")
+    flow_option(parser, retrain, "sources", nargs="+", help="sources to ingest", when_none="all")
+    for name, kind, text in (
+        ("min_auc", float, "gate floor"),
+        ("tolerance", float, "allowed AUC drop vs the champion"),
+        ("n_trials", int, "random-search trials"),
+        ("max_cutoffs", int, "latest N monthly cutoffs to train on"),
+        ("max_train_rows", int, "row budget of the train cutoffs (0: no limit)"),
+    ):  # None: the train flow's own default, shown from its signature
+        default = flow_default(train, name)
+        shown = _TRAIN_NONE[name] if default is None else default
+        flow_option(
+            parser, retrain, name, type=kind, help=text, when_none=f"the train flow's, {shown}"
+        )
     return parser
 
 

@@ -13,7 +13,7 @@ from prefect import flow
 from rich.console import Console
 
 from core.cli import run_cli
-from ops.cli import run_flow
+from ops.cli import flow_option, flow_parameters, run_flow
 
 
 @flow(name="rollback")
@@ -32,12 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m flows.rollback",
         description="Move the churn-model champion alias back to the previous champion.",
     )
-    parser.add_argument("--reason", default="manual rollback", help="recorded on the versions")
+    flow_option(parser, rollback, "reason", help="recorded on the versions")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = run_flow(rollback, {"reason": args.reason})
+    result = run_flow(rollback, flow_parameters(rollback, args))
     Console().print(
         f"champion: v{result['from_version']} → v{result['to_version']} ({result['reason']})"
     )

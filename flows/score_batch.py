@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.cli import run_cli
-from ops.cli import run_flow
+from ops.cli import flow_option, flow_parameters, run_flow
 from ops.params import ReasonCount
 from ops.runtime import notify_failure
 
@@ -49,14 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m flows.score_batch",
         description="Score every active customer with the champion into table churn_scores.",
     )
-    parser.add_argument("--top-k", type=int, default=3, help="reasons kept per customer, 0-50")
+    flow_option(parser, score_batch, "top_k", type=int, help="reasons kept per customer, 0-50")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     console = Console()
     with console.status("scoring active customers"):
-        summary = run_flow(score_batch, {"top_k": args.top_k})
+        summary = run_flow(score_batch, flow_parameters(score_batch, args))
     console.print(Pretty(summary))
     return 0
 

@@ -17,7 +17,7 @@ from typing import Any
 from prefect import flow
 
 from core.cli import UsageError, describe_error
-from ops.cli import check_parameters
+from ops.cli import check_parameters, flow_option, flow_parameters
 from ops.params import AucFloor, AucTolerance
 
 
@@ -57,30 +57,30 @@ def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: check the spec and its data, then run the flow; print one JSON line."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.table",
         description="Train, register and gate churn-<name> from the source declared in a spec"
         " file (see docs/your-data.md). Prints one JSON line.",
     )
     parser.add_argument("spec", help="path to the source spec (YAML)")
-    parser.add_argument("--min-auc", type=float, default=0.75, help="holdout ROC-AUC floor")
-    parser.add_argument(
-        "--tolerance", type=float, default=0.01, help="allowed AUC drop vs the champion"
-    )
+    flow_option(parser, table, "min_auc", type=float, help="holdout ROC-AUC floor")
+    flow_option(parser, table, "tolerance", type=float, help="allowed AUC drop vs the champion")
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
     parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: check the spec and its data, then run the flow; print one JSON line."""
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # Prefect set up logging at import (root at WARNING): let our INFO lines through to the
     # handlers it attaches to our loggers (PREFECT_LOGGING_EXTRA_LOGGERS below)
     logging.getLogger("tasks").setLevel(logging.INFO)
     try:  # one-line errors for the parameters, the spec and its data before any server or write
-        parameters = check_parameters(
-            table, {"spec": args.spec, "min_auc": args.min_auc, "tolerance": args.tolerance}
-        )
+        parameters = check_parameters(table, flow_parameters(table, args))
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,8 @@ from typing import Any
 from prefect import flow
 
 from core.names import DEFAULT_MAX_CUTOFFS, DEFAULT_MIN_GAIN, DEFAULT_MODEL_NAME
-from ops.cli import flow_main
+from core.settings import Settings
+from ops.cli import flow_main, flow_option
 from ops.params import (
     AucFloor,
     AucGain,
@@ -92,7 +93,8 @@ def train(
     )
     summary = publish_training_summary(trained, evaluation, logged, decision, model_name)
     if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
-        summary["bento"] = build_champion_bento(version, model_name)
+        bento = build_champion_bento(version, model_name)
+        summary["bento"], summary["bento_build_s"] = bento.tag, bento.seconds
     return summary
 
 
@@ -101,34 +103,56 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m flows.train",
         description="Train, evaluate out of time, log to MLflow, register and gate the model.",
     )
-    parser.add_argument(
-        "--horizon-days", type=int, default=None, help="label horizon in days, ≥ 1 (settings)"
+    settings = Settings.model_fields
+    flow_option(
+        parser,
+        train,
+        "model_name",
+        help="registered model of a built-in definition: churn-model, churn-model-90d",
     )
-    parser.add_argument(
-        "--min-auc", type=float, default=0.75, help="holdout ROC-AUC floor, in (0.5, 1]"
+    flow_option(
+        parser,
+        train,
+        "horizon_days",
+        type=int,
+        help="label horizon in days, ≥ 1",
+        when_none=f"the definition's ({settings['horizon_days'].default} for churn-model)",
     )
-    parser.add_argument(
-        "--tolerance", type=float, default=0.01, help="allowed AUC drop vs the champion, ≥ 0"
+    flow_option(parser, train, "min_auc", type=float, help="holdout ROC-AUC floor, in (0.5, 1]")
+    flow_option(
+        parser, train, "tolerance", type=float, help="allowed AUC drop vs the champion, ≥ 0"
     )
-    parser.add_argument("--n-trials", type=int, default=0, help="random-search trials (0: none)")
-    parser.add_argument(
-        "--cutoffs",
+    flow_option(
+        parser,
+        train,
+        "min_gain",
+        type=float,
+        help="AUC a candidate trained on the champion's data must gain over it, ≥ 0",
+    )
+    flow_option(parser, train, "n_trials", type=int, help="random-search trials (0: none)")
+    flow_option(
+        parser,
+        train,
+        "cutoffs",
         type=lambda s: [datetime.fromisoformat(x) for x in s.split(",")],
-        default=None,
-        help="comma-separated ISO cutoffs in the past (default: the latest --max-cutoffs ones)",
+        help="comma-separated ISO cutoffs in the past",
+        when_none="the latest --max-cutoffs ones",
     )
-    parser.add_argument(
-        "--max-cutoffs",
+    flow_option(
+        parser,
+        train,
+        "max_cutoffs",
         type=lambda s: int(s) or None,  # 0: all
-        default=DEFAULT_MAX_CUTOFFS,
         help="use the latest N available cutoffs when --cutoffs is not given (0: all)",
     )
-    parser.add_argument(
-        "--max-train-rows",
+    flow_option(
+        parser,
+        train,
+        "max_train_rows",
         type=int,
-        default=None,
         help="row budget of the train cutoffs: beyond it their negatives are sampled and "
-        "weighted (default: CHURN_TRAIN_MAX_ROWS, 200000; 0: no limit)",
+        "weighted (0: no limit)",
+        when_none=f"CHURN_TRAIN_MAX_ROWS, {settings['train_max_rows'].default}",
     )
     return parser
 

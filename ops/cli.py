@@ -4,6 +4,10 @@
 constraints Prefect applies to deployment runs), then runs the flow with heartbeats every 30 s
 so that a killed run is marked Crashed (see ops/automations.py), and raises the flow's root
 cause if it failed. ``core.cli.run_cli`` turns that into ``<prog>: <message>`` and exit 1.
+
+A flow's defaults live in one place, its signature: ``flow_option`` adds an option with no
+argparse default (an option not given is not passed, so the flow's own default applies) and a
+help text showing the signature's default; ``flow_parameters`` keeps the options given.
 """
 
 from __future__ import annotations
@@ -48,6 +52,54 @@ def _with_option(line: str) -> str:
     return f"{top} (--{top.replace('_', '-')}): {message}" if message else line
 
 
+def flow_default(flow: Flow[Any, Any], name: str) -> Any:
+    """The default of the flow's parameter ``name``, read from its signature."""
+    parameter = inspect.signature(flow.fn).parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        raise ValueError(f"flow {flow.name!r} has no parameter {name!r} with a default")
+    return parameter.default
+
+
+def flow_option(
+    parser: argparse.ArgumentParser,
+    flow: Flow[Any, Any],
+    name: str,
+    *flags: str,
+    help: str,
+    when_none: str | None = None,
+    **kwargs: Any,
+) -> None:
+    """Add the option of the flow's parameter ``name`` (``--name-in-dashes`` unless ``flags``).
+
+    Left out, the option is absent from the parsed arguments (``argparse.SUPPRESS``), so the
+    flow's own default applies. The help ends with that default as the signature gives it;
+    ``when_none`` says what a None default means (required then)."""
+    default = flow_default(flow, name)
+    flags = flags or (f"--{name.replace('_', '-')}",)
+    if default is None:
+        if when_none is None:
+            raise ValueError(
+                f"{flow.name}.{name} defaults to None: say what that means (when_none)"
+            )
+        shown = when_none
+    else:  # an option named otherwise (--no-reports) shows which parameter it sets
+        shown = str(default) if flags[0] == f"--{name.replace('_', '-')}" else f"{name}={default}"
+    parser.add_argument(
+        *flags,
+        dest=name,
+        default=argparse.SUPPRESS,
+        help=f"{help} (default: {shown})".replace("%", "%%"),
+        **kwargs,
+    )
+
+
+def flow_parameters(flow: Flow[Any, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The flow's parameters among the parsed options: only those given on the command line
+    when they were added with ``flow_option``."""
+    names = inspect.signature(flow.fn).parameters
+    return {key: value for key, value in vars(args).items() if key in names}
+
+
 def run_flow(flow: Flow[Any, Any], parameters: dict[str, Any]) -> Any:
     """Check ``parameters``, run ``flow`` once (heartbeats on), return its result or raise."""
     checked = check_parameters(flow, parameters)
@@ -58,12 +110,11 @@ def run_flow(flow: Flow[Any, Any], parameters: dict[str, Any]) -> Any:
 
 def flow_main(flow: Flow[Any, Any], parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     """A flow's command line: options map onto the flow's parameters by name (an option's
-    ``dest`` is the parameter); run once, print the result; errors as ``core.cli.run_cli``."""
-    names = inspect.signature(flow.fn).parameters
+    ``dest`` is the parameter, see ``flow_option``); run once, print the result; errors as
+    ``core.cli.run_cli``."""
 
     def body(args: argparse.Namespace) -> int:
-        parameters = {key: value for key, value in vars(args).items() if key in names}
-        Console().print(Pretty(run_flow(flow, parameters)))
+        Console().print(Pretty(run_flow(flow, flow_parameters(flow, args))))
         return 0
 
     return run_cli(body, parser, argv)

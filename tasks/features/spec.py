@@ -107,6 +107,9 @@ def _problems(fd: FeatureDef) -> list[str]:
         out.append("only the customer_id entity exists")
     if fd.aggregate in _NEEDS_VALUE and fd.value is None:
         out.append(f"aggregate {fd.aggregate!r} needs a value expression")
+    if fd.source.name == "customers" and fd.aggregate == "days_since_last" and fd.value is None:
+        # events default to their event time; a CRM version has none: name the date column
+        out.append("days_since_last on the customers source needs a value (a date column)")
     if fd.dtype == "int" and fd.aggregate != "count":
         out.append("dtype 'int' is for counts (whole numbers); use 'float'")
     if fd.dtype == "category" and fd.aggregate != "attr":

@@ -1,5 +1,10 @@
 """Orchestration support: the retrain run's report. Importing connects to nothing."""
 
-from tasks.orchestration.report import StageRecord, retrain_markdown
+from tasks.orchestration.report import (
+    StageRecord,
+    retrain_markdown,
+    stage_summary,
+    train_and_deploy_stages,
+)
 
-__all__ = ["StageRecord", "retrain_markdown"]
+__all__ = ["StageRecord", "retrain_markdown", "stage_summary", "train_and_deploy_stages"]

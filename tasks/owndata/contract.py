@@ -71,7 +71,11 @@ def normal_label(value: str) -> str:
 
 def derive_contract(spec: SourceSpec, frame: pd.DataFrame, *, where: str) -> SnapshotContract:
     """Resolve the spec's columns in ``frame``, infer feature types; SpecError if unusable."""
-    assert spec.label is not None
+    if spec.label is None:
+        raise SpecError(
+            f"{where}: source {spec.name!r} is kind {spec.kind}, with no label column; only a "
+            "kind snapshot table has a derived contract (check_source picks the reader by kind)"
+        )
     roles = {"id": spec.id, "label": spec.label}
     roles |= {f"categorical[{i}]": c for i, c in enumerate(spec.categorical)}
     roles |= {f"numeric[{i}]": c for i, c in enumerate(spec.numeric)}

@@ -54,7 +54,12 @@ def _check_ids(frame: pd.DataFrame, column: str, where: str) -> None:
 
 def prepare_events(spec: SourceSpec) -> dict[str, Any]:
     """Read and check both files; nothing is written. SpecError when a file is unusable."""
-    assert spec.event_time and spec.event_type and spec.subscriptions
+    if not spec.event_time or not spec.event_type or spec.subscriptions is None:
+        raise SpecError(
+            f"{spec.name}: source is kind {spec.kind}, not events (it declares no event_time, "
+            "event_type and subscriptions); read it with prepare_snapshot, or check_source, "
+            "which picks the reader by kind"
+        )
     where = f"{spec.name}: file {spec.file!r}"
     events = read_text_table(spec.resolve(spec.file), what=f"{spec.name}: file")
     roles = {"id": spec.id, "event_time": spec.event_time, "event_type": spec.event_type}

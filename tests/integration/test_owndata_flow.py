@@ -81,21 +81,34 @@ def test_make_table_snapshot_trains_gates_and_serves(tmp_path: Path, prefect_ser
     assert scores.between(0, 1).all() and scores.nunique() > 1
 
 
+@pytest.mark.parametrize(
+    ("min_auc", "decision"),
+    [
+        (0.6, "promoted"),  # first model of the source, holdout above the floor: champion
+        (1.0, "rejected"),  # a floor no holdout AUC below 1 reaches: refused, no champion
+    ],
+)
 def test_table_flow_event_log_trains_out_of_time(
-    tmp_path: Path, prefect_server: str, churn_home: Path
+    tmp_path: Path, prefect_server: str, churn_home: Path, min_auc: float, decision: str
 ) -> None:
     write_events(tmp_path, customers=250)
-    summary = table(spec=str(write_spec(tmp_path, EVENTS_SPEC)))
+    summary = table(spec=str(write_spec(tmp_path, EVENTS_SPEC)), min_auc=min_auc)
     assert summary["model_name"] == "churn-shop" and summary["version"] == "1"
-    assert summary["decision"] in {"promoted", "rejected"}  # gated either way
     assert summary["cv_roc_auc"] is None  # out-of-time: no k-fold
-    assert 0.6 < float(summary["holdout_roc_auc"]) <= 1
+    holdout_auc = float(summary["holdout_roc_auc"])
+    assert 0.6 < holdout_auc < 1
+    assert summary["decision"] == decision, summary["reason"]
+    if decision == "rejected":  # the reason names the floor the candidate missed
+        assert "min_auc" in str(summary["reason"]) and f"{min_auc:.2f}" in str(summary["reason"])
     assert summary["rows_read"] == summary["rows_loaded"] and summary["duplicates"] == 0
     assert int(summary["online_rows"]) > 0
     uri = f"sqlite:///{(churn_home / 'mlflow.db').resolve()}"
-    version = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version("churn-shop", "1")
-    assert version.tags["gate.decision"] == summary["decision"]
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    version = client.get_model_version("churn-shop", "1")
+    assert version.tags["gate.decision"] == decision
     assert version.tags["source.name"] == "shop"
+    aliases = {a: str(v) for a, v in client.get_registered_model("churn-shop").aliases.items()}
+    assert aliases.get("champion") == ("1" if decision == "promoted" else None)
 
 
 @pytest.mark.parametrize(

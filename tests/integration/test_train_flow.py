@@ -58,6 +58,7 @@ def test_train_and_rollback_flows_end_to_end(
     first = state.result()
     assert first["model_version"] == "1"
     assert first["decision"] == "promoted"
+    assert first["bento"] and first["bento_build_s"] > 0  # the build's measured wall time
     assert 0.5 <= first["metrics"]["roc_auc"] <= 1.0
     markdown = _artifact_markdown("train-summary", state.state_details.flow_run_id)
     assert "churn-model v1: **promoted**" in markdown

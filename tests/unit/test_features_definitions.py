@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.tables import transactions
+from core.tables import customers, transactions
 from simulator.config import CONTRACTS, PAYMENT_METHODS, PLANS, REGIONS
 from tasks.features import definitions
 from tasks.features.compiler import compile_source_queries
@@ -72,15 +72,11 @@ def test_definitions_hash_changes_with_what_a_feature_computes() -> None:
     assert definitions_hash(reworded) == base  # documentation only
 
 
-def test_definitions_hash_changes_with_category_order(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_definitions_hash_changes_with_category_order() -> None:
     base = definitions_hash(FEATURES[:3])
-    monkeypatch.setitem(definitions.CATEGORIES, "plan", ("premium", "standard", "basic"))
-    definitions.definitions_hash.cache_clear()
-    try:
-        assert definitions_hash(FEATURES[:3]) != base
-    finally:
-        monkeypatch.undo()
-        definitions.definitions_hash.cache_clear()
+    reordered = {**definitions.CATEGORIES, "plan": ("premium", "standard", "basic")}
+    assert definitions_hash(FEATURES[:3], categories=reordered) != base
+    assert definitions_hash(FEATURES[:3], categories=dict(definitions.CATEGORIES)) == base
 
 
 @pytest.mark.parametrize(
@@ -97,6 +93,10 @@ def test_definitions_hash_changes_with_category_order(monkeypatch: pytest.Monkey
         ({"aggregate": "attr", "value": transactions.c.amount}, "only applies to the customers"),
         ({"aggregate": "count", "name": "Bad Name"}, "lower_snake_case"),
         ({"aggregate": "sum", "value": transactions.c.amount, "dtype": "int"}, "for counts"),
+        (
+            {"aggregate": "days_since_last", "source": customers, "window_days": None},
+            "days_since_last on the customers source needs a value",
+        ),
     ],
 )  # fmt: skip
 def test_ill_defined_features_are_refused(kwargs: dict[str, object], message: str) -> None:

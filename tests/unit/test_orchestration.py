@@ -8,7 +8,13 @@ from prefect_dask import DaskTaskRunner
 
 from core.settings import Settings
 from ops.runtime import failure_message, make_task_runner
-from tasks.orchestration.report import StageRecord, mlflow_run_url, retrain_markdown
+from tasks.orchestration.report import (
+    StageRecord,
+    mlflow_run_url,
+    retrain_markdown,
+    stage_summary,
+    train_and_deploy_stages,
+)
 
 TRAINED = {
     "run_id": "abc123",
@@ -46,6 +52,40 @@ def test_retrain_markdown_shows_bento_tag_and_reports() -> None:
         reports=["drift: /r/drift.html"],
     )
     assert "`churn-service:v3`" in text and "- drift: /r/drift.html" in text
+
+
+def test_train_and_deploy_stages_report_the_measured_bento_build() -> None:
+    trained = {**TRAINED, "bento": "churn-service:model-v3-ab12", "bento_build_s": 7.25}
+    train, deploy = train_and_deploy_stages(30.0, trained)
+    assert deploy == StageRecord("deploy", "completed", 7.25, "bento churn-service:model-v3-ab12")
+    # the build ran inside the train flow: its time is the deploy stage's, not counted twice
+    assert train.name == "train" and train.state == "completed" and train.seconds == 30.0 - 7.25
+    assert train.detail.startswith("v3 promoted: ")
+
+
+def test_train_and_deploy_stages_skip_deploy_without_a_duration_when_not_promoted() -> None:
+    trained = {**TRAINED, "decision": "rejected", "reason": "roc_auc 0.70 < min_auc 0.75"}
+    train, deploy = train_and_deploy_stages(30.0, trained)
+    assert (train.state, train.seconds) == ("completed", 30.0)
+    assert (deploy.name, deploy.state, deploy.seconds) == ("deploy", "skipped", None)
+    assert stage_summary([train, deploy]) == {
+        "train": {"state": "completed", "seconds": 30.0},
+        "deploy": {"state": "skipped", "seconds": None},
+    }
+    text = retrain_markdown(
+        stages=[train, deploy],
+        trained=trained,
+        reason="r",
+        run_url=None,
+        bento_tag=None,
+        reports=[],
+    )
+    assert "| deploy | skipped | — | gate did not promote the model |" in text
+
+
+def test_train_and_deploy_stages_refuse_a_promotion_without_a_bento_build() -> None:
+    with pytest.raises(ValueError, match=r"promoted v3 but reports no bento build"):
+        train_and_deploy_stages(30.0, TRAINED)
 
 
 def test_failure_message_names_flow_run_and_cause() -> None:

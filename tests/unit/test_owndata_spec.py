@@ -10,6 +10,7 @@ import pytest
 
 from tasks.owndata.checks import check_source
 from tasks.owndata.contract import check_rows, derive_contract, normal_label
+from tasks.owndata.ingest_events import prepare_events
 from tasks.owndata.reader import feature_key
 from tasks.owndata.spec import SpecError, load_spec, parse_spec
 from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_spec
@@ -124,6 +125,17 @@ def test_contract_id_with_nulls_is_an_error() -> None:
     with pytest.raises(SpecError) as error:
         derive_contract(_spec(), rows, where="t")
     assert "2 row(s) (file lines 3, 5)" in _one_line(error)
+
+
+def test_readers_refuse_a_spec_of_the_other_kind() -> None:
+    events = parse_spec(EVENTS_SPEC, base_dir=Path("."))
+    with pytest.raises(SpecError) as error:
+        derive_contract(events, ROWS, where="t")
+    assert "'shop' is kind events" in _one_line(error) and "check_source" in str(error.value)
+    with pytest.raises(SpecError) as error:  # before any file is read
+        prepare_events(_spec())
+    assert "telco: source is kind snapshot" in _one_line(error)
+    assert "prepare_snapshot" in str(error.value)
 
 
 def test_normal_label_and_feature_key() -> None:

@@ -1,4 +1,5 @@
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,32 @@ import tasks.training.tracking
 from tasks.training.lineage import WarehouseDataset, WarehouseSource, frame_digest
 from tasks.training.tracking import git_commit
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _git(folder: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
 
 def test_git_commit_is_head_of_this_checkout() -> None:
-    commit = git_commit()
-    assert len(commit) == 40 and int(commit, 16) >= 0  # the tests run in a git checkout
+    assert git_commit() == _git(ROOT, "rev-parse", "HEAD")  # the tests run in a git checkout
+
+
+def test_git_commit_follows_the_repository_it_is_pointed_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "one")
+    monkeypatch.setattr(tasks.training.tracking, "PROJECT_DIR", tmp_path)
+    head = _git(tmp_path, "rev-parse", "HEAD")
+    assert git_commit() == head
 
 
 def test_git_commit_outside_a_repository_is_unknown(
@@ -21,6 +44,13 @@ def test_git_commit_outside_a_repository_is_unknown(
 ) -> None:
     monkeypatch.setattr(tasks.training.tracking, "PROJECT_DIR", tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert git_commit() == "unknown"
+
+
+def test_git_commit_without_git_installed_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git executable on it
     assert git_commit() == "unknown"
 
 
