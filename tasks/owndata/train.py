@@ -45,9 +45,12 @@ def _fit_and_log(
         logged = log_snapshot_run(model, frame, spec=spec)
         evaluation, cv_auc, valid_auc = model.evaluation, model.cv_roc_auc, model.fitted.valid_auc
     else:
-        trained = fit_model(frame, spec=feature_spec, seed=seed)
+        # the source's horizon, not the setting: it is the purge gap between train, validation
+        # and holdout cutoffs, and the labels' window in the run's tags
+        horizon = horizon_of(spec)
+        trained = fit_model(frame, spec=feature_spec, horizon_days=horizon, seed=seed)
         evaluation = evaluate_holdout(trained, frame)
-        logged = record_training_run(trained, evaluation, frame, horizon_days=horizon_of(spec))
+        logged = record_training_run(trained, evaluation, frame, horizon_days=horizon)
         valid_auc = trained.fitted.valid_auc
     with mlflow.start_run(run_id=logged.run_id):
         mlflow.set_tags({TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind})
