@@ -23,13 +23,14 @@ from ops.params import AucFloor, AucTolerance
 
 @flow(name="table")
 def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -> dict[str, Any]:
-    """Ingest the source declared in the ``spec`` file, build its features, train and gate it."""
+    """Ingest the source declared in the ``spec`` file, build its features, train and gate it,
+    then refresh its online store for the champion (never with definitions it cannot read)."""
     # mlflow and xgboost load when the flow runs, not with this module (bad parameters: ~2 s)
     from tasks.owndata.steps import (
         check_spec_task,
         ingest_spec_task,
-        materialize_spec_task,
         publish_table_summary,
+        refresh_online_task,
         train_spec_task,
         training_frame_task,
     )
@@ -38,9 +39,11 @@ def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -
     source = check_spec_task(spec)
     prepare_stores_task()
     ingested = ingest_spec_task(source)
-    online = materialize_spec_task(source)
     frame, features = training_frame_task(source)
     trained = train_spec_task(source, frame, features, min_auc=min_auc, tolerance=tolerance)
+    # after the gate: a rejected candidate's new definitions must not replace the rows the
+    # serving champion reads (its API would answer 503)
+    online = refresh_online_task(source, features, candidate=trained["version"])
     summary = {
         **trained,
         "source": source.name,
@@ -50,8 +53,7 @@ def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -
         "rows_quarantined": ingested.rows_quarantined,
         "duplicates": ingested.duplicates,
         "replaced": ingested.replaced,
-        "online_rows": online.rows,
-        "online_as_of": online.as_of.isoformat(),
+        **online.summary(),
     }
     publish_table_summary(summary)
     return summary

@@ -92,10 +92,16 @@ def build_training_frame(
 
 
 def materialize_spec(
-    spec: SourceSpec, *, engine: Engine, as_of: datetime | None = None
+    spec: SourceSpec,
+    *,
+    engine: Engine,
+    as_of: datetime | None = None,
+    features: SourceFeatures | None = None,
 ) -> SourceMaterializeResult:
-    """Refresh the source's online store at ``as_of`` (default: its latest data)."""
-    features = load_features(spec, engine=engine)
+    """Refresh the source's online store at ``as_of`` (default: its latest data) with
+    ``features`` (default: the definitions of its last ingest)."""
+    if features is None:
+        features = load_features(spec, engine=engine)
     if spec.kind == "snapshot":
         moment = as_of or latest_snapshot(spec.name, engine=engine)
         population = snapshot_population(spec.name, moment)
