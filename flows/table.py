@@ -1,7 +1,7 @@
 """Flow ``table``: your own churn data, declared in one spec file → a gated, served model.
 
-check spec + data → ingest (contract, quarantine, duplicates) → features (online store) →
-training set → train, evaluate, log, register ``churn-<name>`` and gate. ``make table
+check spec + data → ingest (contract, quarantine, duplicates) → training set → train,
+evaluate, log, register ``churn-<name>`` and gate → online store (for the champion). ``make table
 SPEC=path/to/spec.yaml`` runs it and prints one JSON line; see docs/your-data.md.
 """
 
@@ -17,19 +17,26 @@ from typing import Any
 from prefect import flow
 
 from core.cli import UsageError, describe_error
+from core.names import DEFAULT_MIN_GAIN
 from ops.cli import check_parameters, flow_option, flow_parameters
-from ops.params import AucFloor, AucTolerance
+from ops.params import AucFloor, AucGain, AucTolerance
 
 
 @flow(name="table")
-def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -> dict[str, Any]:
-    """Ingest the source declared in the ``spec`` file, build its features, train and gate it."""
+def table(
+    spec: str,
+    min_auc: AucFloor = 0.75,
+    tolerance: AucTolerance = 0.01,
+    min_gain: AucGain = DEFAULT_MIN_GAIN,
+) -> dict[str, Any]:
+    """Ingest the source declared in the ``spec`` file, build its features, train and gate it,
+    then refresh its online store for the champion (never with definitions it cannot read)."""
     # mlflow and xgboost load when the flow runs, not with this module (bad parameters: ~2 s)
     from tasks.owndata.steps import (
         check_spec_task,
         ingest_spec_task,
-        materialize_spec_task,
         publish_table_summary,
+        refresh_online_task,
         train_spec_task,
         training_frame_task,
     )
@@ -38,9 +45,13 @@ def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -
     source = check_spec_task(spec)
     prepare_stores_task()
     ingested = ingest_spec_task(source)
-    online = materialize_spec_task(source)
     frame, features = training_frame_task(source)
-    trained = train_spec_task(source, frame, features, min_auc=min_auc, tolerance=tolerance)
+    trained = train_spec_task(
+        source, frame, features, min_auc=min_auc, tolerance=tolerance, min_gain=min_gain
+    )
+    # after the gate: a rejected candidate's new definitions must not replace the rows the
+    # serving champion reads (its API would answer 503)
+    online = refresh_online_task(source, features, candidate=trained["version"])
     summary = {
         **trained,
         "source": source.name,
@@ -50,8 +61,7 @@ def table(spec: str, min_auc: AucFloor = 0.75, tolerance: AucTolerance = 0.01) -
         "rows_quarantined": ingested.rows_quarantined,
         "duplicates": ingested.duplicates,
         "replaced": ingested.replaced,
-        "online_rows": online.rows,
-        "online_as_of": online.as_of.isoformat(),
+        **online.summary(),
     }
     publish_table_summary(summary)
     return summary
@@ -66,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("spec", help="path to the source spec (YAML)")
     flow_option(parser, table, "min_auc", type=float, help="holdout ROC-AUC floor")
     flow_option(parser, table, "tolerance", type=float, help="allowed AUC drop vs the champion")
+    flow_option(
+        parser, table, "min_gain", type=float, help="AUC a reload of the same data must gain"
+    )
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
     parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
     return parser

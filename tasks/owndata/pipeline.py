@@ -29,6 +29,7 @@ from tasks.owndata.online import SourceMaterializeResult, materialize_source
 from tasks.owndata.retrieval import get_source_historical_features
 from tasks.owndata.spec import SourceSpec, SpecError
 from tasks.owndata.store import OwnIngestResult, load_contract
+from tasks.training.cutoffs import split_cutoffs
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,10 @@ def build_training_frame(
                 " horizon; out-of-time training needs 3 (train, validation, holdout) — the"
                 " event log must span about 4 months or more"
             )
+        try:  # the purge gaps of the fit (tasks.training.fit_model), before the features
+            split_cutoffs(cutoffs, horizon_days=horizon)
+        except ValueError as exc:
+            raise SpecError(f"{spec.name}: {exc}") from exc
         labels = events_labels(spec.name, cutoffs, horizon, engine=engine)
     frame = get_source_historical_features(labels, features, engine=engine)
     log.info(
@@ -87,10 +92,16 @@ def build_training_frame(
 
 
 def materialize_spec(
-    spec: SourceSpec, *, engine: Engine, as_of: datetime | None = None
+    spec: SourceSpec,
+    *,
+    engine: Engine,
+    as_of: datetime | None = None,
+    features: SourceFeatures | None = None,
 ) -> SourceMaterializeResult:
-    """Refresh the source's online store at ``as_of`` (default: its latest data)."""
-    features = load_features(spec, engine=engine)
+    """Refresh the source's online store at ``as_of`` (default: its latest data) with
+    ``features`` (default: the definitions of its last ingest)."""
+    if features is None:
+        features = load_features(spec, engine=engine)
     if spec.kind == "snapshot":
         moment = as_of or latest_snapshot(spec.name, engine=engine)
         population = snapshot_population(spec.name, moment)

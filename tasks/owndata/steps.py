@@ -1,4 +1,5 @@
-"""Thin Prefect tasks around a declared source: check, ingest, features, train, report.
+"""Thin Prefect tasks around a declared source: check, ingest, features, train, online store,
+report.
 
 Database errors are retried with backoff; a SpecError (bad spec or data) fails at once, since
 retrying cannot fix it.
@@ -17,11 +18,12 @@ from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
 from core.db import make_engine
+from core.names import DEFAULT_MIN_GAIN
 from core.settings import get_settings
 from tasks.owndata.checks import check_source
 from tasks.owndata.features import SourceFeatures
-from tasks.owndata.online import SourceMaterializeResult
-from tasks.owndata.pipeline import build_training_frame, ingest_source, materialize_spec
+from tasks.owndata.pipeline import build_training_frame, ingest_source
+from tasks.owndata.refresh import OnlineRefresh, refresh_online_store
 from tasks.owndata.spec import SourceSpec, load_spec
 from tasks.owndata.store import OwnIngestResult
 from tasks.owndata.train import train_spec
@@ -66,10 +68,13 @@ def ingest_spec_task(spec: SourceSpec) -> OwnIngestResult:
     retry_condition_fn=retry_on_database_error,
     cache_policy=NONE,
 )
-def materialize_spec_task(spec: SourceSpec) -> SourceMaterializeResult:
-    """Refresh the source's online store at its latest data."""
+def refresh_online_task(
+    spec: SourceSpec, features: SourceFeatures, *, candidate: str
+) -> OnlineRefresh:
+    """After the gate: the online store at the source's latest data, with the definitions its
+    champion reads (a rejected candidate's other definitions leave the champion's rows)."""
     with _engine() as engine:
-        return materialize_spec(spec, engine=engine)
+        return refresh_online_store(spec, features, candidate=candidate, engine=engine)
 
 
 @task(
@@ -92,9 +97,12 @@ def train_spec_task(
     *,
     min_auc: float,
     tolerance: float,
+    min_gain: float = DEFAULT_MIN_GAIN,
 ) -> dict[str, Any]:
     """Fit, evaluate, log, register and gate ``churn-<name>``."""
-    return train_spec(spec, frame, features, min_auc=min_auc, tolerance=tolerance)
+    return train_spec(
+        spec, frame, features, min_auc=min_auc, tolerance=tolerance, min_gain=min_gain
+    )
 
 
 @task(cache_policy=NONE)
@@ -119,6 +127,7 @@ def publish_table_summary(summary: dict[str, Any]) -> str:
                 "duplicates": summary["duplicates"],
                 "replaced": summary["replaced"],
                 "online rows": summary["online_rows"],
+                "online store": summary["online_store"],
             }.items()
         ),
     ]

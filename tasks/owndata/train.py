@@ -44,10 +44,13 @@ def _fit_and_log(
         logged = log_snapshot_run(model, frame, spec=spec)
         evaluation, cv_auc, valid_auc = model.evaluation, model.cv_roc_auc, model.fitted.valid_auc
     else:
-        trained = fit_model(frame, spec=feature_spec, seed=seed)
+        # the source's horizon, not the setting: it is the purge gap between train, validation
+        # and holdout cutoffs, and the labels' window in the run's tags
+        horizon = horizon_of(spec)
+        trained = fit_model(frame, spec=feature_spec, horizon_days=horizon, seed=seed)
         evaluation = evaluate_holdout(trained, frame)
         logged = record_training_run(
-            trained, evaluation, frame, horizon_days=horizon_of(spec), model_name=spec.model_name
+            trained, evaluation, frame, horizon_days=horizon, model_name=spec.model_name
         )
         valid_auc = trained.fitted.valid_auc
     with mlflow.start_run(run_id=logged.run_id):
