@@ -106,7 +106,8 @@ def write_scores(
     model_version: str,
     engine: Engine,
 ) -> int:
-    """Replace the batches (``as_of`` x ``model_version``) with ``scores`` in one transaction."""
+    """Replace the batches (``model_name`` x ``as_of`` x ``model_version``) with ``scores`` in one
+    transaction."""
     now = utc_now()
     rows: list[dict[str, Any]] = [
         {
@@ -131,7 +132,11 @@ def write_scores(
     t = churn_scores.c
     with engine.begin() as conn:
         conn.execute(
-            delete(churn_scores).where(t.model_version == model_version, t.as_of.in_(set(as_of)))
+            delete(churn_scores).where(
+                t.model_name == model_name,
+                t.model_version == model_version,
+                t.as_of.in_(set(as_of)),
+            )
         )
         if rows:
             conn.execute(insert(churn_scores), rows)
