@@ -38,3 +38,11 @@ Share = Annotated[float, Field(gt=0.0, le=1.0, description="a share in (0, 1]")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, description="in [0, 1]")]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+ModelName = Annotated[
+    str,
+    Field(
+        pattern=r"^churn-[a-z][a-z0-9_]{0,23}$",
+        description="registered model: churn-model (the built-in sources) or churn-<name>, the"
+        " model of a source declared with make table SPEC=...",
+    ),
+]
