@@ -1,8 +1,9 @@
-"""Flow ``score_batch``: score every active customer with the champion into ``churn_scores``.
+"""Flow ``score_batch``: score every customer of a model's population with its champion into
+``churn_scores`` (``model_name``: ``churn-model``, or a declared source's ``churn-<name>``).
 
-The table is what a CRM campaign reads: customer, churn probability, risk band, the top reasons,
-model version and the features' as_of. One batch per (as_of, model version); a rerun replaces it.
-CLI: ``python -m flows.score_batch --help``.
+The table is what a CRM campaign reads: model, customer, churn probability, risk band, the top
+reasons, model version and the features' as_of. One batch per (model, as_of, model version); a
+rerun replaces it. CLI: ``python -m flows.score_batch --help``.
 """
 
 from __future__ import annotations
@@ -16,23 +17,29 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.cli import run_cli
+from core.names import DEFAULT_MODEL_NAME
 from ops.cli import run_flow
-from ops.params import ReasonCount
+from ops.params import ModelName, ReasonCount
 from ops.runtime import notify_failure
 
 
-@flow(name="score_batch", on_failure=[notify_failure])
-def score_batch(top_k: ReasonCount = 3) -> dict[str, Any]:
-    """Score the online store with ``models:/<name>@champion``; keep ``top_k`` reasons each."""
+@flow(name="score_batch", flow_run_name="score-{model_name}", on_failure=[notify_failure])
+def score_batch(
+    model_name: ModelName = DEFAULT_MODEL_NAME, top_k: ReasonCount = 3
+) -> dict[str, Any]:
+    """Score the model's population with ``models:/<model_name>@champion``; keep ``top_k``
+    reasons each."""
     # loads mlflow and xgboost (~7 s) when the flow runs, so a bad parameter is refused at once
+    from tasks.modeldata.steps import resolve_model
     from tasks.scoring.steps import (
         load_champion_model,
         publish_score_report,
         score_active_customers,
     )
 
-    champion = load_champion_model()
-    batch = score_active_customers(champion, top_k=top_k)
+    data = resolve_model(model_name)
+    champion = load_champion_model(model_name)
+    batch = score_active_customers(champion, data, top_k=top_k)
     publish_score_report(batch)
     return {
         "model": batch.model_name,
@@ -47,7 +54,13 @@ def score_batch(top_k: ReasonCount = 3) -> dict[str, Any]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.score_batch",
-        description="Score every active customer with the champion into table churn_scores.",
+        description="Score every customer of a model's population with its champion into table"
+        " churn_scores.",
+    )
+    parser.add_argument(
+        "--model-name",
+        default=DEFAULT_MODEL_NAME,
+        help="churn-model, or churn-<name> of a declared source (make table SPEC=...)",
     )
     parser.add_argument("--top-k", type=int, default=3, help="reasons kept per customer, 0-50")
     return parser
@@ -55,8 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     console = Console()
-    with console.status("scoring active customers"):
-        summary = run_flow(score_batch, {"top_k": args.top_k})
+    with console.status(f"scoring the customers of {args.model_name}"):
+        summary = run_flow(score_batch, {"model_name": args.model_name, "top_k": args.top_k})
     console.print(Pretty(summary))
     return 0
 
