@@ -81,10 +81,11 @@ def collect_sources(root: Path = PROJECT_DIR) -> list[str]:
     return sorted(f for f in files if f not in LEFT_OUT and "__pycache__" not in f)
 
 
-def build_bento(model_version: str) -> BuiltBento:
-    """Import ``model_version`` into BentoML and build (or reuse) its bento."""
+def build_bento(model_version: str, *, model_name: str | None = None) -> BuiltBento:
+    """Import version ``model_version`` of ``model_name`` (default: the setting's, churn-model)
+    into BentoML and build (or reuse) its bento."""
     home = use_bentoml_home()
-    model = import_model(str(model_version))
+    model = import_model(str(model_version), model_name=model_name)
     with tempfile.TemporaryDirectory(prefix="churn-bento-") as tmp:
         ctx = Path(tmp)
         files = collect_sources()

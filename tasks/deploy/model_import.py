@@ -2,9 +2,9 @@
 
 The BentoML store lives under ``CHURN_HOME/bentoml`` (``BENTOML_HOME``). A version is imported
 once; its tag carries the registry version and the run id, so a reset registry never reuses a
-model imported from another run. The model name is the setting (``churn-model``); a declared
-source's ``churn-<name>`` is imported inside ``tasks.owndata.naming.model_name_scope``, and its
-source name (version tag ``source.name``) and feature types (run artifact) go into the metadata.
+model imported from another run. The model is named by the caller (default: the setting,
+``churn-model``); a declared source's ``churn-<name>`` also has its source name (version tag
+``source.name``) and feature types (run artifact) in the metadata.
 """
 
 from __future__ import annotations
@@ -60,15 +60,16 @@ def model_store() -> ModelStore:
     return ModelStore(get_settings().bentoml_home / "models")
 
 
-def import_model(model_version: str) -> ImportedModel:
-    """Copy registry version ``model_version`` into the BentoML model store (idempotent)."""
+def import_model(model_version: str, *, model_name: str | None = None) -> ImportedModel:
+    """Copy version ``model_version`` of ``model_name`` (default: the setting's) into the BentoML
+    model store (idempotent)."""
     store = model_store()
     import bentoml
     import mlflow
     from bentoml.exceptions import NotFound
 
     settings = get_settings()
-    name = settings.model_name
+    name = model_name or settings.model_name
     version = registry_client().get_model_version(name, str(model_version))
     run_id = str(version.run_id)
     tag = f"{name}:v{version.version}-{run_id[:12]}"

@@ -19,9 +19,10 @@ from tasks.deploy.model_import import registry_client, use_bentoml_home
 DEFAULT_PORT = 3000
 
 
-def champion_version() -> str:
-    """The registry version the ``champion`` alias points at; a clear error when there is none."""
-    name = get_settings().model_name
+def champion_version(model_name: str | None = None) -> str:
+    """The version of ``model_name`` (default: the setting's) the ``champion`` alias points at;
+    a clear error when there is none."""
+    name = model_name or get_settings().model_name
     try:
         return str(registry_client().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException as exc:

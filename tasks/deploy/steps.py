@@ -1,4 +1,5 @@
-"""Thin Prefect task around the bento build: the train flow calls it after a promotion."""
+"""Thin Prefect task around the bento build: the train and retrain flows call it after a
+promotion."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tasks.deploy.build import build_bento
 
 
 @task(cache_policy=NONE)
-def build_champion_bento(model_version: str) -> str:
-    """Build (or reuse) the bento serving registry version ``model_version``; return its tag."""
-    return build_bento(model_version).tag
+def build_champion_bento(model_version: str, model_name: str | None = None) -> str:
+    """Build (or reuse) the bento serving version ``model_version`` of ``model_name`` (default:
+    churn-model); return its tag."""
+    return build_bento(model_version, model_name=model_name).tag
