@@ -25,6 +25,7 @@ CUSTOMERS ?= 5000
 MONTHS ?= 18
 
 SPEC ?=
+# the model of monitor, score, retrain, bento and serve: churn-model (default) or churn-<name>
 MODEL ?=
 MODEL_ARG := $(if $(strip $(MODEL)),--model-name $(MODEL))
 
@@ -92,17 +93,17 @@ stop:  ## stop the local Prefect server started by the demo or `make prefect-ser
 mlflow-ui: setup  ## MLflow UI in the foreground on the CHURN_HOME tracking store
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(CHURN_HOME))/mlflow.db --default-artifact-root file://$(abspath $(CHURN_HOME))/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT)
 
-retrain: setup  ## run the retrain flow once (ingest → features → train + gate → deploy → monitor)
-	$(PY) -m flows.retrain
+retrain: setup  ## run the retrain flow once (ingest → features → train + gate → deploy → monitor; MODEL=churn-<name> too)
+	$(PY) -m flows.retrain $(MODEL_ARG)
 
-score: setup  ## score every active customer with the champion into table churn_scores
-	$(PY) -m flows.score_batch
+score: setup  ## score every active customer with the champion into table churn_scores (MODEL=churn-<name> too)
+	$(PY) -m flows.score_batch $(MODEL_ARG)
 
 evidently-ui: setup  ## Evidently UI on the monitoring workspace (http://127.0.0.1:8000)
 	DO_NOT_TRACK=1 $(VENV)/bin/evidently ui --workspace $(abspath $(CHURN_HOME))/evidently --host 127.0.0.1 --port $(EVIDENTLY_PORT)
 
-monitor: setup  ## one monitoring run (drift, quality, performance, business; reports + metrics)
-	$(PY) -m flows.monitor
+monitor: setup  ## one monitoring run (drift, quality, performance, business; reports + metrics; MODEL=churn-<name> too)
+	$(PY) -m flows.monitor $(MODEL_ARG)
 
 rollback: setup  ## move the champion alias back to the previous champion
 	$(PY) -m flows.rollback

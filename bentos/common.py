@@ -66,7 +66,10 @@ class ChurnServiceBase:
             model_version=baked.model_version, definitions_hash=scorer.spec.definitions_hash
         )
         writer = PredictionLogWriter(
-            self.engine, on_drop=metrics.log_dropped.inc, on_depth=metrics.log_queue.set
+            self.engine,
+            model_name=baked.model_name,
+            on_drop=metrics.log_dropped.inc,
+            on_depth=metrics.log_queue.set,
         )
         self.predictor = Predictor(
             scorer,

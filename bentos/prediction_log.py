@@ -1,5 +1,8 @@
 """Prediction log writer: requests enqueue rows, one background thread inserts them in batches.
 
+Every row is stamped with the served model's name (``churn-model`` or a declared source's
+``churn-<name>``): monitoring reads only its own model's predictions from the shared table.
+
 A request never waits on the database. The queue is bounded: when it is full the rows are dropped
 and counted (``on_drop``) and a warning is logged, instead of blocking the request or growing
 without limit. ``close()`` (the service's shutdown hook) drains and writes everything queued.
@@ -35,6 +38,7 @@ class PredictionLogWriter:
         self,
         engine: Engine,
         *,
+        model_name: str,
         max_queue: int = 50_000,
         batch_size: int = 1000,
         flush_interval_s: float = 0.2,
@@ -42,6 +46,7 @@ class PredictionLogWriter:
         on_depth: Callable[[int], None] | None = None,
     ) -> None:
         self._engine = engine
+        self.model_name = model_name
         self._buffer: deque[dict[str, Any]] = deque()
         self.max_queue = max_queue
         self._batch_size = batch_size
@@ -109,11 +114,15 @@ class PredictionLogWriter:
                 return
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
-        # serialized here, off the request path
+        # serialized and stamped here, off the request path
         batch = [
-            row
-            if isinstance(row["features"], str)
-            else {**row, "features": json.dumps(row["features"])}
+            {
+                **row,
+                "model_name": self.model_name,
+                "features": row["features"]
+                if isinstance(row["features"], str)
+                else json.dumps(row["features"]),
+            }
             for row in batch
         ]
         for attempt, delay in enumerate((*_RETRY_DELAYS, None), start=1):

@@ -54,6 +54,14 @@ REFERENCE_ARTIFACT = "reference/holdout.parquet"
 SOURCE_DTYPES_ARTIFACT = "source/feature_dtypes.json"
 
 
+def artifact_key(base: str, model_name: str) -> str:
+    """A Prefect artifact key per model (keys allow lower-case letters, digits and dashes):
+    ``base`` for the built-in model, ``base-churn-<name>`` for a declared source's."""
+    if model_name == DEFAULT_MODEL_NAME:
+        return base
+    return f"{base}-{model_name}".replace("_", "-").lower()
+
+
 def utc_now() -> datetime:
     """Current time as naive UTC, the project's one time convention inside the boundary."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -21,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from core.names import DEFAULT_MODEL_NAME
+
 # BIGINT on servers, INTEGER on SQLite (only INTEGER PRIMARY KEY autoincrements there).
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -166,8 +168,11 @@ prediction_log = Table(
     Column("predicted_at", DateTime, nullable=False),
     # The time the features describe (their materialization as_of); labels are judged from it.
     Column("as_of", DateTime, nullable=True),
+    # The registered model that served it (rows from before migration 0010: churn-model).
+    Column("model_name", String(128), nullable=False, server_default=DEFAULT_MODEL_NAME),
     Index("ix_prediction_log_predicted_at", "predicted_at"),
     Index("ix_prediction_log_as_of", "as_of"),
+    Index("ix_prediction_log_model_name_predicted_at", "model_name", "predicted_at"),
 )
 
 monitoring_metrics = Table(
@@ -181,18 +186,21 @@ monitoring_metrics = Table(
     Column("window_start", DateTime, nullable=True),
     Column("window_end", DateTime, nullable=True),
     Column("computed_at", DateTime, nullable=False),
+    # The monitored model (rows from before migration 0010: churn-model).
+    Column("model_name", String(128), nullable=False, server_default=DEFAULT_MODEL_NAME),
     Index("ix_monitoring_metrics_metric_computed_at", "metric", "computed_at"),
 )
 
-# Batch scores a CRM campaign reads: every active customer scored by the champion at ``as_of``.
-# One batch per (as_of, model_version); a rerun replaces its batch in one transaction.
+# Batch scores a CRM campaign reads: every customer of a model's population scored by its
+# champion at ``as_of``. One batch per (model_name, as_of, model_version); a rerun replaces it in
+# one transaction.
 churn_scores = Table(
     "churn_scores",
     metadata,
+    Column("model_name", String(128), primary_key=True),
     Column("as_of", DateTime, primary_key=True),
     Column("model_version", String(32), primary_key=True),
     Column("customer_id", String(64), primary_key=True),
-    Column("model_name", String(128), nullable=False),
     Column("probability", Float, nullable=False),
     Column("risk_band", String(16), nullable=False),
     # top contributions, largest first: [{"feature": ..., "contribution": ...}, ...]
@@ -267,7 +275,9 @@ source_online_features = Table(
 )
 
 # The contract derived from each declared source's spec and data (column types, categories),
-# written at ingest; feature definitions and training read it back.
+# written at ingest; feature definitions and training read it back. ``spec_path`` and ``spec``
+# record the spec file it was ingested from (resolved path, validated document): they lead the
+# model ``churn-<source>`` back to its files when it is retrained.
 source_schemas = Table(
     "source_schemas",
     metadata,
@@ -275,4 +285,6 @@ source_schemas = Table(
     Column("kind", String(16), nullable=False),
     Column("contract", JSON, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("spec_path", Text, nullable=True),
+    Column("spec", JSON, nullable=True),
 )

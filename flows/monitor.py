@@ -1,7 +1,8 @@
 """Flow ``monitor``: drift, data quality, delayed-label performance and business figures for
-the champion; Evidently reports into the workspace and ``$CHURN_HOME/reports``; figures into
-``monitoring_metrics``, a Prometheus textfile and Prefect artifacts; and the
-``churn.retrain.requested`` event when drift persists or performance falls.
+a model's champion (``model_name``: ``churn-model`` or a declared source's ``churn-<name>``);
+Evidently reports into the workspace (one project per model) and ``$CHURN_HOME/reports``; figures
+into ``monitoring_metrics``, a Prometheus textfile and Prefect artifacts; and the
+``churn.retrain.requested`` event for that model when drift persists or performance falls.
 
 ``python -m flows.monitor --help``.
 """
@@ -15,11 +16,12 @@ from typing import Any
 
 from prefect import flow
 
-from core.settings import get_settings
+from core.names import DEFAULT_MODEL_NAME
 from ops.cli import flow_main, flow_option
 from ops.params import (
     Count,
     CountOrZero,
+    ModelName,
     NonNegativeFloat,
     PositiveFloat,
     Probability,
@@ -27,8 +29,9 @@ from ops.params import (
 )
 
 
-@flow(name="monitor")
+@flow(name="monitor", flow_run_name="monitor-{model_name}")
 def monitor(
+    model_name: ModelName = DEFAULT_MODEL_NAME,
     window_hours: PositiveFloat = 24.0,
     backfill_cutoffs: CountOrZero = 0,
     drift_share: Share = 0.2,
@@ -40,10 +43,12 @@ def monitor(
     sample_rows: Count = 20_000,
     reports: bool = True,
 ) -> dict[str, Any]:
-    """Observe the last window against the champion's reference; report; maybe ask to retrain."""
+    """Observe the model's last window against its champion's reference; report; maybe ask to
+    retrain it."""
     # Evidently, mlflow and xgboost (~15 s of imports) load when the flow runs, not with this
     # module, so a bad parameter is refused at once.
     from monitoring.trigger import TriggerPolicy
+    from tasks.modeldata.steps import resolve_model
     from tasks.monitoring.steps import (
         analyse_window,
         backfill,
@@ -55,37 +60,46 @@ def monitor(
         start_run,
     )
 
-    horizon = get_settings().horizon_days
     policy = TriggerPolicy(
         k_runs=k_runs,
         min_roc_auc=min_roc_auc,
         min_labelled=min_labelled,
         cooldown=timedelta(days=cooldown_days),
     )
-    ctx = start_run()
-    reference = load_reference()
+    data = resolve_model(model_name)
+    ctx = start_run(data)
+    reference = load_reference(data)
     if backfill_cutoffs:
-        backfill(reference, cutoffs=backfill_cutoffs, horizon_days=horizon)
-    observed = observe_window(reference, window_hours=window_hours)
+        backfill(reference, data, cutoffs=backfill_cutoffs)
+    observed = observe_window(reference, data, window_hours=window_hours)
     analysis = analyse_window(
-        observed,
-        reference,
-        ctx,
-        horizon_days=horizon,
-        drift_share=drift_share,
-        performance_days=performance_days,
+        observed, reference, data, ctx, drift_share=drift_share, performance_days=performance_days
     )
     decision = decide(analysis, reference, ctx, policy)
     request_retrain(decision, reference)
     return record(
-        observed, reference, analysis, decision, ctx, sample_rows=sample_rows, reports=reports
+        observed,
+        reference,
+        data,
+        analysis,
+        decision,
+        ctx,
+        sample_rows=sample_rows,
+        reports=reports,
     )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.monitor",
-        description="Monitor the champion: drift, quality, performance, business; maybe retrain.",
+        description="Monitor a model's champion: drift, quality, performance, business; maybe"
+        " retrain.",
+    )
+    flow_option(
+        parser,
+        monitor,
+        "model_name",
+        help="churn-model, churn-model-90d, or churn-<name> of a declared source",
     )
     for name, kind, text in (
         ("window_hours", float, "served predictions to look at, > 0"),

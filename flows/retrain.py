@@ -1,9 +1,12 @@
-"""Flow ``retrain``: the whole loop, each stage a subflow visible in the Prefect UI.
+"""Flow ``retrain``: the whole loop for one model, each stage a subflow visible in the Prefect UI.
 
-ingest (every source concurrently, wait for all) → build_features → train (out-of-time holdout,
-evaluation gate) → deploy (bento) if the gate promoted → monitor, then a markdown artifact of
-what ran, what was promoted and why, with links. Started weekly, by hand, or by the monitoring
-event ``churn.retrain.requested``. CLI: ``python -m flows.retrain --help``.
+``churn-model``: ingest (every source concurrently, wait for all) → build_features → train
+(out-of-time holdout, evaluation gate) → deploy (bento) if the gate promoted → monitor.
+A declared source's ``churn-<name>``: the ``table`` flow on the spec file its source was last
+ingested from (re-ingest the spec's files, features, train, gate) → deploy if promoted → monitor.
+Then a markdown artifact of what ran, what was promoted and why, with links. Started weekly, by
+hand, or by the monitoring event ``churn.retrain.requested`` for the model it names.
+CLI: ``python -m flows.retrain --help``.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from typing import Any, TypeVar
 
 from prefect import flow
 
+from core.names import DEFAULT_MODEL_NAME
 from flows.build_features import build_features
 from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
+from flows.table import table
 from flows.train import train
 from ops.cli import flow_default, flow_main, flow_option
-from ops.params import AucFloor, AucTolerance, Count, CountOrZero, TrialCount
+from ops.params import AucFloor, AucTolerance, Count, CountOrZero, ModelName, TrialCount
 from ops.runtime import make_task_runner, notify_failure
 from tasks.orchestration import StageRecord, stage_summary, train_and_deploy_stages
 
@@ -34,9 +39,10 @@ def _timed(name: str, run: Callable[[], T], detail: Callable[[T], str]) -> tuple
     return result, StageRecord(name, "completed", time.perf_counter() - started, detail(result))
 
 
-@flow(name="retrain", on_failure=[notify_failure])
+@flow(name="retrain", flow_run_name="retrain-{model_name}", on_failure=[notify_failure])
 def retrain(
     reason: str = "manual run",
+    model_name: ModelName = DEFAULT_MODEL_NAME,
     sources: SourceNames | None = None,
     min_auc: AucFloor | None = None,
     tolerance: AucTolerance | None = None,
@@ -44,11 +50,64 @@ def retrain(
     max_cutoffs: Count | None = None,
     max_train_rows: CountOrZero | None = None,
 ) -> dict[str, Any]:
-    """Ingest → features → train + gate → deploy if promoted → monitor. ``None`` parameters take
-    the stage flow's own default (one place: the stage flow's signature)."""
+    """Ingest → features → train + gate → deploy if promoted → monitor, for ``model_name``.
+    ``None`` parameters take the stage flow's own default (one place: the stage flow's
+    signature); ``sources``, ``n_trials``, ``max_cutoffs`` and ``max_train_rows`` are the
+    built-in model's only."""
+    from tasks.modeldata import is_builtin
     from tasks.orchestration.steps import publish_retrain_report  # loads mlflow
 
+    gate = _given(min_auc=min_auc, tolerance=tolerance)
+    builtin_only = _given(
+        sources=sources, n_trials=n_trials, max_cutoffs=max_cutoffs, max_train_rows=max_train_rows
+    )
     stages: list[StageRecord] = []
+    if is_builtin(model_name):
+        trained = _train_builtin(stages, model_name, overrides={**gate, **builtin_only})
+    elif builtin_only:
+        raise ValueError(
+            f"{model_name} is a declared source's model: {', '.join(sorted(builtin_only))} apply"
+            f" to {DEFAULT_MODEL_NAME} only (its spec file says what to ingest and train)"
+        )
+    else:
+        trained = _train_declared(stages, model_name=model_name, gate=gate)
+    monitored, record = _timed(
+        "monitor",
+        lambda: monitor(model_name=model_name),
+        lambda out: f"{out['verdict']} ({model_name} champion v{out['model_version']})",
+    )
+    stages.append(record)
+    publish_retrain_report(
+        stages=stages,
+        trained=trained,
+        reason=reason,
+        bento_tag=trained.get("bento"),
+        reports=[monitored["index"], *monitored["reports"].values()],
+    )
+    return {
+        "reason": reason,
+        "model_name": model_name,
+        "model_version": trained["model_version"],
+        "decision": trained["decision"],
+        "gate_reason": trained["reason"],
+        "run_id": trained["run_id"],
+        "bento_tag": trained.get("bento"),
+        "monitoring": monitored["verdict"],
+        "reports_index": monitored["index"],
+        "stages": stage_summary(stages),
+    }
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The parameters that were given (None: the stage flow's own default)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _train_builtin(
+    stages: list[StageRecord], model_name: str, *, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """ingest → build_features → train + gate (which bakes a promoted champion's bento)."""
+    sources = overrides.pop("sources", None)
     _, record = _timed(
         "ingest",
         lambda: ingest.with_options(task_runner=make_task_runner())(sources=sources),
@@ -61,44 +120,38 @@ def retrain(
         lambda out: f"{out['rows']:,} customers as of {out['as_of']}",
     )
     stages.append(record)
-    overrides: dict[str, Any] = {
-        key: value
-        for key, value in {
-            "min_auc": min_auc,
-            "tolerance": tolerance,
-            "n_trials": n_trials,
-            "max_cutoffs": max_cutoffs,
-            "max_train_rows": max_train_rows,
-        }.items()
-        if value is not None
-    }
     started = time.perf_counter()
-    trained = train(**overrides)  # bakes a promoted champion into its bento (tasks.deploy)
+    trained = train(model_name=model_name, **overrides)  # bakes a promoted champion's bento
     stages += train_and_deploy_stages(time.perf_counter() - started, trained)
-    monitored, record = _timed(
-        "monitor",
-        monitor,
-        lambda out: f"{out['verdict']} (champion v{out['model_version']})",
+    return trained
+
+
+def _train_declared(
+    stages: list[StageRecord], *, model_name: str, gate: dict[str, Any]
+) -> dict[str, Any]:
+    """The table flow on the spec file the source was last ingested from (re-ingest, features,
+    train, gate), then the bento of a promoted champion."""
+    from tasks.deploy.steps import build_champion_bento
+    from tasks.orchestration.steps import table_training_outcome
+    from tasks.owndata.steps import recorded_spec_task
+
+    spec = recorded_spec_task(model_name)
+    summary, record = _timed(
+        "table",
+        lambda: table(spec=spec, **gate),
+        lambda out: (
+            f"{out['rows_loaded']:,} rows loaded; v{out['version']} {out['decision']}:"
+            f" {out['reason']}"
+        ),
     )
     stages.append(record)
-    publish_retrain_report(
-        stages=stages,
-        trained=trained,
-        reason=reason,
-        bento_tag=trained.get("bento"),
-        reports=[monitored["index"], *monitored["reports"].values()],
-    )
-    return {
-        "reason": reason,
-        "model_version": trained["model_version"],
-        "decision": trained["decision"],
-        "gate_reason": trained["reason"],
-        "run_id": trained["run_id"],
-        "bento_tag": trained.get("bento"),
-        "monitoring": monitored["verdict"],
-        "reports_index": monitored["index"],
-        "stages": stage_summary(stages),
-    }
+    trained = table_training_outcome(summary)
+    if trained["decision"] != "promoted":
+        stages.append(StageRecord("deploy", "skipped", None, "gate did not promote the model"))
+        return trained
+    bento = build_champion_bento(trained["model_version"], model_name)
+    stages.append(StageRecord("deploy", "completed", bento.seconds, f"bento {bento.tag}"))
+    return {**trained, "bento": bento.tag, "bento_build_s": bento.seconds}
 
 
 _TRAIN_NONE = {"max_train_rows": "CHURN_TRAIN_MAX_ROWS"}  # what the train flow's None means
@@ -110,6 +163,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Ingest, build features, train + gate, deploy if promoted, monitor.",
     )
     flow_option(parser, retrain, "reason", help="recorded in the report")
+    flow_option(
+        parser,
+        retrain,
+        "model_name",
+        help="churn-model, churn-model-90d, or churn-<name> of a declared source (its spec's"
+        " files are re-ingested)",
+    )
     flow_option(parser, retrain, "sources", nargs="+", help="sources to ingest", when_none="all")
     for name, kind, text in (
         ("min_auc", float, "gate floor"),

@@ -1,8 +1,9 @@
-"""Flow ``score_batch``: score every active customer with the champion into ``churn_scores``.
+"""Flow ``score_batch``: score every customer of a model's population with its champion into
+``churn_scores`` (``model_name``: ``churn-model``, or a declared source's ``churn-<name>``).
 
-The table is what a CRM campaign reads: customer, churn probability, risk band, the top reasons,
-model version and the features' as_of. One batch per (as_of, model version); a rerun replaces it.
-CLI: ``python -m flows.score_batch --help``.
+The table is what a CRM campaign reads: model, customer, churn probability, risk band, the top
+reasons, model version and the features' as_of. One batch per (model, as_of, model version); a
+rerun replaces it. CLI: ``python -m flows.score_batch --help``.
 """
 
 from __future__ import annotations
@@ -16,23 +17,29 @@ from rich.console import Console
 from rich.pretty import Pretty
 
 from core.cli import run_cli
+from core.names import DEFAULT_MODEL_NAME
 from ops.cli import flow_option, flow_parameters, run_flow
-from ops.params import ReasonCount
+from ops.params import ModelName, ReasonCount
 from ops.runtime import notify_failure
 
 
-@flow(name="score_batch", on_failure=[notify_failure])
-def score_batch(top_k: ReasonCount = 3) -> dict[str, Any]:
-    """Score the online store with ``models:/<name>@champion``; keep ``top_k`` reasons each."""
+@flow(name="score_batch", flow_run_name="score-{model_name}", on_failure=[notify_failure])
+def score_batch(
+    model_name: ModelName = DEFAULT_MODEL_NAME, top_k: ReasonCount = 3
+) -> dict[str, Any]:
+    """Score the model's population with ``models:/<model_name>@champion``; keep ``top_k``
+    reasons each."""
     # loads mlflow and xgboost (~7 s) when the flow runs, so a bad parameter is refused at once
+    from tasks.modeldata.steps import resolve_model
     from tasks.scoring.steps import (
         load_champion_model,
         publish_score_report,
         score_active_customers,
     )
 
-    champion = load_champion_model()
-    batch = score_active_customers(champion, top_k=top_k)
+    data = resolve_model(model_name)
+    champion = load_champion_model(model_name)
+    batch = score_active_customers(champion, data, top_k=top_k)
     publish_score_report(batch)
     return {
         "model": batch.model_name,
@@ -47,7 +54,14 @@ def score_batch(top_k: ReasonCount = 3) -> dict[str, Any]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m flows.score_batch",
-        description="Score every active customer with the champion into table churn_scores.",
+        description="Score every customer of a model's population with its champion into table"
+        " churn_scores.",
+    )
+    flow_option(
+        parser,
+        score_batch,
+        "model_name",
+        help="churn-model, churn-model-90d, or churn-<name> of a declared source",
     )
     flow_option(parser, score_batch, "top_k", type=int, help="reasons kept per customer, 0-50")
     return parser
@@ -55,8 +69,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     console = Console()
-    with console.status("scoring active customers"):
-        summary = run_flow(score_batch, flow_parameters(score_batch, args))
+    parameters = flow_parameters(score_batch, args)
+    name = parameters.get("model_name", DEFAULT_MODEL_NAME)
+    with console.status(f"scoring the customers of {name}"):
+        summary = run_flow(score_batch, parameters)
     console.print(Pretty(summary))
     return 0
 

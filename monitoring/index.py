@@ -1,5 +1,6 @@
-"""The reports index (``$CHURN_HOME/reports/index.html``): every run by date, model version and
-verdict, linking its standalone reports; and the verdict banner put into each report."""
+"""The reports index (``$CHURN_HOME/reports/index.html``): every run of every model by date,
+model, version and verdict, linking its standalone reports; and the verdict banner put into each
+report."""
 
 from __future__ import annotations
 
@@ -31,25 +32,32 @@ def render_index(entries: Sequence[Mapping[str, Any]], *, title: str) -> str:
         rows.append(
             "<tr>"
             f"<td>{html.escape(str(entry['at']))}</td>"
+            f"<td>{html.escape(str(entry.get('model', '')))}</td>"
             f"<td>{html.escape(str(entry['model_version']))}</td>"
             f'<td class="verdict">{html.escape(verdict_text(entry))}</td>'
             f"<td>{entry.get('rows', '')}</td>"
-            f"<td>{'' if auc is None else f'{auc:.3f}'}</td>"
+            f"<td>{_auc_cell(auc, entry.get('performance_unavailable'))}</td>"
             f"<td>{links}</td>"
             "</tr>"
         )
-    body = "\n".join(rows) or '<tr><td colspan="6">no monitoring run yet</td></tr>'
+    body = "\n".join(rows) or '<tr><td colspan="7">no monitoring run yet</td></tr>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<table><thead><tr><th>date (UTC)</th><th>model version</th><th>verdict</th><th>rows</th>
+<table><thead><tr><th>date (UTC)</th><th>model</th><th>version</th><th>verdict</th><th>rows</th>
 <th>ROC-AUC (labelled)</th><th>reports</th></tr></thead>
 <tbody>
 {body}
 </tbody></table></body></html>
 """
+
+
+def _auc_cell(auc: float | None, unavailable: str | None) -> str:
+    if auc is not None:
+        return f"{auc:.3f}"
+    return "" if not unavailable else f'<span title="{html.escape(unavailable)}">n/a</span>'
 
 
 def add_banner(report_html: str, *, verdict: str, subtitle: str) -> str:

@@ -49,7 +49,8 @@ AucGain = Annotated[
 ModelName = Annotated[
     str,
     Field(
-        pattern=r"^churn-[a-z0-9][a-z0-9_-]{0,40}$",
-        description="registered model: churn-model, churn-model-90d or churn-<name>",
+        pattern=r"^churn-[a-z][a-z0-9_-]{0,30}$",
+        description="registered model: churn-model, churn-model-90d (the built-in sources) or"
+        " churn-<name>, the model of a source declared with make table SPEC=...",
     ),
 ]

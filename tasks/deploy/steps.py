@@ -1,4 +1,5 @@
-"""Thin Prefect task around the bento build: the train flow calls it after a promotion."""
+"""Thin Prefect task around the bento build: the train and retrain flows call it after a
+promotion."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 With no served traffic (the demo), the performance report has nothing to judge. Backfill scores
 the historical features of past cutoffs with the champion and logs them into ``prediction_log``
 with ``as_of`` = the cutoff and ``request_id`` = ``backfill-<cutoff>-<customer>``, so labels
-have arrived for them. Re-running a cutoff replaces its backfilled rows (no duplicates).
+have arrived for them. Re-running a cutoff replaces the model's backfilled rows of it (no
+duplicates). Any model whose data has labels can be backfilled (``tasks.modeldata``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from core.names import CHAMPION
 from core.tables import prediction_log
 from models.pyfunc import ChurnModel
 from models.signature import SCORE_COLUMN
-from tasks.features.definitions import FEATURES, definitions_hash
-from tasks.features.retrieval import get_historical_features
-from tasks.labels import build_labels
+from tasks.modeldata import ModelData
 from tasks.monitoring.reference import client
 
 log = logging.getLogger(__name__)
@@ -47,20 +46,33 @@ def score_frame(model: ChurnModel, frame: pd.DataFrame) -> pd.Series:
     return model.predict(None, frame)[SCORE_COLUMN]
 
 
+def check_definitions(model: ChurnModel, data: ModelData, *, where: str) -> None:
+    """Refuse to score the data's features with a model trained on other definitions."""
+    trained, current = model.spec.definitions_hash, data.definitions_hash
+    if trained and trained != current:
+        raise RuntimeError(
+            f"{data.model_name}: the champion was trained on feature definitions {trained[:12]},"
+            f" {where} has {current[:12]}; retrain (make retrain MODEL={data.model_name})"
+            " before monitoring it"
+        )
+
+
 def backfill_predictions(
     cutoffs: Sequence[datetime],
     *,
     model: ChurnModel,
     model_version: str,
+    data: ModelData,
     horizon_days: int,
     engine: Engine,
 ) -> int:
     """Score everyone active at each cutoff with the champion and log it; return rows logged."""
-    entities = build_labels(cutoffs, horizon_days, engine=engine)[["customer_id", "as_of"]]
-    frame = get_historical_features(entities, engine=engine)
+    check_definitions(model, data, where="the point-in-time features")
+    labels = data.labels(cutoffs, horizon_days=horizon_days, engine=engine)
+    frame = data.historical_features(labels[["customer_id", "as_of"]], engine=engine)
     frame = frame.assign(**{SCORE_COLUMN: score_frame(model, frame).to_numpy()})
-    names = [fd.name for fd in FEATURES]
-    digest = definitions_hash()
+    names = list(data.dtypes)
+    digest = data.definitions_hash
     rows: list[dict[str, Any]] = []
     for record in frame[["customer_id", "as_of", SCORE_COLUMN, *names]].to_dict("records"):
         as_of = pd.Timestamp(record["as_of"]).to_pydatetime()
@@ -72,6 +84,7 @@ def backfill_predictions(
                 "features": json.dumps(features),
                 "score": float(record[SCORE_COLUMN]),
                 "model_version": model_version,
+                "model_name": data.model_name,
                 "definitions_hash": digest,
                 "predicted_at": as_of,
                 "as_of": as_of,
@@ -80,11 +93,20 @@ def backfill_predictions(
     with engine.begin() as conn:
         for cutoff in cutoffs:
             prefix = f"{BACKFILL_PREFIX}{cutoff:%Y%m%d}-%"
-            conn.execute(delete(prediction_log).where(prediction_log.c.request_id.like(prefix)))
+            conn.execute(
+                delete(prediction_log).where(
+                    prediction_log.c.model_name == data.model_name,
+                    prediction_log.c.request_id.like(prefix),
+                )
+            )
         if rows:
             conn.execute(insert(prediction_log), rows)
     log.info(
-        "backfilled %d predictions at %d cutoff(s) with v%s", len(rows), len(cutoffs), model_version
+        "backfilled %d predictions at %d cutoff(s) with %s v%s",
+        len(rows),
+        len(cutoffs),
+        data.model_name,
+        model_version,
     )
     return len(rows)
 

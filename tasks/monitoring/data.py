@@ -1,30 +1,38 @@
-"""Read what monitoring observes: served predictions, the online feature store, ingestion runs."""
+"""Read what monitoring observes: a model's served predictions, its ingestion runs."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, func, or_, select
 
-from core.tables import ingestion_runs, online_features, prediction_log
+from core.tables import ingestion_runs, prediction_log
 from tasks.features.definitions import FEATURES
 
+# the built-in model's feature columns by kind (a declared source's come from its dtypes)
 NUMERIC = [fd.name for fd in FEATURES if fd.dtype != "category"]
 CATEGORICAL = [fd.name for fd in FEATURES if fd.dtype == "category"]
 
 
-def feature_frame(documents: Sequence[str]) -> pd.DataFrame:
+def split_columns(dtypes: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) feature names of ``{name: dtype}``, in order."""
+    numeric = [n for n, d in dtypes.items() if d != "category"]
+    return numeric, [n for n, d in dtypes.items() if d == "category"]
+
+
+def feature_frame(documents: Sequence[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
     """Feature JSON documents → one typed column per feature (missing keys become null)."""
     parsed = [json.loads(doc) for doc in documents]
+    numeric, categorical = split_columns(dtypes)
     data: dict[str, Any] = {}
-    for name in CATEGORICAL:
+    for name in categorical:
         data[name] = pd.Series([row.get(name) for row in parsed], dtype=object)
-    for name in NUMERIC:
+    for name in numeric:
         values = [row.get(name) for row in parsed]
         data[name] = pd.Series(np.array(values, dtype=np.float64), dtype=np.float64)
     return pd.DataFrame(data)
@@ -33,19 +41,22 @@ def feature_frame(documents: Sequence[str]) -> pd.DataFrame:
 def load_predictions(
     *,
     engine: Engine,
+    model_name: str,
+    dtypes: Mapping[str, str],
+    definitions_hash: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    definitions_hash: str | None = None,
 ) -> pd.DataFrame:
-    """Logged predictions (predicted_at in [since, until)): ids, score, version, features, and
-    ``as_of`` = the features' time (coalesce(as_of, predicted_at)), which labels are judged from.
+    """Predictions ``model_name`` served (predicted_at in [since, until)): ids, score, version,
+    features (parsed by ``dtypes``), and ``as_of`` = the features' time
+    (coalesce(as_of, predicted_at)), which labels are judged from.
 
-    With ``definitions_hash``, only predictions made on those feature definitions (or logged
-    without a hash): a declared source's ``churn-<name>`` service logs into the same table with
-    its own definitions, and its rows must not enter the built-in model's drift or performance.
+    With ``definitions_hash``, only those made on these feature definitions (or logged without a
+    hash): a model retrained on changed definitions must not be judged on its predecessor's
+    feature vectors.
     """
     t = prediction_log.c
-    conditions = []
+    conditions = [t.model_name == model_name]
     if definitions_hash is not None:
         conditions.append(or_(t.definitions_hash == definitions_hash, t.definitions_hash.is_(None)))
     if since is not None:
@@ -60,35 +71,27 @@ def load_predictions(
         t.predicted_at,
         func.coalesce(t.as_of, t.predicted_at).label("as_of"),
         t.features,
-    ).where(and_(True, *conditions))
+    ).where(*conditions)
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(t.id)).all()
     meta = pd.DataFrame.from_records(
         [r[:6] for r in rows],
         columns=["request_id", "customer_id", "score", "model_version", "predicted_at", "as_of"],
     ).astype({"score": "float64", "predicted_at": "datetime64[ns]", "as_of": "datetime64[ns]"})
-    return pd.concat([meta, feature_frame([r[6] for r in rows])], axis=1)
-
-
-def load_online_frame(*, engine: Engine) -> pd.DataFrame:
-    """The latest materialized feature vector of every customer, with its as_of."""
-    t = online_features.c
-    with engine.connect() as conn:
-        rows = conn.execute(select(t.customer_id, t.as_of, t.features)).all()
-    meta = pd.DataFrame.from_records([r[:2] for r in rows], columns=["customer_id", "as_of"])
-    meta = meta.astype({"as_of": "datetime64[ns]"})
-    return pd.concat([meta, feature_frame([r[2] for r in rows])], axis=1)
+    return pd.concat([meta, feature_frame([r[6] for r in rows], dtypes)], axis=1)
 
 
 def quarantine_rates(
-    *, engine: Engine, since: datetime | None = None
+    *, engine: Engine, sources: Sequence[str], since: datetime | None = None
 ) -> dict[str, dict[str, float]]:
-    """Per source, over its runs started since ``since`` (all when None): rows read,
-    quarantined, and the quarantine rate."""
+    """Per source of ``sources``, over its runs started since ``since`` (all when None): rows
+    read, quarantined, and the quarantine rate."""
     t = ingestion_runs.c
-    query = select(
-        t.source, func.sum(t.rows_read), func.sum(t.rows_quarantined), func.count()
-    ).group_by(t.source)
+    query = (
+        select(t.source, func.sum(t.rows_read), func.sum(t.rows_quarantined), func.count())
+        .where(t.source.in_(list(sources)))
+        .group_by(t.source)
+    )
     if since is not None:
         query = query.where(t.started_at >= since)
     with engine.connect() as conn:

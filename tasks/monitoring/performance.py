@@ -14,25 +14,32 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from tasks.labels import build_labels
+from tasks.modeldata import ModelData
 from tasks.training.evaluation import compute_metrics
 
 log = logging.getLogger(__name__)
 
 
 def label_predictions(
-    predictions: pd.DataFrame, *, engine: Engine, horizon_days: int, now: datetime
+    predictions: pd.DataFrame,
+    *,
+    data: ModelData,
+    engine: Engine,
+    horizon_days: int,
+    now: datetime,
 ) -> pd.DataFrame:
     """The predictions whose horizon elapsed by ``now``, with their 0/1 ``label``.
 
-    Labels come from :func:`tasks.labels.build_labels` at each distinct ``as_of``; a customer no
-    longer active at that moment has no label and is left out (it could not churn then).
+    Labels come from the model's data (``tasks.labels.build_labels`` for the built-in model, the
+    subscriptions of a declared event source) at each distinct ``as_of``; a customer no longer
+    active at that moment has no label and is left out (it could not churn then). Raises
+    ``LabelsUnavailableError`` when the model's data holds no labels.
     """
     elapsed = predictions[predictions["as_of"] + timedelta(days=horizon_days) <= now]
     if elapsed.empty:
         return elapsed.assign(label=pd.Series(dtype="int64"))
     moments = sorted({ts.to_pydatetime() for ts in elapsed["as_of"]})
-    labels = build_labels(moments, horizon_days, engine=engine, now=now)
+    labels = data.labels(moments, horizon_days=horizon_days, engine=engine, now=now)
     joined = elapsed.merge(labels, on=["customer_id", "as_of"], how="inner")
     # one customer may be scored several times at one as_of: judge each prediction once
     return joined.reset_index(drop=True)

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.names import DEFAULT_MODEL_NAME
 from models.signature import SCORE_COLUMN
 from monitoring import reports
 from monitoring.index import add_banner, render_index, verdict_text
@@ -18,11 +19,11 @@ from monitoring.prometheus import Figure, render_prometheus
 from monitoring.sample import stratified_sample
 from monitoring.workspace import add_snapshot, open_project
 from tasks.monitoring.analysis import Analysis, Observed
-from tasks.monitoring.data import CATEGORICAL, NUMERIC
+from tasks.monitoring.data import split_columns
 from tasks.monitoring.reference import ChampionReference
 
 log = logging.getLogger(__name__)
-PROM_FILE = "churn_monitoring.prom"
+PROM_FILE = "churn_monitoring.prom"  # the built-in model's; churn-<name>: prom_file(name)
 INDEX_JSON = "index.json"
 RETRAIN_EVENT = "churn.retrain.requested"
 
@@ -32,14 +33,15 @@ def build_reports(
     reference: ChampionReference,
     analysis: Analysis,
     *,
+    dtypes: Mapping[str, str],
     at: datetime,
     run_id: str,
     sample_rows: int,
 ) -> dict[str, Any]:
-    """Evidently snapshots (drift, quality, performance when labels allow), on bounded samples."""
+    """Evidently snapshots (drift, quality, performance when labels allow), on bounded samples
+    of the model's features (``dtypes``)."""
     tested = {c.column for c in analysis.features.columns}
-    numeric = [n for n in NUMERIC if n in tested]
-    categorical = [n for n in CATEGORICAL if n in tested]
+    numeric, categorical = ([n for n in names if n in tested] for names in split_columns(dtypes))
     meta = {"model_version": reference.version, "run_id": run_id, "source": observed.source}
     tags = [reference.model_name, f"v{reference.version}"]
     current = stratified_sample(observed.frame, rows=sample_rows, by=SCORE_COLUMN)
@@ -116,12 +118,18 @@ def update_index(reports_dir: Path, entry: Mapping[str, Any], *, title: str) -> 
     return index
 
 
+def prom_file(model_name: str) -> str:
+    """The model's textfile: one per model, so that each run rewrites only its own gauges."""
+    return PROM_FILE if model_name == DEFAULT_MODEL_NAME else f"churn_monitoring-{model_name}.prom"
+
+
 def write_prometheus(
     figures: Sequence[Figure], *, reports_dir: Path, labels: Mapping[str, str]
 ) -> Path:
-    """The textfile node-exporter's collector reads (written atomically, as it requires)."""
+    """The textfile node-exporter's collector reads (written atomically, as it requires), one
+    per model (``labels["model"]``)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / PROM_FILE
+    path = reports_dir / prom_file(labels["model"])
     _atomic_write(path, render_prometheus(figures, labels=labels))
     return path
 
@@ -146,6 +154,7 @@ def index_entry(
         "drifted": analysis.features.drifted,
         "prediction_drift": bool(analysis.prediction.drifted),
         "roc_auc": analysis.performance.get("performance.roc_auc"),
+        "performance_unavailable": analysis.performance_unavailable,
         "retrain": retrain,
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,12 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from core.names import CHAMPION, REFERENCE_ARTIFACT
+from core.names import CHAMPION, REFERENCE_ARTIFACT, TAG_DEFINITIONS_HASH
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
 from models.signature import SCORE_COLUMN
 from monitoring.profile import build_profile
-from tasks.monitoring.data import CATEGORICAL, NUMERIC
+from tasks.monitoring.data import CATEGORICAL, NUMERIC, split_columns
 
 log = logging.getLogger(__name__)
 PROFILE_ARTIFACT = "reference/profile.json"
@@ -35,10 +36,13 @@ def reference_profile(
     *,
     meta: dict[str, Any] | None = None,
     spec: FeatureSpec | None = None,
+    dtypes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Drift profile of a scored reference frame: every feature (of ``spec``, default the
-    built-in definitions) plus the score."""
-    if spec is None:
+    """Drift profile of a scored reference frame: every feature (of ``spec`` or ``dtypes``,
+    default the built-in definitions) plus the score."""
+    if dtypes is not None:
+        numeric_names, categorical_names = split_columns(dtypes)
+    elif spec is None:
         numeric_names, categorical_names = NUMERIC, CATEGORICAL
     else:
         categorical_names = [n for n in spec.names if n in spec.categories]
@@ -65,6 +69,7 @@ class ChampionReference:
     frame: pd.DataFrame
     profile: dict[str, Any]
     profile_source: str  # "logged" or "computed"
+    definitions_hash: str | None = None  # the version's tag; None: registered without one
 
 
 def client() -> MlflowClient:
@@ -73,16 +78,20 @@ def client() -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def load_champion_reference(model_name: str | None = None) -> ChampionReference:
-    """Download the champion's reference artifacts; compute the profile if none was logged."""
-    name = model_name or get_settings().model_name
+def load_champion_reference(
+    model_name: str, *, dtypes: Mapping[str, str] | None = None
+) -> ChampionReference:
+    """Download the champion's reference artifacts; compute the profile (over ``dtypes``' features,
+    default the built-in ones) if none was logged."""
+    name = model_name
     mlflow_client = client()
     try:
         version = mlflow_client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
         raise RuntimeError(
             f"no {CHAMPION!r} version of model {name!r} in {get_settings().mlflow_tracking_uri};"
-            " run the train flow (python -m flows.train) first"
+            " run the train flow (python -m flows.train; a declared source's churn-<name>:"
+            " make table SPEC=...) first"
         ) from exc
     run_id = str(version.run_id)
     with tempfile.TemporaryDirectory(prefix="churn-monitor-") as tmp:
@@ -96,16 +105,16 @@ def load_champion_reference(model_name: str | None = None) -> ChampionReference:
                 "model %s v%s has no %s; computing the drift profile from %s",
                 name, version.version, PROFILE_ARTIFACT, REFERENCE_ARTIFACT,
             )  # fmt: skip
-            profile, source = reference_profile(frame), "computed"
-    return ChampionReference(name, str(version.version), run_id, frame, profile, source)
+            profile, source = reference_profile(frame, dtypes=dtypes), "computed"
+    digest = version.tags.get(TAG_DEFINITIONS_HASH)
+    return ChampionReference(name, str(version.version), run_id, frame, profile, source, digest)
 
 
-def last_retrain_time(model_name: str | None = None) -> Any:
+def last_retrain_time(model_name: str) -> Any:
     """Creation time (naive UTC) of the newest registered version of the model, or None."""
     from datetime import UTC, datetime
 
-    name = model_name or get_settings().model_name
-    versions = client().search_model_versions(f"name = '{name}'")
+    versions = client().search_model_versions(f"name = '{model_name}'")
     if not versions:
         return None
     newest = max(int(v.creation_timestamp) for v in versions)

@@ -13,11 +13,10 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from core.db import make_engine
-from core.names import utc_now
+from core.names import artifact_key, utc_now
 from core.settings import get_settings
 from monitoring.trigger import RetrainDecision, TriggerPolicy, decide_retrain
-from tasks.features.population import data_watermark
-from tasks.labels import available_cutoffs
+from tasks.modeldata import ModelData
 from tasks.monitoring import publish
 from tasks.monitoring.analysis import Analysis, Observed, analyse, observe
 from tasks.monitoring.backfill import backfill_predictions, load_champion_model
@@ -37,45 +36,57 @@ class RunContext:
 
 
 @task(cache_policy=NONE)
-def start_run() -> RunContext:
-    """A run id, the wall clock and the data watermark."""
-    watermark = data_watermark(engine=make_engine(get_settings().database_url))
+def start_run(data: ModelData) -> RunContext:
+    """A run id, the wall clock and the watermark of the model's data."""
+    watermark = data.watermark(engine=make_engine(get_settings().database_url))
     if watermark is None:
-        raise RuntimeError("the warehouse is empty; run python -m flows.ingest first")
+        raise RuntimeError(
+            f"{data.model_name}: its data is empty; ingest it first (python -m flows.ingest, or"
+            " make table SPEC=... for a declared source)"
+        )
     return RunContext(str(uuid.uuid4()), utc_now(), watermark)
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10])
-def load_reference() -> ChampionReference:
-    """The champion's reference frame and drift profile from MLflow."""
-    return load_champion_reference()
+def load_reference(data: ModelData) -> ChampionReference:
+    """The model's champion: reference frame and drift profile from MLflow."""
+    return load_champion_reference(data.model_name, dtypes=data.dtypes)
 
 
 @task(cache_policy=NONE)
-def backfill(reference: ChampionReference, *, cutoffs: int, horizon_days: int) -> int:
+def backfill(reference: ChampionReference, data: ModelData, *, cutoffs: int) -> int:
     """Score the latest ``cutoffs`` elapsed cutoffs with the champion into prediction_log."""
     engine = make_engine(get_settings().database_url)
-    usable = available_cutoffs(engine=engine, horizon_days=horizon_days)[-cutoffs:]
+    horizon = data.horizon_days
+    usable = data.cutoffs(engine=engine, horizon_days=horizon)[-cutoffs:]
     if not usable:
-        log.info("no elapsed cutoff to backfill")
+        log.info(
+            "%s: no elapsed cutoff to backfill%s",
+            data.model_name,
+            f" ({data.labels_unavailable})" if data.labels_unavailable else "",
+        )
         return 0
     model = load_champion_model(reference.model_name)
     return backfill_predictions(
         usable,
         model=model,
         model_version=reference.version,
-        horizon_days=horizon_days,
+        data=data,
+        horizon_days=horizon,
         engine=engine,
     )
 
 
 @task(cache_policy=NONE)
-def observe_window(reference: ChampionReference, *, window_hours: float) -> Observed:
-    """Predictions served in the last ``window_hours``, else the online store."""
+def observe_window(
+    reference: ChampionReference, data: ModelData, *, window_hours: float
+) -> Observed:
+    """The model's predictions served in the last ``window_hours``, else its online store."""
     until = utc_now()
     return observe(
         engine=make_engine(get_settings().database_url),
         reference=reference,
+        data=data,
         since=until - timedelta(hours=window_hours),
         until=until,
     )
@@ -85,9 +96,9 @@ def observe_window(reference: ChampionReference, *, window_hours: float) -> Obse
 def analyse_window(
     observed: Observed,
     reference: ChampionReference,
+    data: ModelData,
     ctx: RunContext,
     *,
-    horizon_days: int,
     drift_share: float,
     performance_days: int,
 ) -> Analysis:
@@ -95,8 +106,9 @@ def analyse_window(
     return analyse(
         observed,
         reference,
+        data=data,
         engine=make_engine(get_settings().database_url),
-        horizon_days=horizon_days,
+        horizon_days=data.horizon_days,
         now=ctx.now,
         drift_share=drift_share,
         performance_days=performance_days,
@@ -111,10 +123,15 @@ def decide(
     from monitoring.trigger import RunVerdict
 
     engine = make_engine(get_settings().database_url)
-    history = drift_history(engine=engine, limit=policy.k_runs - 1) if policy.k_runs > 1 else []
+    name = reference.model_name
+    history = (
+        drift_history(engine=engine, model_name=name, limit=policy.k_runs - 1)
+        if policy.k_runs > 1
+        else []
+    )
     history.append(RunVerdict(ctx.at, analysis.drift_detected, tuple(analysis.features.drifted)))
     retrained = [
-        t for t in (last_retrain_time(reference.model_name), last_request(engine=engine)) if t
+        t for t in (last_retrain_time(name), last_request(engine=engine, model_name=name)) if t
     ]
     return decide_retrain(
         history,
@@ -144,6 +161,7 @@ def request_retrain(decision: RetrainDecision, reference: ChampionReference) -> 
 def record(
     observed: Observed,
     reference: ChampionReference,
+    data: ModelData,
     analysis: Analysis,
     decision: RetrainDecision,
     ctx: RunContext,
@@ -166,7 +184,13 @@ def record(
     verdict = publish.describe(entry)
     snapshots = (
         publish.build_reports(
-            observed, reference, analysis, at=ctx.at, run_id=ctx.run_id, sample_rows=sample_rows
+            observed,
+            reference,
+            analysis,
+            dtypes=data.dtypes,
+            at=ctx.at,
+            run_id=ctx.run_id,
+            sample_rows=sample_rows,
         )
         if reports
         else {}
@@ -187,29 +211,40 @@ def record(
     index = publish.update_index(
         settings.reports_dir,
         {**entry, "reports": files},
-        title=f"{reference.model_name} monitoring",
+        title="churn monitoring",
     )
     engine = make_engine(settings.database_url)
     write_figures(
-        figures, engine=engine, run_id=ctx.run_id, computed_at=ctx.at, window=observed.window
+        figures,
+        engine=engine,
+        model_name=reference.model_name,
+        run_id=ctx.run_id,
+        computed_at=ctx.at,
+        window=observed.window,
     )
     labels = {"model": reference.model_name, "version": reference.version}
     prom = publish.write_prometheus(figures, reports_dir=settings.reports_dir, labels=labels)
     create_table_artifact(
         publish.figures_table(figures),
-        key="monitoring-figures",
+        key=artifact_key("monitoring-figures", reference.model_name),
         description=f"{verdict} — {reference.model_name} v{reference.version}",
     )
     create_link_artifact(
-        index.as_uri(), link_text="monitoring reports index", key="monitoring-reports"
+        index.as_uri(),
+        link_text="monitoring reports index",
+        key=artifact_key("monitoring-reports", reference.model_name),
     )
     return {
         "run_id": ctx.run_id,
+        "model_name": reference.model_name,
         "model_version": reference.version,
         "verdict": verdict,
         "drifted_features": analysis.features.drifted,
         "retrain_requested": decision.retrain,
         "decision": decision.reason,
+        "observed": {"source": observed.source, "rows": len(observed.frame)},
+        "performance": analysis.performance,
+        "performance_unavailable": analysis.performance_unavailable,
         "reports": {k: str(settings.reports_dir / v) for k, v in files.items()},
         "index": str(index),
         "prometheus": str(prom),

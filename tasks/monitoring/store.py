@@ -1,4 +1,5 @@
-"""monitoring_metrics: one row per figure per monitoring run, and the run history read back."""
+"""monitoring_metrics: one row per figure per monitoring run, labelled with the monitored model,
+and each model's run history read back."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ def write_figures(
     figures: Iterable[Figure],
     *,
     engine: Engine,
+    model_name: str,
     run_id: str,
     computed_at: datetime,
     window: tuple[datetime | None, datetime | None] = (None, None),
 ) -> int:
-    """Insert every figure of one run in one transaction; return how many."""
+    """Insert every figure of one run of ``model_name`` in one transaction; return how many."""
     rows = [
         {
+            "model_name": model_name,
             "monitor_run_id": run_id,
             "metric": f.name,
             "value": f.value,
@@ -43,12 +46,12 @@ def write_figures(
     return len(rows)
 
 
-def drift_history(*, engine: Engine, limit: int = 50) -> list[RunVerdict]:
-    """The drift verdicts of the latest runs, oldest first, with their drifted features."""
+def drift_history(*, engine: Engine, model_name: str, limit: int = 50) -> list[RunVerdict]:
+    """The drift verdicts of the model's latest runs, oldest first, with their drifted features."""
     t = monitoring_metrics.c
     query = (
         select(t.computed_at, t.value, t.labels)
-        .where(t.metric == DRIFT_VERDICT)
+        .where(t.metric == DRIFT_VERDICT, t.model_name == model_name)
         .order_by(t.computed_at.desc(), t.id.desc())
         .limit(limit)
     )
@@ -62,9 +65,11 @@ def drift_history(*, engine: Engine, limit: int = 50) -> list[RunVerdict]:
     return verdicts
 
 
-def last_request(*, engine: Engine) -> datetime | None:
-    """When this monitor last asked for a retrain (None if never)."""
+def last_request(*, engine: Engine, model_name: str) -> datetime | None:
+    """When monitoring last asked to retrain ``model_name`` (None if never)."""
     t = monitoring_metrics.c
-    query = select(t.computed_at).where(t.metric == RETRAIN_REQUESTED, t.value == 1.0)
+    query = select(t.computed_at).where(
+        t.metric == RETRAIN_REQUESTED, t.value == 1.0, t.model_name == model_name
+    )
     with engine.connect() as conn:
         return conn.execute(query.order_by(t.computed_at.desc()).limit(1)).scalar()

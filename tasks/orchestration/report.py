@@ -55,6 +55,21 @@ def mlflow_run_url(ui_url: str, experiment_id: str, run_id: str) -> str:
     return f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
+def table_outcome(summary: dict[str, Any]) -> dict[str, Any]:
+    """A ``table`` flow summary (a declared source's model) in the ``train`` flow's shape, which
+    the retrain flow and its report read."""
+    name, version = summary["model_name"], str(summary["version"])
+    return {
+        "model_name": name,
+        "model_version": version,
+        "decision": summary["decision"],
+        "reason": summary["reason"],
+        "run_id": summary["run_id"],
+        "model_uri": f"models:/{name}/{version}",
+        "metrics": {"roc_auc": summary["holdout_roc_auc"]},
+    }
+
+
 def retrain_markdown(
     *,
     stages: list[StageRecord],
@@ -76,7 +91,8 @@ def retrain_markdown(
     bento = f"`{bento_tag}`" if bento_tag else "none built (see the deploy stage)"
     report_lines = "\n".join(f"- {r}" for r in reports) or "- none produced by this run"
     return (
-        f"# retrain: model v{trained['model_version']} **{trained['decision']}**\n\n"
+        f"# retrain: {trained.get('model_name', 'model')} v{trained['model_version']}"
+        f" **{trained['decision']}**\n\n"
         f"Triggered by: {reason}\n\n"
         f"Gate: {trained['reason']}"
         + (f" (holdout ROC-AUC {auc:.4f})" if auc is not None else "")

@@ -9,8 +9,9 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
+from core.names import DEFAULT_MODEL_NAME, artifact_key
 from core.settings import get_settings
-from tasks.orchestration.report import StageRecord, mlflow_run_url, retrain_markdown
+from tasks.orchestration.report import StageRecord, mlflow_run_url, retrain_markdown, table_outcome
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10])
@@ -34,9 +35,16 @@ def publish_retrain_report(
         bento_tag=bento_tag,
         reports=reports or [],
     )
+    name = trained.get("model_name", DEFAULT_MODEL_NAME)
     create_markdown_artifact(
-        key="retrain-summary",
+        key=artifact_key("retrain-summary", name),
         markdown=markdown,
-        description=f"model v{trained['model_version']}: {trained['decision']}",
+        description=f"{name} v{trained['model_version']}: {trained['decision']}",
     )
     return markdown
+
+
+@task(cache_policy=NONE)
+def table_training_outcome(summary: dict[str, Any]) -> dict[str, Any]:
+    """The table flow's summary in the train flow's shape (``tasks.orchestration.report``)."""
+    return table_outcome(summary)

@@ -173,8 +173,7 @@ def ingest_events(spec: SourceSpec, *, engine: Engine) -> OwnIngestResult:
         types = ev["event_type"].value_counts().index[:MAX_EVENT_TYPES].tolist()
         save_contract(
             conn,
-            source=spec.name,
-            kind="events",
+            spec=spec,
             contract={
                 "event_types": types,
                 "has_value": bool(spec.value),

@@ -111,7 +111,7 @@ def ingest_snapshot(spec: SourceSpec, *, engine: Engine) -> OwnIngestResult:
         for start in range(0, len(records), _INSERT_CHUNK):
             conn.execute(insert(source_snapshots), records[start : start + _INSERT_CHUNK])
         quarantine_rows(conn, source=spec.name, run_id=run_id, frame=raw, reasons=reasons)
-        save_contract(conn, source=spec.name, kind="snapshot", contract=contract.to_dict())
+        save_contract(conn, spec=spec, contract=contract.to_dict())
         result = OwnIngestResult(**{**result.__dict__, "replaced": int(gone or 0)})
         finish_run(conn, result, started_at=started)
     if result.replaced:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Select
 
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
@@ -43,13 +44,35 @@ def ingest_source(spec: SourceSpec, *, engine: Engine) -> OwnIngestResult:
 
 def load_features(spec: SourceSpec, *, engine: Engine) -> SourceFeatures:
     """The source's feature definitions, from the contract stored at its last ingest."""
-    kind, contract = load_contract(spec.name, engine=engine)
-    if kind != spec.kind:
+    features = stored_features(spec.name, engine=engine)
+    if features.kind != spec.kind:
         raise SpecError(
-            f"source {spec.name!r} was ingested as kind {kind}, the spec now says {spec.kind};"
-            " use another name for the other kind"
+            f"source {spec.name!r} was ingested as kind {features.kind}, the spec now says"
+            f" {spec.kind}; use another name for the other kind"
         )
-    return source_features(spec.name, kind, contract)
+    return features
+
+
+def stored_features(source: str, *, engine: Engine) -> SourceFeatures:
+    """The feature definitions of an ingested source, by name (its stored contract)."""
+    kind, contract = load_contract(source, engine=engine)
+    return source_features(source, kind, contract)
+
+
+def latest_population(
+    source: str, kind: str, *, engine: Engine, as_of: datetime | None = None
+) -> tuple[datetime, Select[Any]]:
+    """(moment, SELECT of its customer ids): the customers to serve at ``as_of`` (default: the
+    source's latest data) — the latest snapshot's rows that have not churned, or everyone with
+    an active subscription."""
+    if kind == "snapshot":
+        moment = as_of or latest_snapshot(source, engine=engine)
+        return moment, snapshot_population(source, moment)
+    watermark = events_watermark(source, engine=engine)
+    if watermark is None:
+        raise SpecError(f"source {source!r} holds no events; ingest it first")
+    moment = as_of or watermark
+    return moment, events_population(source, moment)
 
 
 def horizon_of(spec: SourceSpec) -> int:
@@ -102,13 +125,5 @@ def materialize_spec(
     ``features`` (default: the definitions of its last ingest)."""
     if features is None:
         features = load_features(spec, engine=engine)
-    if spec.kind == "snapshot":
-        moment = as_of or latest_snapshot(spec.name, engine=engine)
-        population = snapshot_population(spec.name, moment)
-    else:
-        watermark = events_watermark(spec.name, engine=engine)
-        if watermark is None:
-            raise SpecError(f"source {spec.name!r} holds no events; ingest it first")
-        moment = as_of or watermark
-        population = events_population(spec.name, moment)
+    moment, population = latest_population(spec.name, spec.kind, engine=engine, as_of=as_of)
     return materialize_source(features, population, moment, engine=engine)

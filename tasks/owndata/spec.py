@@ -16,6 +16,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
+MODEL_PREFIX = "churn-"
+
+
+def model_name_of(source: str) -> str:
+    """The registered model of a declared source: ``churn-<name>``."""
+    return f"{MODEL_PREFIX}{source}"
+
+
+def source_of(model_name: str) -> str | None:
+    """The declared source a model name would belong to (``churn-<name>`` → ``<name>``), or
+    None when the name cannot be one."""
+    name = model_name.removeprefix(MODEL_PREFIX)
+    return name if model_name.startswith(MODEL_PREFIX) and NAME.match(name) else None
 
 
 class SpecError(ValueError):
@@ -58,6 +71,8 @@ class SourceSpec(BaseModel):
     horizon_days: int | None = Field(default=None, gt=0)
     # where relative paths are resolved (the spec file's folder); not a YAML key
     base_dir: Path = Field(default=Path("."), exclude=True)
+    # the resolved spec file it was read from (None: built from a mapping); not a YAML key
+    path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("positive", "negative", mode="before")
     @classmethod
@@ -108,7 +123,7 @@ class SourceSpec(BaseModel):
     @property
     def model_name(self) -> str:
         """The registered model: ``churn-<name>``."""
-        return f"churn-{self.name}"
+        return model_name_of(self.name)
 
     def resolve(self, path: str) -> str:
         """A file pattern relative to the spec's folder (absolute ones unchanged)."""
@@ -128,13 +143,19 @@ def load_spec(path: str | Path) -> SourceSpec:
         raise SpecError(
             f"spec {spec_path}: expected a mapping of fields, got {type(document).__name__}"
         )
-    return parse_spec(document, base_dir=spec_path.resolve().parent, where=str(spec_path))
+    resolved = spec_path.resolve()
+    return parse_spec(document, base_dir=resolved.parent, where=str(spec_path), path=resolved)
 
 
-def parse_spec(document: dict[str, Any], *, base_dir: Path, where: str = "spec") -> SourceSpec:
+def parse_spec(
+    document: dict[str, Any], *, base_dir: Path, where: str = "spec", path: Path | None = None
+) -> SourceSpec:
     """Validate a spec mapping; raises SpecError with the first problem, field by name."""
+    for key in ("base_dir", "path"):  # set from the file's location, never by the YAML
+        if key in document:
+            raise SpecError(f"{where}: field {key!r} is not a spec field (see docs/your-data.md)")
     try:
-        return SourceSpec.model_validate({**document, "base_dir": base_dir})
+        return SourceSpec.model_validate({**document, "base_dir": base_dir, "path": path})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "spec"

@@ -24,8 +24,8 @@ from tasks.owndata.checks import check_source
 from tasks.owndata.features import SourceFeatures
 from tasks.owndata.pipeline import build_training_frame, ingest_source
 from tasks.owndata.refresh import OnlineRefresh, refresh_online_store
-from tasks.owndata.spec import SourceSpec, load_spec
-from tasks.owndata.store import OwnIngestResult
+from tasks.owndata.spec import SourceSpec, SpecError, load_spec, source_of
+from tasks.owndata.store import OwnIngestResult, recorded_spec_path
 from tasks.owndata.train import train_spec
 from tasks.retries import RETRY_DELAYS, retry_if
 
@@ -39,6 +39,22 @@ def _engine() -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@task(
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_on_database_error,
+    cache_policy=NONE,
+)
+def recorded_spec_task(model_name: str) -> str:
+    """The spec file ``churn-<name>``'s source was ingested from (one-line SpecError when it
+    was never ingested or the file has gone)."""
+    source = source_of(model_name)
+    if source is None:
+        raise SpecError(f"{model_name!r} is not the model of a declared source (churn-<name>)")
+    with _engine() as engine:
+        return str(recorded_spec_path(source, engine=engine))
 
 
 @task(cache_policy=NONE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
@@ -16,7 +17,7 @@ from tasks.ingestion.base import IngestionResult, Quarantined, RunContext
 from tasks.ingestion.contracts import Reason as IngestReason
 from tasks.ingestion.quarantine import write_quarantine
 from tasks.ingestion.runs import record_run
-from tasks.owndata.spec import SpecError
+from tasks.owndata.spec import SourceSpec, SpecError, model_name_of
 
 Reason = dict[str, Any]
 
@@ -68,14 +69,43 @@ def quarantine_rows(
     write_quarantine(conn, RunContext(run_id, run_source(source), conn.dialect.name), rows)
 
 
-def save_contract(conn: Connection, *, source: str, kind: str, contract: dict[str, Any]) -> None:
-    """Replace the stored contract of ``source``."""
-    conn.execute(delete(source_schemas).where(source_schemas.c.source == source))
+def save_contract(conn: Connection, *, spec: SourceSpec, contract: dict[str, Any]) -> None:
+    """Replace the stored contract of the spec's source, with the spec it came from (its file
+    and document: what retraining ``churn-<name>`` reads again)."""
+    conn.execute(delete(source_schemas).where(source_schemas.c.source == spec.name))
     conn.execute(
         insert(source_schemas).values(
-            source=source, kind=kind, contract=contract, updated_at=utc_now()
+            source=spec.name,
+            kind=spec.kind,
+            contract=contract,
+            updated_at=utc_now(),
+            spec_path=None if spec.path is None else str(spec.path),
+            spec=spec.model_dump(mode="json"),
         )
     )
+
+
+def recorded_spec_path(source: str, *, engine: Engine) -> Path:
+    """The spec file the source was last ingested from; SpecError (one line) when the source
+    was never ingested, was ingested from no file, or the file has gone since."""
+    model = model_name_of(source)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(source_schemas.c.spec_path).where(source_schemas.c.source == source)
+        ).one_or_none()
+    if row is None:
+        raise SpecError(
+            f"{model}: source {source!r} has not been ingested yet; run make table SPEC=..."
+        )
+    if row.spec_path is None:
+        raise SpecError(
+            f"{model}: no spec file is recorded for source {source!r} (ingested before specs"
+            " were recorded, or from no file); run make table SPEC=... once"
+        )
+    path = Path(row.spec_path)
+    if not path.is_file():
+        raise SpecError(f"{model}'s spec {path} no longer exists; run make table SPEC=...")
+    return path
 
 
 def load_contract(source: str, *, engine: Engine) -> tuple[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Batch scoring: every active customer scored by the champion into ``churn_scores``.
+"""Batch scoring: every customer of a model's population scored by its champion into
+``churn_scores``.
 
 Importing this package connects to nothing and reads no file.
 """
@@ -7,7 +8,6 @@ from tasks.scoring.batch import (
     ChampionModel,
     ScoreBatch,
     load_champion,
-    read_active_customer_ids,
     score_customers,
     score_frame,
     write_scores,
@@ -17,7 +17,6 @@ __all__ = [
     "ChampionModel",
     "ScoreBatch",
     "load_champion",
-    "read_active_customer_ids",
     "score_customers",
     "score_frame",
     "write_scores",

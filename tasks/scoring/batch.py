@@ -1,14 +1,17 @@
-"""Score the online store with the champion: probability, risk band and reasons per customer.
+"""Score a model's population with its champion: probability, risk band and reasons per customer.
 
-The champion is ``models:/<name>@champion`` in the MLflow registry; features are the online
-store's (the same vectors serving uses); reasons are the model's own SHAP contributions
-(``ChurnModel.explain``) and bands come from ``models.risk``. A batch is keyed by
-(as_of, model_version): writing it again replaces it in one transaction, so a rerun after a crash
-never duplicates rows.
+Any registered model: ``churn-model`` scores every customer of the online store, a declared
+source's ``churn-<name>`` every customer of its population at the source's latest data, from the
+source's online rows (``tasks.modeldata``). The champion is ``models:/<name>@champion`` in the
+MLflow registry; features are the online store's (the same vectors serving uses); reasons are the
+model's own SHAP contributions (``ChurnModel.explain``) and bands come from ``models.risk``. A
+batch is keyed by (model_name, as_of, model_version): writing it again replaces it in one
+transaction, so a rerun after a crash never duplicates rows.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,13 +22,15 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert
 
 from core.names import CHAMPION, utc_now
-from core.tables import churn_scores, online_features
+from core.tables import churn_scores
 from models.pyfunc import ChurnModel
 from models.risk import risk_bands
-from tasks.features import get_online_features
+from tasks.modeldata import ModelData
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ def load_champion(*, tracking_uri: str, model_name: str) -> ChampionModel:
     except mlflow.exceptions.MlflowException as exc:
         raise LookupError(
             f"no {CHAMPION!r} version of {model_name!r} in {tracking_uri}; "
-            "run the train (or retrain) flow until the gate promotes a model"
+            "run the train (or retrain) flow until the gate promotes a model (a declared"
+            " source's churn-<name>: make table SPEC=...)"
         ) from exc
     mlflow.set_registry_uri(tracking_uri)
     loaded = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
@@ -68,15 +74,6 @@ def load_champion(*, tracking_uri: str, model_name: str) -> ChampionModel:
             f"{model_name} v{version.version} is a {type(model).__name__}, not ChurnModel"
         )
     return ChampionModel(model=model, name=model_name, version=str(version.version))
-
-
-def read_active_customer_ids(*, engine: Engine) -> list[str]:
-    """Customers in the online store: every customer active at its materialization time."""
-    with engine.connect() as conn:
-        ids = conn.execute(
-            select(online_features.c.customer_id).order_by(online_features.c.customer_id)
-        )
-        return [str(cid) for cid in ids.scalars()]
 
 
 def score_frame(model: ChurnModel, features: pd.DataFrame, *, top_k: int = 3) -> pd.DataFrame:
@@ -106,7 +103,8 @@ def write_scores(
     model_version: str,
     engine: Engine,
 ) -> int:
-    """Replace the batches (``as_of`` x ``model_version``) with ``scores`` in one transaction."""
+    """Replace the batches (``model_name`` x ``as_of`` x ``model_version``) with ``scores`` in one
+    transaction."""
     now = utc_now()
     rows: list[dict[str, Any]] = [
         {
@@ -131,21 +129,37 @@ def write_scores(
     t = churn_scores.c
     with engine.begin() as conn:
         conn.execute(
-            delete(churn_scores).where(t.model_version == model_version, t.as_of.in_(set(as_of)))
+            delete(churn_scores).where(
+                t.model_name == model_name,
+                t.model_version == model_version,
+                t.as_of.in_(set(as_of)),
+            )
         )
         if rows:
             conn.execute(insert(churn_scores), rows)
     return len(rows)
 
 
-def score_customers(champion: ChampionModel, *, engine: Engine, top_k: int = 3) -> ScoreBatch:
-    """Score every customer of the online store with ``champion`` and write the batch."""
+def score_customers(
+    champion: ChampionModel, data: ModelData, *, engine: Engine, top_k: int = 3
+) -> ScoreBatch:
+    """Score every customer of the model's population with ``champion`` and write the batch."""
     started = time.perf_counter()
     spec_hash = champion.model.spec.definitions_hash
-    online = get_online_features(read_active_customer_ids(engine=engine), engine=engine)
+    online = data.current_features(engine=engine)
     if online.frame.empty:
-        raise ValueError(
-            "the online feature store is empty; run the build_features flow before score_batch"
+        build = (
+            "run the build_features flow"
+            if data.source is None
+            else f"rerun make table SPEC=... for source {data.source!r}"
+        )
+        raise ValueError(f"{data.model_name}: no online features of its population; {build}")
+    if online.unknown_ids:
+        log.warning(
+            "%s: %d customer(s) of the population have no online features (materialized before"
+            " the latest data?); they are not scored",
+            data.model_name,
+            len(online.unknown_ids),
         )
     if online.definitions_hash != spec_hash:
         raise ValueError(

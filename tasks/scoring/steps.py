@@ -7,7 +7,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from core.db import make_engine
+from core.names import artifact_key
 from core.settings import get_settings
+from tasks.modeldata import ModelData
 from tasks.retries import DATABASE_ERRORS, RETRY_DELAYS, retry_if
 from tasks.scoring.batch import ChampionModel, ScoreBatch, load_champion, score_customers
 
@@ -20,10 +22,9 @@ retry_on_transient = retry_if(lambda error: isinstance(error, (*DATABASE_ERRORS,
     retry_condition_fn=retry_on_transient,
     cache_policy=NONE,
 )
-def load_champion_model() -> ChampionModel:
-    """The registry's champion (retried on I/O errors, not on a missing champion)."""
-    settings = get_settings()
-    return load_champion(tracking_uri=settings.mlflow_tracking_uri, model_name=settings.model_name)
+def load_champion_model(model_name: str) -> ChampionModel:
+    """The model's champion in the registry (retried on I/O errors, not on a missing one)."""
+    return load_champion(tracking_uri=get_settings().mlflow_tracking_uri, model_name=model_name)
 
 
 @task(
@@ -32,11 +33,12 @@ def load_champion_model() -> ChampionModel:
     retry_condition_fn=retry_on_transient,
     cache_policy=NONE,
 )
-def score_active_customers(champion: ChampionModel, top_k: int = 3) -> ScoreBatch:
-    """Score the online store and replace this (as_of, model version) batch in churn_scores."""
+def score_active_customers(champion: ChampionModel, data: ModelData, top_k: int = 3) -> ScoreBatch:
+    """Score the model's population from its online store and replace this (model, as_of,
+    model version) batch in churn_scores."""
     engine = make_engine(get_settings().database_url)
     try:
-        return score_customers(champion, engine=engine, top_k=top_k)
+        return score_customers(champion, data, engine=engine, top_k=top_k)
     finally:
         engine.dispose()
 
@@ -47,11 +49,13 @@ def publish_score_report(batch: ScoreBatch) -> str:
     bands = "\n".join(f"| {band} | {n:,} |" for band, n in sorted(batch.bands.items()))
     markdown = (
         f"# churn scores as of {batch.as_of:%Y-%m-%d %H:%M}\n\n"
-        f"{batch.rows:,} active customers scored by {batch.model_name} v{batch.model_version} "
+        f"{batch.rows:,} customers scored by {batch.model_name} v{batch.model_version} "
         f"in {batch.seconds:.1f} s into table `churn_scores` "
         f"(rerunning replaces this batch).\n\n| risk band | customers |\n|---|---|\n{bands}\n"
     )
     create_markdown_artifact(
-        key="churn-scores", markdown=markdown, description=f"{batch.rows} customers scored"
+        key=artifact_key("churn-scores", batch.model_name),
+        markdown=markdown,
+        description=f"{batch.rows} customers scored",
     )
     return markdown

@@ -223,3 +223,5 @@ def test_monitoring_event_starts_a_retrain_run(deployed: str) -> None:
             client.set_flow_run_state(run.id, Cancelled(), force=True)
     assert created, "no retrain run was created by the churn.retrain.requested event"
     assert created[0].parameters.get("reason", "").startswith("monitoring: churn.retrain.requested")
+    # the run retrains the model the event names (resource churn.model.<model name>)
+    assert created[0].parameters.get("model_name") == get_settings().model_name

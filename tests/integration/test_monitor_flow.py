@@ -149,6 +149,7 @@ def test_persistent_drift_emits_event_and_triggers_training(
     )
     assert len(runs) == 1
     assert runs[0].parameters["reason"].startswith("monitoring: churn.retrain.requested")
+    assert runs[0].parameters["model_name"] == MODEL
 
 
 def _retrain_events(api: str) -> list[dict[str, Any]]:

@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, insert
 
 from core.tables import customers, prediction_log
+from tasks.modeldata.builtin import BuiltinData
 from tasks.monitoring.data import load_predictions
 from tasks.monitoring.performance import label_predictions, performance_metrics
+
+BUILTIN = BuiltinData("churn-model")
 
 AS_OF = datetime(2024, 3, 1)
 NOW = datetime(2024, 5, 1)
@@ -65,17 +69,27 @@ def warehouse(engine: Engine) -> Engine:
     return engine
 
 
+def _load(engine: Engine, **filters: str) -> pd.DataFrame:
+    return load_predictions(
+        engine=engine, model_name=filters.pop("model_name", "churn-model"), dtypes=BUILTIN.dtypes,
+        **filters,
+    )  # fmt: skip
+
+
+def _label(predictions: pd.DataFrame, engine: Engine, *, now: datetime) -> pd.DataFrame:
+    return label_predictions(predictions, data=BUILTIN, engine=engine, horizon_days=30, now=now)
+
+
 def test_label_predictions_only_elapsed_and_active(warehouse: Engine) -> None:
-    predictions = load_predictions(engine=warehouse)
+    predictions = _load(warehouse)
     assert len(predictions) == len(CASES)
-    labelled = label_predictions(predictions, engine=warehouse, horizon_days=30, now=NOW)
+    labelled = _label(predictions, warehouse, now=NOW)
     got = dict(zip(labelled["customer_id"], labelled["label"], strict=True))
     assert got == {"C1": 1, "C2": 0, "C3": 0, "C6": 0, "C7": 1}
 
 
 def test_performance_metrics_on_hand_made_case(warehouse: Engine) -> None:
-    predictions = load_predictions(engine=warehouse)
-    labelled = label_predictions(predictions, engine=warehouse, horizon_days=30, now=NOW)
+    labelled = _label(_load(warehouse), warehouse, now=NOW)
     metrics = performance_metrics(labelled)
     # positives 0.90, 0.15 vs negatives 0.20, 0.10, 0.05: 5 of 6 pairs ordered right
     assert metrics["performance.roc_auc"] == pytest.approx(5 / 6)
@@ -86,33 +100,40 @@ def test_performance_metrics_on_hand_made_case(warehouse: Engine) -> None:
 
 
 def test_performance_metrics_empty_before_any_label(warehouse: Engine) -> None:
-    predictions = load_predictions(engine=warehouse)
-    early = label_predictions(predictions, engine=warehouse, horizon_days=30, now=AS_OF)
+    early = _label(_load(warehouse), warehouse, now=AS_OF)
     assert early.empty
     assert performance_metrics(early) == {}
 
 
-def test_predictions_of_other_feature_definitions_are_left_out(warehouse: Engine) -> None:
-    """A declared source's churn-<name> service logs into the same table with its own
-    definitions hash; the built-in monitoring reads only its own (and unhashed) rows."""
+def test_predictions_of_other_models_and_definitions_are_left_out(warehouse: Engine) -> None:
+    """A declared source's churn-<name> service logs into the same table under its own name;
+    a model retrained on other definitions leaves its predecessor's rows behind. Monitoring of a
+    model reads only its own rows made on its champion's definitions (and unhashed ones)."""
     with warehouse.begin() as conn:
         conn.execute(
             insert(prediction_log),
             [
                 {
-                    "request_id": f"{hash_}-C1",
+                    "request_id": f"{name}-{hash_}-C1",
                     "customer_id": "C1",
                     "features": json.dumps({"tenure": 3}),
                     "score": 0.5,
                     "model_version": "1",
+                    "model_name": name,
                     "definitions_hash": hash_,
                     "predicted_at": AS_OF,
                     "as_of": AS_OF,
                 }
-                for hash_ in ("ours", "telco")
+                for name, hash_ in [
+                    ("churn-model", "ours"),
+                    ("churn-model", "older"),
+                    ("churn-telco", "ours"),
+                ]
             ],
         )
-    assert len(load_predictions(engine=warehouse)) == len(CASES) + 2
-    ours = load_predictions(engine=warehouse, definitions_hash="ours")
+    assert len(_load(warehouse)) == len(CASES) + 2  # rows before migration 0010: churn-model
+    ours = _load(warehouse, definitions_hash="ours")
     assert len(ours) == len(CASES) + 1  # the unhashed rows and ours
-    assert "telco-C1" not in set(ours["request_id"])
+    assert set(ours["request_id"]) - {f"req-{c}" for c in CASES} == {"churn-model-ours-C1"}
+    telco = _load(warehouse, model_name="churn-telco", definitions_hash="ours")
+    assert list(telco["request_id"]) == ["churn-telco-ours-C1"]

@@ -30,7 +30,7 @@ def test_training_logs_profile_and_monitoring_uses_it(
 
     version = register_model.fn(logged, metrics=evaluation.metrics, definitions_hash="h")
     client.set_registered_model_alias(get_settings().model_name, CHAMPION, version)
-    champion = load_champion_reference()
+    champion = load_champion_reference(get_settings().model_name)
     assert (champion.version, champion.profile_source) == (version, "logged")
     assert champion.profile == profile
     assert len(champion.frame) == len(reference)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bentos.schemas import UNKNOWN_CUSTOMER
 from core.db import make_engine
 from core.settings import get_settings
-from core.tables import source_online_features
+from core.tables import prediction_log, source_online_features
 from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
 from tests.serving.conftest import (
     Server,
@@ -230,3 +230,49 @@ def test_source_run_logs_the_reference_and_its_profile_over_the_source_features(
     assert categorical and all(profile["columns"][n]["kind"] == "categorical" for n in categorical)
     reference = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{REFERENCE_ARTIFACT}")
     assert Path(reference).stat().st_size > 0
+
+
+def test_served_predictions_are_logged_by_model_and_monitored(
+    source_stack: SourceStack, source_server: Server
+) -> None:
+    """The bento logs every prediction under its baked model's name; ``monitor`` for that model
+    reads exactly those (on its champion's definitions), and reports performance as not available
+    for a snapshot source instead of inventing a number."""
+    import time
+
+    from flows.monitor import monitor
+
+    ids = list(_online(source_stack, 40))
+    response = httpx.post(f"{source_server.url}/predict", json={"customer_ids": ids}, timeout=30)
+    assert response.status_code == 200, response.text
+    t = prediction_log.c
+    engine = make_engine(source_stack.database_url)
+    deadline = time.monotonic() + 30
+    while True:  # the writer thread flushes every 0.2 s
+        with engine.connect() as conn:
+            logged = conn.execute(
+                select(t.model_name, t.customer_id, t.model_version).where(
+                    t.request_id == response.json()["request_id"]
+                )
+            ).all()
+        if len(logged) == len(ids) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    with engine.connect() as conn:
+        served = conn.execute(select(t.model_name, t.customer_id)).all()
+    engine.dispose()
+    assert {(r.model_name, r.model_version) for r in logged} == {(MODEL, source_stack.version)}
+    assert sorted(r.customer_id for r in logged) == sorted(ids)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHURN_HOME", str(source_stack.home))
+        mp.delenv("CHURN_DATABASE_URL", raising=False)
+        mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
+        get_settings.cache_clear()
+        out = monitor(model_name=MODEL, reports=False)
+    get_settings.cache_clear()
+    assert out["model_name"] == MODEL and out["model_version"] == source_stack.version
+    # every prediction this bento served (this test's and the earlier ones'), nothing else
+    assert out["observed"] == {"source": "prediction_log", "rows": len(served)}
+    assert {r.model_name for r in served} == {MODEL}
+    assert out["performance"] == {}
+    assert "snapshot source has no delayed labels" in out["performance_unavailable"]

@@ -78,6 +78,9 @@ def test_deployment_schema_carries_the_ranges() -> None:
         ("monitor", {"window_hours": -1}, "window_hours (--window-hours): Input should be"),
         ("score_batch", {"top_k": -1}, "top_k (--top-k): Input should be greater than or equal"),
         ("table", {"spec": "s.yaml", "tolerance": -1}, "tolerance (--tolerance): Input should"),
+        ("monitor", {"model_name": "Churn X"}, "model_name (--model-name): String should match"),
+        ("score_batch", {"model_name": "telco"}, "model_name (--model-name): String should"),
+        ("retrain", {"model_name": "churn-"}, "model_name (--model-name): String should match"),
     ],
 )
 def test_every_flow_refuses_bad_parameters_by_name(
@@ -108,3 +111,22 @@ def test_flow_modules_load_without_the_heavy_stage_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+@pytest.mark.parametrize("target", ["monitor", "score", "retrain", "bento", "serve"])
+def test_make_targets_pass_the_model(target: str) -> None:
+    """``make <target> MODEL=churn-<name>`` runs the command line with ``--model-name``; without
+    MODEL, the command line's default (churn-model)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+
+    def command(*args: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", target, *args], cwd=root, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    assert "--model-name churn-x" in command("MODEL=churn-x")
+    assert "--model-name" not in command()

@@ -94,7 +94,7 @@ def test_prediction_log_drops_and_counts_when_full_and_flushes_on_close(
     engine = make_engine(url)
     dropped: list[int] = []
     writer = PredictionLogWriter(
-        engine, max_queue=5, flush_interval_s=30, on_drop=dropped.append
+        engine, model_name="churn-x", max_queue=5, flush_interval_s=30, on_drop=dropped.append
     )  # the thread sleeps: nothing is written before close()
     assert writer.submit([_row(i) for i in range(3)]) == 0
     with caplog.at_level(logging.WARNING, logger="bentos.prediction_log"):
@@ -105,6 +105,8 @@ def test_prediction_log_drops_and_counts_when_full_and_flushes_on_close(
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(prediction_log)).scalar_one() == 5
         assert conn.execute(select(prediction_log.c.features)).scalars().first() == '{"x": 0}'
+        names = conn.execute(select(prediction_log.c.model_name).distinct()).scalars().all()
+        assert names == ["churn-x"]  # every row says which model served it
     engine.dispose()
 
 

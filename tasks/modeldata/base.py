@@ -1,0 +1,102 @@
+"""What every model's data answers (``ModelData``), and the resolver from a model name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from core.names import DEFAULT_MODEL_NAME
+from tasks.features.lookup import OnlineFeatures
+
+
+class LabelsUnavailableError(LookupError):
+    """The model's data holds no delayed labels for its predictions; the message says why."""
+
+
+class ModelData(Protocol):
+    """A registered model's features, population, online store and labels."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def source(self) -> str | None:
+        """The declared source's name; None: the built-in sources."""
+
+    @property
+    def dtypes(self) -> Mapping[str, str]:
+        """Feature name → ``float`` | ``int`` | ``category``, in model order."""
+
+    @property
+    def definitions_hash(self) -> str:
+        """Hash of the feature definitions the data computes today."""
+
+    @property
+    def horizon_days(self) -> int:
+        """The label horizon: a prediction as of t is judged on (t, t + horizon]."""
+
+    @property
+    def ingestion_sources(self) -> tuple[str, ...]:
+        """The ``ingestion_runs.source`` values of the model's data."""
+
+    @property
+    def labels_unavailable(self) -> str | None:
+        """Why predictions cannot be labelled (None: they can, once their horizon elapsed)."""
+
+    def watermark(self, *, engine: Engine) -> datetime | None:
+        """The latest fact of the model's data: the "now" labels are judged against."""
+        ...
+
+    def current_features(self, *, engine: Engine) -> OnlineFeatures:
+        """Online feature vectors of the population at the latest data (unknown ids listed)."""
+        ...
+
+    def labels(
+        self,
+        moments: Sequence[datetime],
+        *,
+        horizon_days: int,
+        engine: Engine,
+        now: datetime | None = None,
+    ) -> pd.DataFrame:
+        """customer_id, as_of, label of the population at each moment; LabelsUnavailableError when
+        the data has no labels."""
+        ...
+
+    def cutoffs(self, *, horizon_days: int, engine: Engine) -> list[datetime]:
+        """Monthly cutoffs whose horizon has elapsed (empty when the data has no labels)."""
+        ...
+
+    def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
+        """``entities`` (customer_id, as_of, ...) with every feature as known at its as_of."""
+        ...
+
+
+def is_builtin(model_name: str) -> bool:
+    """Whether ``model_name`` is one of the built-in definitions (``tasks.definitions``)."""
+    from tasks.definitions import builtin_definitions
+
+    return model_name in builtin_definitions()
+
+
+def model_data(model_name: str, *, engine: Engine) -> ModelData:
+    """The data of ``churn-model`` or of a declared source's ``churn-<name>``.
+
+    Raises LookupError, naming what to run, when ``churn-<name>``'s source was never ingested.
+    """
+    from tasks.modeldata.builtin import BuiltinData
+    from tasks.modeldata.declared import declared_data
+
+    if is_builtin(model_name):
+        return BuiltinData(model_name)
+    found = declared_data(model_name, engine=engine)
+    if found is not None:
+        return found
+    raise LookupError(
+        f"{model_name!r} is neither a built-in model ({DEFAULT_MODEL_NAME}, ...) nor the model of"
+        " an ingested declared source; declare it with make table SPEC=... (docs/your-data.md)"
+    )

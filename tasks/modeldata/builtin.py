@@ -1,0 +1,81 @@
+"""The built-in definitions (``churn-model``, ``churn-model-90d``): the CRM, billing and helpdesk
+sources, their shared feature views and one online store (``tasks.definitions``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from core.tables import online_features
+from tasks.definitions import ChurnDefinition, get_definition
+from tasks.features import get_online_features
+from tasks.features.lookup import OnlineFeatures
+from tasks.features.population import data_watermark
+from tasks.features.retrieval import get_historical_features
+from tasks.ingestion.registry import list_sources
+from tasks.labels import available_cutoffs, build_labels
+
+
+@dataclass(frozen=True)
+class BuiltinData:
+    """A built-in definition's features, ``online_features`` and ``tasks.labels``."""
+
+    model_name: str
+    source: None = None
+    labels_unavailable: None = None
+
+    @property
+    def definition(self) -> ChurnDefinition:
+        return get_definition(self.model_name)
+
+    @property
+    def dtypes(self) -> Mapping[str, str]:
+        return {fd.name: fd.dtype for fd in self.definition.features}
+
+    @property
+    def definitions_hash(self) -> str:
+        return self.definition.definitions_hash
+
+    @property
+    def horizon_days(self) -> int:
+        return self.definition.horizon_days
+
+    @property
+    def ingestion_sources(self) -> tuple[str, ...]:
+        return tuple(list_sources())
+
+    def watermark(self, *, engine: Engine) -> datetime | None:
+        return data_watermark(engine=engine)
+
+    def current_features(self, *, engine: Engine) -> OnlineFeatures:
+        """Every customer of the online store (active at its materialization)."""
+        return get_online_features(online_customer_ids(engine=engine), engine=engine)
+
+    def labels(
+        self,
+        moments: Sequence[datetime],
+        *,
+        horizon_days: int,
+        engine: Engine,
+        now: datetime | None = None,
+    ) -> pd.DataFrame:
+        return build_labels(moments, horizon_days, engine=engine, now=now)
+
+    def cutoffs(self, *, horizon_days: int, engine: Engine) -> list[datetime]:
+        return available_cutoffs(engine=engine, horizon_days=horizon_days)
+
+    def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
+        return get_historical_features(entities, engine=engine, features=self.definition.features)
+
+
+def online_customer_ids(*, engine: Engine) -> list[str]:
+    """Customers in the online store: every customer active at its materialization time."""
+    with engine.connect() as conn:
+        ids = conn.execute(
+            select(online_features.c.customer_id).order_by(online_features.c.customer_id)
+        )
+        return [str(cid) for cid in ids.scalars()]

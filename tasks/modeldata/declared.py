@@ -1,0 +1,107 @@
+"""``churn-<name>``: a declared source (``tasks.owndata``), by its stored contract."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from core.settings import get_settings
+from tasks.features.lookup import OnlineFeatures
+from tasks.modeldata.base import LabelsUnavailableError
+from tasks.owndata.features import SourceFeatures, source_features
+from tasks.owndata.labels import available_cutoffs, events_labels, events_watermark, latest_snapshot
+from tasks.owndata.online import get_source_online_features
+from tasks.owndata.pipeline import latest_population
+from tasks.owndata.retrieval import get_source_historical_features
+from tasks.owndata.spec import SpecError, source_of
+from tasks.owndata.store import load_contract, run_source
+
+SNAPSHOT_NO_LABELS = (
+    "a snapshot source has no delayed labels: its churn flag is the outcome at the snapshot the"
+    " features come from, the customers served from it had not churned then, and no horizon says"
+    " which later snapshot would judge them"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class DeclaredData:
+    """A declared source's features, online rows, population and labels."""
+
+    model_name: str
+    source: str
+    features: SourceFeatures
+    horizon: int | None  # the spec's horizon_days (events), else the settings'
+
+    @property
+    def kind(self) -> str:
+        return self.features.kind
+
+    @property
+    def dtypes(self) -> Mapping[str, str]:
+        return self.features.dtypes
+
+    @property
+    def definitions_hash(self) -> str:
+        return self.features.definitions_hash
+
+    @property
+    def horizon_days(self) -> int:
+        return self.horizon or get_settings().horizon_days
+
+    @property
+    def ingestion_sources(self) -> tuple[str, ...]:
+        return (run_source(self.source),)
+
+    @property
+    def labels_unavailable(self) -> str | None:
+        return SNAPSHOT_NO_LABELS if self.kind == "snapshot" else None
+
+    def watermark(self, *, engine: Engine) -> datetime | None:
+        if self.kind == "snapshot":
+            return latest_snapshot(self.source, engine=engine)
+        return events_watermark(self.source, engine=engine)
+
+    def current_features(self, *, engine: Engine) -> OnlineFeatures:
+        """The population at the source's latest data, looked up in its online rows."""
+        _, population = latest_population(self.source, self.kind, engine=engine)
+        with engine.connect() as conn:
+            ids = [str(cid) for cid in conn.execute(population).scalars()]
+        return get_source_online_features(self.features, sorted(ids), engine=engine)
+
+    def labels(
+        self,
+        moments: Sequence[datetime],
+        *,
+        horizon_days: int,
+        engine: Engine,
+        now: datetime | None = None,
+    ) -> pd.DataFrame:
+        if self.kind == "snapshot":
+            raise LabelsUnavailableError(f"{self.model_name}: {SNAPSHOT_NO_LABELS}")
+        return events_labels(self.source, moments, horizon_days, engine=engine)
+
+    def cutoffs(self, *, horizon_days: int, engine: Engine) -> list[datetime]:
+        if self.kind == "snapshot":
+            return []
+        return available_cutoffs(self.source, engine=engine, horizon_days=horizon_days)
+
+    def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
+        return get_source_historical_features(entities, self.features, engine=engine)
+
+
+def declared_data(model_name: str, *, engine: Engine) -> DeclaredData | None:
+    """The data of ``churn-<name>`` when source ``<name>`` was ingested; None otherwise."""
+    source = source_of(model_name)
+    if source is None:
+        return None
+    try:
+        kind, contract = load_contract(source, engine=engine)
+    except SpecError:
+        return None
+    horizon = contract.get("horizon_days") if kind == "events" else None
+    features = source_features(source, kind, contract)
+    return DeclaredData(model_name, source, features, int(horizon) if horizon else None)
