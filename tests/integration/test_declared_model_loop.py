@@ -111,6 +111,7 @@ def test_score_flow_scores_the_declared_population(shop: Shop) -> None:
     assert scores["reasons"].map(len).eq(3).all()
 
 
+@pytest.mark.system
 def test_retrain_flow_reingests_the_spec_trains_deploys_and_monitors(shop: Shop) -> None:
     from flows.retrain import retrain
 

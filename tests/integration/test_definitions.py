@@ -35,6 +35,7 @@ def year_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
     return build_warehouse(tmp_path_factory.mktemp("year"), customers=500, months=13, seed=5)
 
 
+@pytest.mark.system
 def test_two_definitions_over_shared_views_train_apart_and_serve_from_one_store(
     prefect_server: str,
     year_warehouse: str,

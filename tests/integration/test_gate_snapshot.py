@@ -35,6 +35,7 @@ def _load(folder: Path, *, signal: float) -> dict[str, Any]:
     return summary
 
 
+@pytest.mark.system
 def test_snapshot_reload_is_compared_like_for_like(
     home: Path, tmp_path: Path, prefect_server: str
 ) -> None:

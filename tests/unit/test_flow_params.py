@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,11 +123,15 @@ def test_make_targets_pass_the_model(target: str) -> None:
 
     root = Path(__file__).resolve().parents[2]
 
+    # run as its own make, not as a sub-make of `make test` (which prints directory lines)
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+
     def command(*args: str) -> str:
         done = subprocess.run(
-            ["make", "-n", target, *args], cwd=root, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip().splitlines()[-1]
+            ["make", "--no-print-directory", "-n", target, *args],
+            cwd=root, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return [line for line in done.stdout.splitlines() if " -m " in line][-1]
 
     assert "--model-name churn-x" in command("MODEL=churn-x")
     assert "--model-name" not in command()

@@ -27,18 +27,6 @@ from tasks.ingestion.parsing import parse_csv_lines
 from tasks.ingestion.quarantine import split_chunk
 from tasks.ingestion.scd2 import merge_customer_versions
 
-# The versioned attributes: every export column but the key and the change time.
-ATTRIBUTES = (
-    "signup_date",
-    "plan",
-    "contract",
-    "payment_method",
-    "region",
-    "monthly_charges",
-    "status",
-    "cancel_date",
-)
-
 CONTRACT = Contract(
     source="crm",
     key="customer_id",
@@ -71,6 +59,10 @@ CONTRACT = Contract(
         Rule("signup_date", "not_after_updated_at", not_after("signup_date", "updated_at")),
     ),
 )
+
+
+# The versioned attributes: every contract column but the key and the change time.
+ATTRIBUTES = tuple(c for c in CONTRACT.columns if c not in ("customer_id", "updated_at"))
 
 
 class CrmSource:
