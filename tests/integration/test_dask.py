@@ -22,6 +22,7 @@ def _task_prefixes(dask_scheduler: Any) -> list[str]:
     return list(dask_scheduler.task_prefixes)
 
 
+@pytest.mark.system
 def test_retrain_on_a_two_worker_dask_cluster_matches_single_node_quality(
     churn_home: Path, prefect_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

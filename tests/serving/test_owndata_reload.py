@@ -48,6 +48,7 @@ def _predict(server: Server, ids: list[str]) -> dict[str, float]:
     return {p["customer_id"]: p["probability"] for p in predictions}
 
 
+@pytest.mark.system
 def test_table_reload_with_new_definitions_keeps_the_champion_served(
     tmp_path: Path, churn_home: Path, prefect_server: str, outside_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
