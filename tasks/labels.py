@@ -24,6 +24,9 @@ from tasks.features.retrieval import get_historical_features
 # A cutoff whose churn rate is below this fraction of its neighbours' median is suspect: a
 # source that lags, or data before the sources start, makes churners look like stayers.
 MIN_RATE_VS_NEIGHBOURS = 0.25
+# ... when the neighbours' rate expects at least this many churners there (Poisson: P(0 | 10) is
+# 5e-5, P(<= 2 | 10) is 0.3%).
+MIN_EXPECTED_CHURNERS = 10
 
 
 def available_cutoffs(
@@ -146,17 +149,21 @@ def _limit_name(reach: DataReach | None, limit: datetime) -> str:
 
 def check_label_rates(labels: pd.DataFrame) -> pd.Series:
     """Churn rate per cutoff; ValueError naming every cutoff with no churner, or a rate below
-    ``MIN_RATE_VS_NEIGHBOURS`` × the median of the other cutoffs (labels judged too early)."""
-    rates = labels.groupby("as_of")["label"].mean()
+    ``MIN_RATE_VS_NEIGHBOURS`` × the median of the other cutoffs (labels judged too early).
+
+    Only where the other cutoffs' median rate promises ``MIN_EXPECTED_CHURNERS`` or more among the
+    cutoff's rows: a small population (a product's first weeks) can have no churner by chance.
+    """
+    grouped = labels.groupby("as_of")["label"]
+    rates, sizes = grouped.mean(), grouped.size()
     bad = []
-    for as_of, rate in rates.items():
+    for (as_of, rate), size in zip(rates.items(), sizes.to_numpy(), strict=True):
         others = rates.drop(index=as_of)
-        floor = MIN_RATE_VS_NEIGHBOURS * float(others.median()) if len(others) else 0.0
-        if rate == 0 or rate < floor:
-            bad.append(
-                f"{str(as_of)[:10]} (rate {rate:.4f}, others' median "
-                f"{float(others.median()) if len(others) else float('nan'):.4f})"
-            )
+        median = float(others.median()) if len(others) else float("nan")
+        floor = MIN_RATE_VS_NEIGHBOURS * median if len(others) else 0.0
+        expected = median * int(size) if len(others) else float("inf")
+        if (rate == 0 or rate < floor) and expected >= MIN_EXPECTED_CHURNERS:
+            bad.append(f"{str(as_of)[:10]} (rate {rate:.4f}, others' median {median:.4f})")
     if bad:
         raise ValueError(
             f"label rate suspect at cutoff(s) {'; '.join(bad)}: a source lags or the data starts "

@@ -71,6 +71,13 @@ class ModelData(Protocol):
         """Monthly cutoffs whose horizon has elapsed (empty when the data has no labels)."""
         ...
 
+    def check_elapsed(
+        self, cutoffs: Sequence[datetime], *, horizon_days: int, engine: Engine
+    ) -> None:
+        """ValueError naming the cutoffs whose horizon ends after the data's completeness clock
+        (and the source that holds it back)."""
+        ...
+
     def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
         """``entities`` (customer_id, as_of, ...) with every feature as known at its as_of."""
         ...

@@ -17,7 +17,7 @@ from tasks.features.lookup import OnlineFeatures
 from tasks.features.population import data_watermark
 from tasks.features.retrieval import get_historical_features
 from tasks.ingestion.registry import list_sources
-from tasks.labels import available_cutoffs, build_labels
+from tasks.labels import available_cutoffs, build_labels, check_elapsed
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,11 @@ class BuiltinData:
 
     def cutoffs(self, *, horizon_days: int, engine: Engine) -> list[datetime]:
         return available_cutoffs(engine=engine, horizon_days=horizon_days)
+
+    def check_elapsed(
+        self, cutoffs: Sequence[datetime], *, horizon_days: int, engine: Engine
+    ) -> None:
+        check_elapsed(cutoffs, horizon_days, engine=engine)
 
     def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
         return get_historical_features(entities, engine=engine, features=self.definition.features)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -13,9 +13,14 @@ from core.settings import get_settings
 from tasks.features.lookup import OnlineFeatures
 from tasks.modeldata.base import LabelsUnavailableError
 from tasks.owndata.features import SourceFeatures, source_features
-from tasks.owndata.labels import available_cutoffs, events_labels, events_watermark, latest_snapshot
+from tasks.owndata.labels import (
+    available_cutoffs,
+    events_labels,
+    events_watermark,
+    latest_population,
+    latest_snapshot,
+)
 from tasks.owndata.online import get_source_online_features
-from tasks.owndata.pipeline import latest_population
 from tasks.owndata.retrieval import get_source_historical_features
 from tasks.owndata.spec import SpecError, source_of
 from tasks.owndata.store import load_contract, run_source
@@ -88,6 +93,24 @@ class DeclaredData:
         if self.kind == "snapshot":
             return []
         return available_cutoffs(self.source, engine=engine, horizon_days=horizon_days)
+
+    def check_elapsed(
+        self, cutoffs: Sequence[datetime], *, horizon_days: int, engine: Engine
+    ) -> None:
+        """The source's completeness clock is its watermark: its latest event or subscription
+        change."""
+        if self.kind == "snapshot":
+            raise LabelsUnavailableError(f"{self.model_name}: {SNAPSHOT_NO_LABELS}")
+        now = self.watermark(engine=engine)
+        if now is None:
+            raise ValueError(f"source {self.source!r} holds no events; ingest it first")
+        early = [c for c in cutoffs if c + timedelta(days=horizon_days) > now]
+        if early:
+            raise ValueError(
+                f"cutoff(s) {', '.join(c.isoformat() for c in early)}: the {horizon_days}-day"
+                f" label horizon ends after source {self.source!r}'s watermark {now.isoformat()};"
+                f" use cutoffs <= {(now - timedelta(days=horizon_days)).isoformat()}"
+            )
 
     def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
         return get_source_historical_features(entities, self.features, engine=engine)

@@ -162,3 +162,19 @@ def events_labels(
         rows = conn.execute(query).all()
     frame = pd.DataFrame.from_records(rows, columns=["customer_id", "as_of", "label"])
     return frame.astype({"customer_id": object, "as_of": "datetime64[ns]", "label": "int64"})
+
+
+def latest_population(
+    source: str, kind: str, *, engine: Engine, as_of: datetime | None = None
+) -> tuple[datetime, Select[Any]]:
+    """(moment, SELECT of its customer ids): the customers to serve at ``as_of`` (default: the
+    source's latest data) — the latest snapshot's rows that have not churned, or everyone with
+    an active subscription."""
+    if kind == "snapshot":
+        moment = as_of or latest_snapshot(source, engine=engine)
+        return moment, snapshot_population(source, moment)
+    watermark = events_watermark(source, engine=engine)
+    if watermark is None:
+        raise SpecError(f"source {source!r} holds no events; ingest it first")
+    moment = as_of or watermark
+    return moment, events_population(source, moment)

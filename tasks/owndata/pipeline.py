@@ -7,30 +7,22 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine
 
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
+from tasks.modeldata.declared import DeclaredData
 from tasks.owndata.features import SourceFeatures, source_features
 from tasks.owndata.ingest_events import ingest_events
 from tasks.owndata.ingest_snapshot import ingest_snapshot
-from tasks.owndata.labels import (
-    available_cutoffs,
-    events_labels,
-    events_population,
-    events_watermark,
-    latest_snapshot,
-    snapshot_labels,
-    snapshot_population,
-)
+from tasks.owndata.labels import latest_population, snapshot_labels
 from tasks.owndata.online import SourceMaterializeResult, materialize_source
 from tasks.owndata.retrieval import get_source_historical_features
 from tasks.owndata.spec import SourceSpec, SpecError
 from tasks.owndata.store import OwnIngestResult, load_contract
-from tasks.training.cutoffs import split_cutoffs
+from tasks.training.cutoffs import read_training_set
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +51,6 @@ def stored_features(source: str, *, engine: Engine) -> SourceFeatures:
     return source_features(source, kind, contract)
 
 
-def latest_population(
-    source: str, kind: str, *, engine: Engine, as_of: datetime | None = None
-) -> tuple[datetime, Select[Any]]:
-    """(moment, SELECT of its customer ids): the customers to serve at ``as_of`` (default: the
-    source's latest data) — the latest snapshot's rows that have not churned, or everyone with
-    an active subscription."""
-    if kind == "snapshot":
-        moment = as_of or latest_snapshot(source, engine=engine)
-        return moment, snapshot_population(source, moment)
-    watermark = events_watermark(source, engine=engine)
-    if watermark is None:
-        raise SpecError(f"source {source!r} holds no events; ingest it first")
-    moment = as_of or watermark
-    return moment, events_population(source, moment)
-
-
 def horizon_of(spec: SourceSpec) -> int:
     """The label horizon of an events source (spec, else settings)."""
     return spec.horizon_days or get_settings().horizon_days
@@ -87,23 +63,21 @@ def build_training_frame(
     features = load_features(spec, engine=engine)
     if spec.kind == "snapshot":
         labels = snapshot_labels(spec.name, engine=engine)
+        frame = get_source_historical_features(labels, features, engine=engine)
     else:
         horizon = horizon_of(spec)
-        cutoffs = available_cutoffs(spec.name, engine=engine, horizon_days=horizon)
-        if max_cutoffs:
-            cutoffs = cutoffs[-max_cutoffs:]
+        data = DeclaredData(spec.model_name, spec.name, features, horizon)
+        cutoffs = data.cutoffs(engine=engine, horizon_days=horizon)[-(max_cutoffs or 0) :]
         if len(cutoffs) < 3:
             raise SpecError(
                 f"{spec.name}: {len(cutoffs)} monthly cutoff(s) with an elapsed {horizon}-day"
                 " horizon; out-of-time training needs 3 (train, validation, holdout) — the"
                 " event log must span about 4 months or more"
             )
-        try:  # the purge gaps of the fit (tasks.training.fit_model), before the features
-            split_cutoffs(cutoffs, horizon_days=horizon)
+        try:  # the built-in path: purge gaps, label-rate checks, row budget, then the features
+            frame = read_training_set(data, engine=engine, cutoffs=cutoffs)
         except ValueError as exc:
             raise SpecError(f"{spec.name}: {exc}") from exc
-        labels = events_labels(spec.name, cutoffs, horizon, engine=engine)
-    frame = get_source_historical_features(labels, features, engine=engine)
     log.info(
         "%s: training set of %d rows, %d features, churn rate %.3f",
         spec.name,

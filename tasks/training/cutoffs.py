@@ -24,10 +24,9 @@ from core.names import (
     to_naive_utc,
 )
 from core.settings import get_settings
-from tasks.features.definitions import FEATURES
-from tasks.features.retrieval import get_historical_features
-from tasks.features.spec import FeatureDef
-from tasks.labels import available_cutoffs, build_labels, check_elapsed, check_label_rates
+from tasks.labels import check_label_rates
+from tasks.modeldata.base import ModelData
+from tasks.modeldata.builtin import BuiltinData
 from tasks.training.sampling import WEIGHT, attach_sample, sample_training_rows
 
 log = logging.getLogger(__name__)
@@ -97,19 +96,20 @@ def rows_at(frame: pd.DataFrame, cutoffs: Sequence[datetime]) -> pd.DataFrame:
 
 
 def choose_cutoffs(
+    data: ModelData,
     *,
     engine: Engine,
     horizon_days: int,
     cutoffs: Sequence[datetime] | None = None,
     max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
 ) -> list[datetime]:
-    """The requested cutoffs (each must have an elapsed horizon for every source), else the
-    latest ``max_cutoffs`` available ones (None: all). Aware cutoffs become naive UTC."""
-    available = available_cutoffs(engine=engine, horizon_days=horizon_days)
+    """The requested cutoffs (each must have an elapsed horizon for every source of ``data``),
+    else the latest ``max_cutoffs`` available ones (None: all). Aware cutoffs become naive UTC."""
+    available = data.cutoffs(engine=engine, horizon_days=horizon_days)
     if cutoffs is None:
         return list(available if max_cutoffs is None else available[-max_cutoffs:])
     cutoffs = [to_naive_utc(c) for c in cutoffs]
-    check_elapsed(cutoffs, horizon_days, engine=engine)  # names the lagging source
+    data.check_elapsed(cutoffs, horizon_days=horizon_days, engine=engine)  # names the laggard
     unavailable = sorted(set(cutoffs) - set(available))
     if unavailable:
         raise ValueError(
@@ -121,26 +121,28 @@ def choose_cutoffs(
 
 
 def read_training_set(
+    data: ModelData | None = None,
     *,
     engine: Engine,
-    horizon_days: int,
+    horizon_days: int | None = None,
     cutoffs: Sequence[datetime] | None = None,
     max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS,
     max_train_rows: int | None = None,
     n_valid: int = 1,
     seed: int | None = None,
-    features: Sequence[FeatureDef] = FEATURES,
 ) -> pd.DataFrame:
-    """Point-in-time ``features`` + labels + row weights for the chosen cutoffs, from the
-    warehouse.
+    """Point-in-time features + labels + row weights of ``data`` (default: the built-in model's)
+    for the chosen cutoffs, from the warehouse; ``horizon_days`` defaults to the data's.
 
     Rows at purged cutoffs get no features and are left out; past ``max_train_rows`` (default:
     settings, 0: no limit) the train cutoffs' negatives are sampled and weighted
     (``tasks.training.sampling``). What was left out is recorded in ``frame.attrs``.
     """
     settings = get_settings()
+    data = data or BuiltinData(settings.model_name)
+    horizon_days = horizon_days or data.horizon_days
     chosen = choose_cutoffs(
-        engine=engine, horizon_days=horizon_days, cutoffs=cutoffs, max_cutoffs=max_cutoffs
+        data, engine=engine, horizon_days=horizon_days, cutoffs=cutoffs, max_cutoffs=max_cutoffs
     )
     if not chosen:
         raise ValueError(
@@ -148,7 +150,7 @@ def read_training_set(
             f"{engine.url.render_as_string(hide_password=True)}; ingest more history first"
         )
     split = split_cutoffs(chosen, horizon_days=horizon_days, n_valid=n_valid)  # fail fast
-    labels = build_labels(chosen, horizon_days, engine=engine)
+    labels = data.labels(chosen, horizon_days=horizon_days, engine=engine)
     check_label_rates(labels)  # before the expensive features: fail fast
     kept, sample = sample_training_rows(
         labels,
@@ -157,7 +159,7 @@ def read_training_set(
         seed=settings.seed if seed is None else seed,
     )
     del labels
-    frame = attach_sample(get_historical_features(kept, engine=engine, features=features), sample)
+    frame = attach_sample(data.historical_features(kept, engine=engine), sample)
     log.info(
         "training set: %d rows over %d cutoffs (%s .. %s; %d purged cutoff(s) not loaded), "
         "weighted churn rate %.3f",

@@ -15,6 +15,7 @@ from core.db import make_engine
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
 from tasks.definitions import get_definition
+from tasks.modeldata.builtin import BuiltinData
 from tasks.retries import RETRY_DELAYS, retry_if
 from tasks.training.cutoffs import DEFAULT_MAX_CUTOFFS, read_training_set
 from tasks.training.evaluation import Evaluation, evaluate_holdout
@@ -58,7 +59,7 @@ def load_training_set(
     engine = make_engine(database_url or get_settings().database_url)
     try:
         return read_training_set(
-            features=get_definition(model_name).features,
+            BuiltinData(get_definition(model_name).name),
             engine=engine,
             horizon_days=horizon_days,
             cutoffs=cutoffs,

@@ -77,3 +77,38 @@ def test_build_training_frame_too_short_for_the_purge_gaps_is_a_spec_error(
     finally:
         engine.dispose()
     assert "lower the horizon" in str(error.value)
+
+
+def test_declared_training_takes_the_one_path_its_clock_and_row_budget(
+    tmp_path: Path, churn_home: Path
+) -> None:
+    """A declared event log's training set is read by the built-in ``read_training_set``: the
+    source's watermark refuses cutoffs whose horizon has not elapsed (naming the source), and the
+    train cutoffs' negatives are sampled under a row budget like the built-in model's."""
+    from datetime import datetime
+
+    from tasks.modeldata.declared import declared_data
+    from tasks.training import read_training_set
+    from tasks.training.sampling import WEIGHT, sample_of
+
+    write_events(tmp_path, customers=300)
+    spec = load_spec(write_spec(tmp_path, EVENTS_SPEC))
+    prepare_stores(tracking=False)
+    engine = make_engine(get_settings().database_url)
+    try:
+        ingest_source(spec, engine=engine)
+        data = declared_data(spec.model_name, engine=engine)
+        assert data is not None
+        cutoffs = data.cutoffs(horizon_days=30, engine=engine)
+        watermark = data.watermark(engine=engine)
+        assert watermark is not None and cutoffs[-1] + timedelta(days=30) <= watermark
+        late = datetime(watermark.year, watermark.month, 1)
+        with pytest.raises(ValueError, match=r"after source 'shop'.s watermark"):
+            read_training_set(data, engine=engine, horizon_days=30, cutoffs=[*cutoffs, late])
+        full = read_training_set(data, engine=engine, horizon_days=30, max_train_rows=0)
+        budget = read_training_set(data, engine=engine, horizon_days=30, max_train_rows=200)
+    finally:
+        engine.dispose()
+    assert sample_of(full).negative_rate == 1 > sample_of(budget).negative_rate
+    assert len(budget) < len(full) and budget["label"].sum() == full["label"].sum()
+    assert set(full.columns) >= {"customer_id", "as_of", "label", WEIGHT, *data.dtypes}

@@ -49,18 +49,33 @@ def test_a_lagging_source_limits_the_cutoffs_and_is_named(crm_lagging: Engine) -
         )
 
 
-def test_a_cutoff_with_no_churner_is_an_error() -> None:
-    labels = pd.DataFrame(
+def _rates(*cutoffs: tuple[str, int, int]) -> pd.DataFrame:
+    """Labels of (cutoff, rows, churners) triples."""
+    return pd.DataFrame(
         {
-            "as_of": pd.to_datetime(
-                ["2024-02-01"] * 40 + ["2024-03-01"] * 40 + ["2024-04-01"] * 40
-            ),
-            "label": [1] * 2 + [0] * 38 + [1] * 2 + [0] * 38 + [0] * 40,
+            "as_of": pd.to_datetime([c for c, n, _ in cutoffs for _ in range(n)]),
+            "label": [int(i < k) for _, n, k in cutoffs for i in range(n)],
         }
     )
+
+
+def test_a_cutoff_with_no_churner_is_an_error() -> None:
+    labels = _rates(("2024-02-01", 400, 20), ("2024-03-01", 400, 20), ("2024-04-01", 400, 0))
     with pytest.raises(ValueError, match=r"2024-04-01 \(rate 0.0000"):
         check_label_rates(labels)
     check_label_rates(labels[labels["as_of"] < "2024-04-01"])  # the healthy ones pass
+    low = _rates(("2024-02-01", 400, 20), ("2024-03-01", 400, 20), ("2024-04-01", 400, 3))
+    with pytest.raises(ValueError, match=r"2024-04-01 \(rate 0.0075"):  # < a quarter of 5 %
+        check_label_rates(low)
+
+
+def test_a_small_cutoff_without_churners_is_chance_not_lag() -> None:
+    # 40 rows at the others' 5 % expect 2 churners: none is likely (13 %), not a lagging source
+    labels = _rates(("2024-02-01", 40, 0), ("2024-03-01", 400, 20), ("2024-04-01", 400, 20))
+    assert check_label_rates(labels).iloc[0] == 0
+    big = _rates(("2024-02-01", 200, 0), ("2024-03-01", 400, 20), ("2024-04-01", 400, 20))
+    with pytest.raises(ValueError, match="2024-02-01"):  # 10 expected, none seen: suspect
+        check_label_rates(big)
 
 
 def test_no_cancellation_labels_two_partitions(engine: Engine, sources: Path) -> None:
