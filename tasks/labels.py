@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, String, and_, case, select, type_coerce
+from sqlalchemy import Engine, String, Subquery, and_, case, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.names import to_naive_utc
 from tasks.features.clock import DataReach, data_reach
@@ -41,7 +43,13 @@ def available_cutoffs(
     """
     _check_horizon(horizon_days)
     now = to_naive_utc(now) if now is not None else data_reach(engine=engine).until
-    first = data_start(engine=engine)
+    return month_starts(data_start(engine=engine), now, horizon_days=horizon_days)
+
+
+def month_starts(
+    first: datetime | None, now: datetime | None, *, horizon_days: int
+) -> list[datetime]:
+    """Month starts from ``first`` on (itself when it is one) whose horizon ends by ``now``."""
     if now is None or first is None:
         return []
     cutoff = _month_start(first) if _month_start(first) == first else _next_month(first)
@@ -68,10 +76,15 @@ def build_labels(
     check_elapsed(moments, horizon_days, engine=engine, now=now)
     ends = [moment + timedelta(days=horizon_days) for moment in moments]
     population = active_customers(moments_table(moments, horizon_end=ends)).subquery("population")
-    churned = and_(
-        population.c.cancel_date > population.c.as_of,
-        population.c.cancel_date <= population.c.horizon_end,
-    )
+    return fetch_labels(population, ends_at=population.c.cancel_date, engine=engine)
+
+
+def fetch_labels(
+    population: Subquery, *, ends_at: ColumnElement[Any], engine: Engine
+) -> pd.DataFrame:
+    """customer_id, as_of, label of a population (customer_id, as_of, horizon_end, ...): 1 when
+    ``ends_at`` (its lifecycle's end) falls in (as_of, horizon_end]; sorted by as_of, id."""
+    churned = and_(ends_at > population.c.as_of, ends_at <= population.c.horizon_end)
     query = select(
         population.c.customer_id,
         # Raw driver values (SQLite's text, PostgreSQL's datetime): pandas converts the whole

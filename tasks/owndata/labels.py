@@ -18,6 +18,7 @@ from sqlalchemy import Engine, Select, and_, case, func, literal, or_, select
 
 from core.tables import source_events, source_snapshots, source_subscriptions
 from tasks.features.population import moments_table
+from tasks.labels import fetch_labels, month_starts
 from tasks.owndata.spec import SpecError
 
 
@@ -113,21 +114,7 @@ def events_watermark(source: str, *, engine: Engine) -> datetime | None:
 
 def available_cutoffs(source: str, *, engine: Engine, horizon_days: int) -> list[datetime]:
     """Month starts from the data start whose horizon has elapsed by the watermark."""
-    start, now = _bounds(source, engine=engine)
-    if start is None or now is None:
-        return []
-    cutoff = datetime(start.year, start.month, 1)
-    if cutoff < start:
-        cutoff = _next_month(cutoff)
-    out = []
-    while cutoff + timedelta(days=horizon_days) <= now:
-        out.append(cutoff)
-        cutoff = _next_month(cutoff)
-    return out
-
-
-def _next_month(moment: datetime) -> datetime:
-    return datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
+    return month_starts(*_bounds(source, engine=engine), horizon_days=horizon_days)
 
 
 def events_labels(
@@ -154,14 +141,8 @@ def events_labels(
         .group_by(sub.customer_id, table.c.as_of, table.c.horizon_end)
         .subquery("active")
     )
-    churned = and_(grouped.c.open == 0, grouped.c.last_end <= grouped.c.horizon_end)
-    query = select(
-        grouped.c.customer_id, grouped.c.as_of, case((churned, 1), else_=0).label("label")
-    ).order_by(grouped.c.as_of, grouped.c.customer_id)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame.from_records(rows, columns=["customer_id", "as_of", "label"])
-    return frame.astype({"customer_id": object, "as_of": "datetime64[ns]", "label": "int64"})
+    ends_at = case((grouped.c.open == 0, grouped.c.last_end), else_=None)
+    return fetch_labels(grouped, ends_at=ends_at, engine=engine)
 
 
 def latest_population(
