@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
-from core.tables import customers
+from core.tables import customers, source_snapshots
 from tasks.features.entity import AS_OF, ENTITY, ENTITY_ID, window_start
 from tasks.features.events import event_queries
 from tasks.features.prefix import prefix_plan, split_prefix
@@ -60,6 +60,9 @@ def compile_training_plan(
         if name == "customers":
             queries[name] = _crm_query(defs)
             continue
+        if name == "source_snapshots":
+            queries["snapshot"] = _snapshot_query(defs)
+            continue
         running, rest = split_prefix(name, defs) if running_totals else ([], defs)
         if running:
             plan = prefix_plan(name, running)
@@ -92,6 +95,35 @@ def _crm_query(defs: Sequence[FeatureDef]) -> Select[Any]:
             joined = joined.outerjoin(alias, version_valid_at(alias, window_start(fd.window_days)))
     columns = [_crm_expression(fd, past).label(fd.name) for fd in defs]
     return select(ENTITY.c.row_id, *columns).select_from(joined).order_by(ENTITY.c.row_id)
+
+
+def _snapshot_query(defs: Sequence[FeatureDef]) -> Select[Any]:
+    """Attributes of a declared source's latest snapshot row at or before as_of (its features
+    share one filter: the source's name)."""
+    rows, newer = source_snapshots, source_snapshots.alias("newest_snapshot")
+    source = defs[0].filter
+    if source is None or len({_literal_sql(fd.filter) for fd in defs}) > 1:
+        raise ValueError("snapshot features of one definition must share their source filter")
+    latest = (
+        select(func.max(newer.c.snapshot_at))
+        .where(
+            ClauseAdapter(newer).traverse(source),
+            newer.c.customer_id == ENTITY_ID,
+            newer.c.snapshot_at <= AS_OF,
+        )
+        .scalar_subquery()
+    )
+    visible = and_(source, rows.c.customer_id == ENTITY_ID, rows.c.snapshot_at == latest)
+    columns = [_crm_expression(fd, {}).label(fd.name) for fd in defs]
+    return (
+        select(ENTITY.c.row_id, *columns)
+        .select_from(ENTITY.outerjoin(rows, visible))
+        .order_by(ENTITY.c.row_id)
+    )
+
+
+def _literal_sql(clause: ClauseElement | None) -> str:
+    return str(clause if clause is None else clause.compile(compile_kwargs={"literal_binds": True}))
 
 
 def _crm_expression(fd: FeatureDef, past: dict[int, Any]) -> ColumnElement[Any]:

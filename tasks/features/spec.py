@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import Table
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.tables import customers, source_events, tickets, transactions
+from core.tables import customers, source_events, source_snapshots, tickets, transactions
 from tasks.features.entity import WINDOW_DAYS
 
 Dtype = Literal["float", "int", "category"]
@@ -40,7 +40,16 @@ EVENT_TIME: dict[str, ColumnElement[Any]] = {
     # declared event sources (tasks/owndata); a feature filters on its source's name
     "source_events": source_events.c.event_time,
 }
-SOURCES: dict[str, Table] = {t.name: t for t in (customers, transactions, tickets, source_events)}
+SOURCES: dict[str, Table] = {
+    t.name: t for t in (customers, transactions, tickets, source_events, source_snapshots)
+}
+# Attribute tables with history: a feature reads the row valid at as_of ("attr"). The CRM keeps
+# SCD2 versions (and compares them with older ones: change, pct_change); a declared snapshot
+# source keeps one row per snapshot date, the latest at or before as_of counting.
+ATTRIBUTE_AGGREGATES = {
+    "customers": {"attr", "change", "pct_change", "days_since_last"},
+    "source_snapshots": {"attr"},
+}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _NEEDS_VALUE = {
     "attr",
@@ -113,12 +122,14 @@ def _problems(fd: FeatureDef) -> list[str]:
     if fd.dtype == "int" and fd.aggregate != "count":
         out.append("dtype 'int' is for counts (whole numbers); use 'float'")
     if fd.dtype == "category" and fd.aggregate != "attr":
-        out.append("a category can only be a CRM attribute (aggregate 'attr')")
-    crm_only = {"attr", "change", "pct_change"}
-    if fd.source.name == "customers" and fd.aggregate not in crm_only | {"days_since_last"}:
-        out.append(f"CRM features use {sorted(crm_only)} or days_since_last")
-    if fd.source.name != "customers" and fd.aggregate in crm_only:
-        out.append(f"aggregate {fd.aggregate!r} only applies to the customers source")
+        out.append("a category can only be an attribute (aggregate 'attr')")
+    allowed = ATTRIBUTE_AGGREGATES.get(fd.source.name)
+    if allowed is not None and fd.aggregate not in allowed:
+        out.append(f"features of {fd.source.name} use {sorted(allowed)}")
+    if allowed is None and fd.aggregate in {"attr", "change", "pct_change"}:
+        out.append(f"aggregate {fd.aggregate!r} only applies to attribute tables")
+    if fd.source.name == "source_snapshots" and fd.filter is None:
+        out.append("a snapshot attribute needs a filter naming its source")
     if fd.window_days is not None and fd.window_days not in WINDOW_DAYS:
         out.append(f"window_days must be one of {WINDOW_DAYS}")
     trends = {"trend", "avg_trend"}

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from core.settings import get_settings
 from tasks.features.lookup import OnlineFeatures
+from tasks.features.retrieval import get_historical_features
 from tasks.modeldata.base import LabelsUnavailableError
 from tasks.owndata.features import SourceFeatures, source_features
 from tasks.owndata.labels import (
@@ -21,7 +22,6 @@ from tasks.owndata.labels import (
     latest_snapshot,
 )
 from tasks.owndata.online import get_source_online_features
-from tasks.owndata.retrieval import get_source_historical_features
 from tasks.owndata.spec import SpecError, source_of
 from tasks.owndata.store import load_contract, run_source
 
@@ -113,7 +113,7 @@ class DeclaredData:
             )
 
     def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
-        return get_source_historical_features(entities, self.features, engine=engine)
+        return get_historical_features(entities, engine=engine, features=self.features.features)
 
 
 def declared_data(model_name: str, *, engine: Engine) -> DeclaredData | None:

@@ -19,16 +19,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.sql.elements import ColumnElement
 
 from core.tables import source_events, source_snapshots
 from models.preprocessing import FeatureSpec
 from tasks.features.compiler import compile_source_queries
-from tasks.features.entity import AS_OF, ENTITY, ENTITY_ID
 from tasks.features.spec import FeatureDef
-from tasks.features.sql import as_float
 from tasks.owndata.contract import SnapshotContract
 from tasks.owndata.reader import feature_key
 
@@ -37,24 +34,31 @@ EVENT_WINDOWS = (7, 30, 90)
 
 @dataclass(frozen=True, eq=False)
 class SourceFeatures:
-    """A declared source's features: names and dtypes in order, categories, compiled queries.
-
-    Each query selects ``row_id`` plus some feature columns, one row per entity row.
-    """
+    """A declared source's feature view: its ``FeatureDef``s (compiled by the one compiler) and
+    the allowed values of its categoricals."""
 
     source: str
     kind: str
-    dtypes: dict[str, str]
-    queries: dict[str, Select[Any]]
+    features: tuple[FeatureDef, ...]
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
-        return list(self.dtypes)
+        return [fd.name for fd in self.features]
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return {fd.name: fd.dtype for fd in self.features}
+
+    @cached_property
+    def queries(self) -> dict[str, Select[Any]]:
+        """Per-source SELECTs (row_id + feature columns, one row per entity row)."""
+        return compile_source_queries(self.features)
 
     @cached_property
     def definitions_hash(self) -> str:
-        """sha256 of what the features compute: source, names, dtypes, categories, SQL."""
+        """sha256 of what the features compute: source, names, dtypes, categories, SQL (the
+        same document since declared sources began, so their champions keep serving)."""
         dialect = sqlite.dialect()
         document = {
             "source": self.source,
@@ -78,39 +82,27 @@ class SourceFeatures:
 
 
 def snapshot_features(source: str, contract: SnapshotContract) -> SourceFeatures:
-    """One feature per contract column, read from the latest snapshot at or before as_of."""
-    rows = source_snapshots
-    newer = source_snapshots.alias("newest_snapshot")
-    latest = (
-        select(func.max(newer.c.snapshot_at))
-        .where(
-            newer.c.source == source,
-            newer.c.customer_id == ENTITY_ID,
-            newer.c.snapshot_at <= AS_OF,
+    """One feature per contract column: its attribute in the latest snapshot at or before as_of."""
+    attributes = source_snapshots.c.attributes
+    of_source = source_snapshots.c.source == source
+    defs = tuple(
+        FeatureDef(
+            name=col.key,
+            dtype="category" if col.dtype == "category" else "float",
+            description=f"{col.column!r} in the latest snapshot at or before as_of",
+            source=source_snapshots,
+            aggregate="attr",
+            value=(
+                attributes[col.key].as_string()
+                if col.dtype == "category"
+                else attributes[col.key].as_float()
+            ),
+            filter=of_source,
         )
-        .scalar_subquery()
+        for col in contract.columns
     )
-    visible = and_(
-        rows.c.source == source, rows.c.customer_id == ENTITY_ID, rows.c.snapshot_at == latest
-    )
-    columns: list[ColumnElement[Any]] = []
-    dtypes: dict[str, str] = {}
-    categories: dict[str, tuple[str, ...]] = {}
-    for col in contract.columns:
-        value = rows.c.attributes[col.key]
-        if col.dtype == "category":
-            columns.append(value.as_string().label(col.key))
-            dtypes[col.key] = "category"
-            categories[col.key] = col.categories
-        else:
-            columns.append(as_float(value.as_float()).label(col.key))
-            dtypes[col.key] = "float"
-    query = (
-        select(ENTITY.c.row_id, *columns)
-        .select_from(ENTITY.outerjoin(rows, visible))
-        .order_by(ENTITY.c.row_id)
-    )
-    return SourceFeatures(source, "snapshot", dtypes, {"snapshot": query}, categories)
+    categories = {c.key: c.categories for c in contract.columns if c.dtype == "category"}
+    return SourceFeatures(source, "snapshot", defs, categories)
 
 
 def event_feature_defs(source: str, event_types: list[str], *, has_value: bool) -> list[FeatureDef]:
@@ -167,8 +159,7 @@ def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
     if not types:
         raise ValueError(f"source {source!r} has no valid events; nothing to build features from")
     defs = event_feature_defs(source, types, has_value=bool(contract["has_value"]))
-    queries = compile_source_queries(defs)
-    return SourceFeatures(source, "events", {fd.name: fd.dtype for fd in defs}, queries)
+    return SourceFeatures(source, "events", tuple(defs))
 
 
 def source_features(source: str, kind: str, contract: dict[str, Any]) -> SourceFeatures:

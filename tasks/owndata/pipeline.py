@@ -13,13 +13,13 @@ from sqlalchemy import Engine
 
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
+from tasks.features.retrieval import get_historical_features
 from tasks.modeldata.declared import DeclaredData
 from tasks.owndata.features import SourceFeatures, source_features
 from tasks.owndata.ingest_events import ingest_events
 from tasks.owndata.ingest_snapshot import ingest_snapshot
 from tasks.owndata.labels import latest_population, snapshot_labels
 from tasks.owndata.online import SourceMaterializeResult, materialize_source
-from tasks.owndata.retrieval import get_source_historical_features
 from tasks.owndata.spec import SourceSpec, SpecError
 from tasks.owndata.store import OwnIngestResult, load_contract
 from tasks.training.cutoffs import read_training_set
@@ -63,7 +63,7 @@ def build_training_frame(
     features = load_features(spec, engine=engine)
     if spec.kind == "snapshot":
         labels = snapshot_labels(spec.name, engine=engine)
-        frame = get_source_historical_features(labels, features, engine=engine)
+        frame = get_historical_features(labels, engine=engine, features=features.features)
     else:
         horizon = horizon_of(spec)
         data = DeclaredData(spec.model_name, spec.name, features, horizon)

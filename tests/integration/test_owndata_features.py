@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine
 
 from tasks.features.lookup import StaleFeaturesError
+from tasks.features.retrieval import get_historical_features
 from tasks.owndata.labels import available_cutoffs, events_labels
 from tasks.owndata.online import get_source_online_features, lookup_source_rows
 from tasks.owndata.pipeline import ingest_source, load_features, materialize_spec
-from tasks.owndata.retrieval import get_source_historical_features
 from tasks.owndata.spec import load_spec
 from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_spec
 
@@ -48,7 +48,7 @@ def test_snapshot_features_are_point_in_time(tmp_path: Path, engine: Engine) -> 
             ),
         }
     )
-    frame = get_source_historical_features(entities, features, engine=engine)
+    frame = get_historical_features(entities, engine=engine, features=features.features)
     assert np.array_equal(
         frame["tenure"].to_numpy(), [np.nan, 1, 2, np.nan, np.nan], equal_nan=True
     )
@@ -81,8 +81,10 @@ def test_event_features_windows_and_recency(tmp_path: Path, engine: Engine) -> N
     ingest_source(spec, engine=engine)
     features = load_features(spec, engine=engine)
     at = datetime(2024, 4, 1)
-    frame = get_source_historical_features(
-        pd.DataFrame({"customer_id": ["u1", "u2"], "as_of": [at, at]}), features, engine=engine
+    frame = get_historical_features(
+        pd.DataFrame({"customer_id": ["u1", "u2"], "as_of": [at, at]}),
+        engine=engine,
+        features=features.features,
     )
     u1, u2 = frame.iloc[0], frame.iloc[1]
     # u1 logins at 03-01 and 03-20 (04-02 is after as_of): 7d none, 30d one, 90d two
@@ -109,10 +111,10 @@ def test_online_equals_historical_and_refuses_other_definitions(
     assert result.rows == 1 and result.as_of == datetime(2024, 4, 20)
     online = get_source_online_features(features, ["u2", "u1", "nobody"], engine=engine)
     assert online.unknown_ids == ["u2", "nobody"]
-    historical = get_source_historical_features(
+    historical = get_historical_features(
         pd.DataFrame({"customer_id": ["u1"], "as_of": [result.as_of]}),
-        features,
         engine=engine,
+        features=features.features,
     )
     pd.testing.assert_frame_equal(
         online.frame.reset_index(drop=True),

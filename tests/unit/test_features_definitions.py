@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.tables import customers, transactions
+from core.tables import customers, source_snapshots, transactions
 from simulator.config import CONTRACTS, PAYMENT_METHODS, PLANS, REGIONS
 from tasks.features import definitions
 from tasks.features.compiler import compile_source_queries
@@ -90,7 +90,16 @@ def test_definitions_hash_changes_with_category_order() -> None:
             {"aggregate": "trend", "value": transactions.c.amount, "baseline_days": 7},
             "baseline_days",
         ),
-        ({"aggregate": "attr", "value": transactions.c.amount}, "only applies to the customers"),
+        ({"aggregate": "attr", "value": transactions.c.amount}, "only applies to attribute tabl"),
+        (
+            {"aggregate": "sum", "value": customers.c.monthly_charges, "source": customers},
+            r"features of customers use \['attr', 'change'",
+        ),
+        (
+            {"aggregate": "attr", "value": source_snapshots.c.customer_id, "window_days": None,
+             "source": source_snapshots},
+            "needs a filter naming its source",
+        ),
         ({"aggregate": "count", "name": "Bad Name"}, "lower_snake_case"),
         ({"aggregate": "sum", "value": transactions.c.amount, "dtype": "int"}, "for counts"),
         (
