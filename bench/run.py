@@ -14,6 +14,7 @@ AREAS = (
     "monitoring",
     "orchestration",
     "owndata",
+    "definitions",
     "cli",
 )
 

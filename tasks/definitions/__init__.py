@@ -1,19 +1,26 @@
 """Churn definitions: entity, sources, feature views, label rule and horizon → a registered model.
 
 ``get_definition(model_name)`` is how a stage finds what a model is; nothing switches models by
-changing global settings. The built-in definitions live in ``catalog``. A team's declared source
-(``churn-<name>``, ``make table SPEC=...``) is still resolved by ``tasks.owndata`` from its spec.
-Importing this package connects to nothing and reads no file.
+changing global settings. The built-in definitions live in ``catalog``; every ``definitions/*.yaml``
+of the project is a definition written as text (``document``), e.g. ``churn-sim``, the simulator's
+exports declared in full. A team's declared source (``churn-<name>``, ``make table SPEC=...``) is
+still resolved by ``tasks.owndata`` from its spec. Importing this package connects to nothing and
+reads no file.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 from core.settings import get_settings
 from tasks.definitions.catalog import builtin_definition
+from tasks.definitions.document import DefinitionError, load_definition
 from tasks.definitions.objects import ChurnDefinition, Entity, FeatureView, Source
 
 __all__ = [
     "ChurnDefinition",
+    "DefinitionError",
     "Entity",
     "FeatureView",
     "Source",
@@ -23,6 +30,7 @@ __all__ = [
 ]
 
 LONG_HORIZON_DAYS = 90
+DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "definitions"
 
 
 class UnknownModelError(LookupError):
@@ -30,8 +38,9 @@ class UnknownModelError(LookupError):
 
 
 def builtin_definitions() -> dict[str, ChurnDefinition]:
-    """The built-in models by name: ``churn-model`` at the settings' horizon, and the same views
-    at a 90-day horizon (``churn-model-90d``)."""
+    """The models over the warehouse's built-in tables by name: ``churn-model`` at the settings'
+    horizon, the same views at a 90-day horizon (``churn-model-90d``), and each definition in
+    the project's ``definitions/*.yaml``."""
     settings = get_settings()
     base = settings.model_name
     return {
@@ -39,7 +48,15 @@ def builtin_definitions() -> dict[str, ChurnDefinition]:
         f"{base}-{LONG_HORIZON_DAYS}d": builtin_definition(
             f"{base}-{LONG_HORIZON_DAYS}d", LONG_HORIZON_DAYS
         ),
+        **document_definitions(),
     }
+
+
+@lru_cache(maxsize=1)
+def document_definitions() -> dict[str, ChurnDefinition]:
+    """The definitions written as YAML in the project's ``definitions/`` folder, by name."""
+    found = [load_definition(path) for path in sorted(DEFINITIONS_DIR.glob("*.yaml"))]
+    return {d.name: d for d in found}
 
 
 def get_definition(model_name: str | None = None) -> ChurnDefinition:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 # Every window a feature may use, in days. A new window is one more precomputed column.
@@ -33,3 +33,17 @@ def window_start(days: int) -> ColumnElement[Any]:
     if days not in WINDOW_DAYS:
         raise ValueError(f"window of {days} days is not one of WINDOW_DAYS={WINDOW_DAYS}")
     return ENTITY.c[f"start_{days}d"]
+
+
+def state_at_as_of(
+    records: Table, states: Table, *, key: str, time: str, column: str
+) -> ColumnElement[Any]:
+    """A record's ``column`` in its latest state exported by as_of (an index lookup per record);
+    the earliest known state for a record whose first export came later, and the record's own
+    value for one loaded without states (e.g. by hand)."""
+    state, same = states.c[column], states.c[key] == records.c[key]
+    then = (
+        select(state).where(same, states.c[time] <= AS_OF).order_by(states.c[time].desc()).limit(1)
+    )
+    first = select(state).where(same).order_by(states.c[time]).limit(1)
+    return func.coalesce(then.scalar_subquery(), first.scalar_subquery(), records.c[column])

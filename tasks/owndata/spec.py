@@ -89,6 +89,13 @@ class SourceSpec(BaseModel):
                 "must be lower-case letters, digits and _ (max 24, starting with a letter);"
                 f" got {value!r}"
             )
+        from tasks.definitions import builtin_definitions
+
+        if model_name_of(value) in builtin_definitions():
+            raise ValueError(
+                f"{value!r} would train {model_name_of(value)}, a model of the project's own"
+                " definitions; choose another name"
+            )
         return value
 
     @model_validator(mode="after")

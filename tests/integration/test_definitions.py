@@ -35,6 +35,30 @@ def year_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
     return build_warehouse(tmp_path_factory.mktemp("year"), customers=500, months=13, seed=5)
 
 
+def test_the_yaml_definition_computes_the_catalogs_values(year_warehouse: str) -> None:
+    """definitions/simulator.yaml, written out in full, gives the catalog's feature values on a
+    sample of labelled rows of a simulated, ingested warehouse."""
+    import pandas as pd
+
+    from tasks.features.retrieval import get_historical_features
+    from tasks.labels import available_cutoffs, build_labels
+
+    engine = make_engine(year_warehouse)
+    try:
+        cutoffs = available_cutoffs(engine=engine, horizon_days=30)
+        rows = build_labels(cutoffs, 30, engine=engine).sample(n=400, random_state=3)
+        catalog = get_historical_features(
+            rows, engine=engine, features=get_definition("churn-model").features
+        )
+        declared = get_historical_features(
+            rows, engine=engine, features=get_definition("churn-sim").features
+        )
+    finally:
+        engine.dispose()
+    assert len(cutoffs) >= 6 and catalog["spend_90d"].notna().mean() > 0.5  # real values
+    pd.testing.assert_frame_equal(catalog, declared)
+
+
 @pytest.mark.system
 def test_two_definitions_over_shared_views_train_apart_and_serve_from_one_store(
     prefect_server: str,

@@ -50,6 +50,8 @@ def test_spec_model_name_and_paths(tmp_path: Path) -> None:
         ({"positive": []}, "positive"),
         ({"event_time": "ts"}, "event_time"),
         ({"numeric": ["Plan"], "categorical": ["plan"]}, "both categorical and numeric"),
+        ({"name": "model"}, "would train churn-model, a model of the project's own definitions"),
+        ({"name": "sim"}, "would train churn-sim"),  # definitions/simulator.yaml's model
     ],
 )
 def test_spec_invalid_field_is_named(changes: dict[str, Any], field: str) -> None:

@@ -8,29 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import or_
 
 from core.tables import ticket_states, tickets
-from tasks.features.entity import AS_OF, window_start
+from tasks.features.entity import AS_OF, state_at_as_of, window_start
 from tasks.features.spec import Aggregate, Dtype, FeatureDef
 from tasks.features.sql import days_between
 
 K = tickets.c
 _OPEN_AT_AS_OF = or_(K.resolved_at.is_(None), K.resolved_at > AS_OF)
-S = ticket_states.c
 
 
-def _at_as_of(column: str) -> ColumnElement[str]:
-    """The ticket's ``column`` in its latest state exported by as_of (index lookup per ticket)."""
-    state = S[column]
-    same = S.ticket_id == K.ticket_id
-    then = select(state).where(same, S.updated_at <= AS_OF).order_by(S.updated_at.desc()).limit(1)
-    first = select(state).where(same).order_by(S.updated_at).limit(1)
-    return func.coalesce(then.scalar_subquery(), first.scalar_subquery(), K[column])
-
-
-_PRIORITY = _at_as_of("priority")
-_CATEGORY = _at_as_of("category")
+_PRIORITY = state_at_as_of(
+    tickets, ticket_states, key="ticket_id", time="updated_at", column="priority"
+)
+_CATEGORY = state_at_as_of(
+    tickets, ticket_states, key="ticket_id", time="updated_at", column="category"
+)
 
 
 def _tkt(name: str, aggregate: Aggregate, description: str, **kw: Any) -> FeatureDef:
