@@ -1,10 +1,11 @@
 """Your own data: a source declared in one YAML spec → contract, features, labels, ``churn-<name>``.
 
-``spec`` (the YAML fields), ``reader``/``contract`` (types inferred, rows checked),
-``ingest_snapshot``/``ingest_events`` (quarantine, duplicates, replace), ``features``/``retrieval``/
-``online`` (the feature-store mechanism per source), ``labels``, ``training`` (stratified holdout
-+ CV), ``tracking``/``train`` (MLflow, registry, gate), ``pipeline`` (plain functions) and
-``steps`` (Prefect tasks). See docs/your-data.md. Importing this package reads and connects nothing.
+``spec`` (the YAML fields), ``reader``/``contract`` (types inferred, the built-in contract),
+``source`` (the files as an ingestion Source: duplicates, quarantine, replace), ``features``/
+``retrieval``/``online`` (the feature-store mechanism per source), ``labels``, ``training``
+(stratified holdout + CV), ``tracking``/``train`` (MLflow, registry, gate), ``pipeline``
+(plain functions) and ``steps`` (Prefect tasks). See docs/your-data.md. Importing this package
+reads and connects nothing.
 """
 
 from tasks.owndata.spec import SourceSpec, SpecError, load_spec, parse_spec

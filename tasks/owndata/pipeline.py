@@ -15,8 +15,6 @@ from sqlalchemy import Engine, Select
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
 from tasks.owndata.features import SourceFeatures, source_features
-from tasks.owndata.ingest_events import ingest_events
-from tasks.owndata.ingest_snapshot import ingest_snapshot
 from tasks.owndata.labels import (
     available_cutoffs,
     events_labels,
@@ -28,18 +26,17 @@ from tasks.owndata.labels import (
 )
 from tasks.owndata.online import SourceMaterializeResult, materialize_source
 from tasks.owndata.retrieval import get_source_historical_features
+from tasks.owndata.source import DeclaredIngestResult, ingest_declared
 from tasks.owndata.spec import SourceSpec, SpecError
-from tasks.owndata.store import OwnIngestResult, load_contract
+from tasks.owndata.store import load_contract
 from tasks.training.cutoffs import split_cutoffs
 
 log = logging.getLogger(__name__)
 
 
-def ingest_source(spec: SourceSpec, *, engine: Engine) -> OwnIngestResult:
-    """Check the spec's file(s) against the derived contract and load them (see ingest_*)."""
-    if spec.kind == "snapshot":
-        return ingest_snapshot(spec, engine=engine)
-    return ingest_events(spec, engine=engine)
+def ingest_source(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult:
+    """Check the spec's file(s) against the derived contract and load them (``source``)."""
+    return ingest_declared(spec, engine=engine)
 
 
 def load_features(spec: SourceSpec, *, engine: Engine) -> SourceFeatures:

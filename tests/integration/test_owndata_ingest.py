@@ -51,7 +51,8 @@ def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engi
             )
             for reason in r.reasons
         )
-    assert checks == ["conflicting_duplicate", "conflicting_duplicate", "label_missing", "numeric"]
+    # the built-in checker's reasons: a blank label is "required", "abc" a "type" failure
+    assert checks == ["conflicting_duplicate", "conflicting_duplicate", "required", "type"]
     # reload the corrected file for the same snapshot: it replaces the snapshot
     clean.to_csv(tmp_path / "telco.csv", index=False)
     again = ingest_source(spec, engine=engine)
@@ -66,10 +67,14 @@ def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> No
     frame.loc[2, "Churn"] = "Maybe"
     frame.to_csv(tmp_path / "telco.csv", index=False)
     spec = load_spec(write_spec(tmp_path, TELCO_SPEC))
-    with pytest.raises(SpecError, match="maybe"):
+    with pytest.raises(SpecError, match="maybe") as error:
         ingest_source(spec, engine=engine)
-    for table in (source_snapshots, quarantine, ingestion_runs):
+    assert "\n" not in str(error.value)
+    for table in (source_snapshots, quarantine):
         assert _count(engine, table) == 0
+    with engine.connect() as conn:  # the runner records the failed run, like a built-in one
+        runs = conn.execute(select(ingestion_runs.c.status, ingestion_runs.c.error)).all()
+    assert len(runs) == 1 and runs[0].status == "failed" and "maybe" in runs[0].error
 
 
 def test_events_ingest_checks_rows_and_replaces_on_reload(tmp_path: Path, engine: Engine) -> None:
