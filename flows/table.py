@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from tasks.owndata.checks import check_source
+    from tasks.owndata.source import check_source
     from tasks.owndata.spec import SpecError, load_spec
 
     try:

@@ -99,7 +99,11 @@ class Source(Protocol):
     """One source system: a name, a contract, and fetch → validate → publish steps."""
 
     name: str
-    contract: Contract
+
+    @property
+    def contract(self) -> Contract:
+        """The columns, types and checks the source's rows must meet."""
+        ...
 
     def check_schema(self, source_dir: Path, window: Window) -> None:
         """Raise SchemaMismatchError / SourceFormatError before anything is written."""

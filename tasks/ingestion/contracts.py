@@ -263,9 +263,10 @@ def _parse(
         return pd.Series(pd.arrays.IntegerArray(whole, bad.copy()), index=raw.index), bad
     if numeric_input:
         return pd.Series(pd.NaT, index=raw.index), np.ones(len(raw), dtype=bool)
-    iso = spec.kind == "timestamp" and (spec.fmt is None or spec.fmt == "ISO8601")
+    # ISO 8601 and "mixed" (any format pandas recognises, row by row) may carry an offset
+    utc = spec.kind == "timestamp" and spec.fmt in (None, "ISO8601", "mixed")
     fmt = spec.fmt or ("%Y-%m-%d" if spec.kind == "date" else "ISO8601")
-    stamps = pd.to_datetime(raw, format=fmt, errors="coerce", utc=iso)
+    stamps = pd.to_datetime(raw, format=fmt, errors="coerce", utc=utc)
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
         stamps = stamps.dt.tz_localize(None)
     return stamps, stamps.isna().to_numpy()

@@ -1,7 +1,7 @@
 """Your own data: a source declared in one YAML spec → contract, features, labels, ``churn-<name>``.
 
-``spec`` (the YAML fields), ``reader``/``contract`` (types inferred, rows checked),
-``ingest_snapshot``/``ingest_events`` (quarantine, duplicates, replace), ``features``
+``spec`` (the YAML fields), ``reader``/``contract`` (types inferred, the built-in contract),
+``source`` (the files as an ingestion Source: duplicates, quarantine, replace), ``features``
 (FeatureDefs for the one compiler and point-in-time retrieval), ``online`` (its online rows),
 ``labels``, ``training`` (stratified holdout + CV), ``tracking``/``train`` (MLflow, registry,
 gate), ``pipeline`` (plain functions) and ``steps`` (Prefect tasks). See docs/your-data.md.

@@ -1,8 +1,9 @@
 """The contract of a snapshot source, derived from the spec and the data.
 
 Types are inferred (a column is numeric when nearly all its non-blank values are numbers, unless
-the spec says otherwise) and then checked row by row: blank = null; a value that is not a number
-in a numeric column sends its row to quarantine with a reason.
+the spec says otherwise); the stored ``SnapshotContract`` is what the features read, and
+``check_contract`` turns it into the built-in ``Contract`` every source's rows are checked by:
+blank = null; a value that is not a number in a numeric column quarantines its row.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from tasks.ingestion.contracts import Contract, Field, Rule
 from tasks.owndata.reader import feature_key, find_columns
 from tasks.owndata.spec import SourceSpec, SpecError
 
@@ -21,7 +23,6 @@ from tasks.owndata.spec import SourceSpec, SpecError
 NUMERIC_SHARE = 0.95
 # Categories per column the model knows; an id-like text column must not explode the model.
 MAX_CATEGORIES = 100
-Reason = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def derive_contract(spec: SourceSpec, frame: pd.DataFrame, *, where: str) -> Sna
     roles |= {f"ignore[{i}]": c for i, c in enumerate(spec.ignore)}
     found = find_columns(frame, roles, where=where)
     id_col, label_col = found["id"], found["label"]
-    _check_ids(frame[id_col], column=id_col, where=where)
+    check_ids(frame[id_col], column=id_col, where=where)
     _check_labels(frame[label_col], spec, column=label_col, where=where)
     forced = {
         found[r]: ("category" if r.startswith("cat") else "numeric") for r in found if "[" in r
@@ -134,7 +135,7 @@ def _infer(values: pd.Series) -> str:
     return "numeric" if parsed.notna().mean() >= NUMERIC_SHARE else "category"
 
 
-def _check_ids(ids: pd.Series, *, column: str, where: str) -> None:
+def check_ids(ids: pd.Series, *, column: str, where: str) -> None:
     blank = np.flatnonzero((ids == "").to_numpy())
     if len(blank):
         rows = ", ".join(str(i + 2) for i in blank[:5])  # +2: header line, 1-based
@@ -179,33 +180,22 @@ def _check_labels(labels: pd.Series, spec: SourceSpec, *, column: str, where: st
         raise SpecError(f"{where}: every row of label {column!r} is positive; nobody stayed")
 
 
-def check_rows(
-    frame: pd.DataFrame, contract: SnapshotContract
-) -> tuple[pd.DataFrame, dict[int, list[Reason]]]:
-    """Typed values per feature key (+ customer_id, label) and the reasons of rows that fail."""
-    reasons: dict[int, list[Reason]] = {}
+def check_contract(contract: SnapshotContract, *, source: str) -> Contract:
+    """The built-in contract the snapshot's rows are checked against (``check_frame``): id and
+    label required, numeric columns decimal, categories text, blank = null; and an id on two
+    rows that differ is a conflict (identical rows are collapsed before the check)."""
+    id_column = contract.id_column
 
-    def fail(mask: np.ndarray, reason: Reason) -> None:
-        for i in np.flatnonzero(mask):
-            reasons.setdefault(int(frame.index.to_numpy()[i]), []).append(
-                {**reason, "value": str(frame.iloc[i][reason["column"]])}
-            )
+    def unique_id(df: pd.DataFrame) -> pd.Series:
+        return ~df[id_column].duplicated(keep=False)
 
-    label_text = frame[contract.label_column]
-    fail((label_text == "").to_numpy(), {"column": contract.label_column, "check": "label_missing"})
-    typed: dict[str, Any] = {
-        "customer_id": frame[contract.id_column],
-        "label": label_text.map(normal_label).isin(contract.positive).astype("int64"),
-    }
-    for col in contract.columns:
-        text = frame[col.column]
-        if col.dtype == "numeric":
-            number = pd.to_numeric(text.where(text != "", None), errors="coerce")
-            fail(
-                (number.isna() & (text != "")).to_numpy(),
-                {"column": col.column, "check": "numeric"},
-            )
-            typed[col.key] = number.astype("float64")
-        else:
-            typed[col.key] = text.where(text != "", None)
-    return pd.DataFrame(typed, index=frame.index), reasons
+    features = tuple(
+        Field(c.column, "decimal" if c.dtype == "numeric" else "string", required=False)
+        for c in contract.columns
+    )
+    return Contract(
+        source=source,
+        key=id_column,
+        fields=(Field(id_column), Field(contract.label_column), *features),
+        rules=(Rule(id_column, "conflicting_duplicate", unique_id),),
+    )

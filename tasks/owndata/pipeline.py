@@ -16,22 +16,19 @@ from core.settings import get_settings
 from tasks.features.retrieval import get_historical_features
 from tasks.modeldata.declared import DeclaredData
 from tasks.owndata.features import SourceFeatures, source_features
-from tasks.owndata.ingest_events import ingest_events
-from tasks.owndata.ingest_snapshot import ingest_snapshot
 from tasks.owndata.labels import latest_population, snapshot_labels
 from tasks.owndata.online import SourceMaterializeResult, materialize_source
+from tasks.owndata.source import DeclaredIngestResult, ingest_declared
 from tasks.owndata.spec import SourceSpec, SpecError
-from tasks.owndata.store import OwnIngestResult, load_contract
+from tasks.owndata.store import load_contract
 from tasks.training.cutoffs import read_training_set
 
 log = logging.getLogger(__name__)
 
 
-def ingest_source(spec: SourceSpec, *, engine: Engine) -> OwnIngestResult:
-    """Check the spec's file(s) against the derived contract and load them (see ingest_*)."""
-    if spec.kind == "snapshot":
-        return ingest_snapshot(spec, engine=engine)
-    return ingest_events(spec, engine=engine)
+def ingest_source(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult:
+    """Check the spec's file(s) against the derived contract and load them (``source``)."""
+    return ingest_declared(spec, engine=engine)
 
 
 def load_features(spec: SourceSpec, *, engine: Engine) -> SourceFeatures:

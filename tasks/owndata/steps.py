@@ -20,12 +20,12 @@ from sqlalchemy import Engine
 from core.db import make_engine
 from core.names import DEFAULT_MIN_GAIN
 from core.settings import get_settings
-from tasks.owndata.checks import check_source
 from tasks.owndata.features import SourceFeatures
 from tasks.owndata.pipeline import build_training_frame, ingest_source
 from tasks.owndata.refresh import OnlineRefresh, refresh_online_store
+from tasks.owndata.source import DeclaredIngestResult, check_source
 from tasks.owndata.spec import SourceSpec, SpecError, load_spec, source_of
-from tasks.owndata.store import OwnIngestResult, recorded_spec_path
+from tasks.owndata.store import recorded_spec_path
 from tasks.owndata.train import train_spec
 from tasks.retries import RETRY_DELAYS, retry_if
 
@@ -72,7 +72,7 @@ def check_spec_task(path: str) -> SourceSpec:
     cache_policy=NONE,
     task_run_name="ingest-{spec.name}",
 )
-def ingest_spec_task(spec: SourceSpec) -> OwnIngestResult:
+def ingest_spec_task(spec: SourceSpec) -> DeclaredIngestResult:
     """Load the source through its contract (quarantine, duplicates, snapshot replace)."""
     with _engine() as engine:
         return ingest_source(spec, engine=engine)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
+from core.locks import database_lock
 from core.tables import (
     ingestion_runs,
     quarantine,
@@ -18,6 +23,19 @@ from core.tables import (
 from tasks.owndata.pipeline import ingest_source
 from tasks.owndata.spec import SpecError, load_spec
 from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
+
+PROJECT = Path(__file__).resolve().parents[2]
+CHILD = """
+import json, logging, sys
+from core.db import make_engine
+from tasks.owndata.pipeline import ingest_source
+from tasks.owndata.spec import load_spec
+
+# force: importing Prefect configured the root logger already
+logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr, force=True)
+r = ingest_source(load_spec(sys.argv[2]), engine=make_engine(sys.argv[1]))
+print(json.dumps({"loaded": r.rows_loaded, "replaced": r.replaced}))
+"""
 
 
 def _count(engine: Engine, table: object, *where: object) -> int:
@@ -51,7 +69,8 @@ def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engi
             )
             for reason in r.reasons
         )
-    assert checks == ["conflicting_duplicate", "conflicting_duplicate", "label_missing", "numeric"]
+    # the built-in checker's reasons: a blank label is "required", "abc" a "type" failure
+    assert checks == ["conflicting_duplicate", "conflicting_duplicate", "required", "type"]
     # reload the corrected file for the same snapshot: it replaces the snapshot
     clean.to_csv(tmp_path / "telco.csv", index=False)
     again = ingest_source(spec, engine=engine)
@@ -66,10 +85,14 @@ def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> No
     frame.loc[2, "Churn"] = "Maybe"
     frame.to_csv(tmp_path / "telco.csv", index=False)
     spec = load_spec(write_spec(tmp_path, TELCO_SPEC))
-    with pytest.raises(SpecError, match="maybe"):
+    with pytest.raises(SpecError, match="maybe") as error:
         ingest_source(spec, engine=engine)
-    for table in (source_snapshots, quarantine, ingestion_runs):
+    assert "\n" not in str(error.value)
+    for table in (source_snapshots, quarantine):
         assert _count(engine, table) == 0
+    with engine.connect() as conn:  # the runner records the failed run, like a built-in one
+        runs = conn.execute(select(ingestion_runs.c.status, ingestion_runs.c.error)).all()
+    assert len(runs) == 1 and runs[0].status == "failed" and "maybe" in runs[0].error
 
 
 def test_events_ingest_checks_rows_and_replaces_on_reload(tmp_path: Path, engine: Engine) -> None:
@@ -93,3 +116,41 @@ def test_events_ingest_checks_rows_and_replaces_on_reload(tmp_path: Path, engine
     again = ingest_source(spec, engine=engine)
     assert again.replaced == result.rows_loaded
     assert _count(engine, source_events) == loaded_events
+
+
+def test_concurrent_loads_of_one_source_take_turns(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    # two loads used to replace the snapshot side by side (on PostgreSQL: both inserts kept)
+    write_telco(tmp_path, rows=60)
+    spec = write_spec(tmp_path, TELCO_SPEC)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    with database_lock(db_url, name="ingest-spec:telco", timeout_s=60, what="test"):
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, db_url, str(spec)],
+                env=env,
+                cwd=PROJECT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for child in children:  # both wait for the source's lock, as a built-in source would
+            assert child.stderr is not None
+            seen = []
+            for line in child.stderr:
+                seen.append(line)
+                if "spec:telco: ingest: waiting for another process" in line:
+                    break
+            else:
+                raise AssertionError(f"child ended without waiting: {''.join(seen)}")
+    outcomes = []
+    for child in children:
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    assert sorted((o["loaded"], o["replaced"]) for o in outcomes) == [(60, 0), (60, 60)]
+    assert _count(engine, source_snapshots) == 60
+    assert _count(engine, ingestion_runs, ingestion_runs.c.status == "succeeded") == 2

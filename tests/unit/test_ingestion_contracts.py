@@ -128,3 +128,13 @@ def test_window_is_open_at_start_and_closed_at_end() -> None:
     assert Window().contains(datetime(1990, 1, 1))
     with pytest.raises(ValueError, match="before its start"):
         Window(start=datetime(2024, 2, 1), end=datetime(2024, 1, 1))
+
+
+def test_check_frame_mixed_timestamps_become_naive_utc() -> None:
+    contract = Contract(source="t", fields=(Field("at", "timestamp", fmt="mixed"),))
+    raw = pd.DataFrame({"at": ["2024-01-01T12:00:00+02:00", "01/31/2024 10:00", "yesterday"]})
+    checked = check_frame(contract, raw)
+    assert checked.failed.tolist() == [False, False, True]
+    assert checked.typed["at"].iloc[0] == pd.Timestamp("2024-01-01 10:00:00")
+    assert checked.typed["at"].iloc[1] == pd.Timestamp("2024-01-31 10:00:00")
+    assert checked.reasons[2] == [{"column": "at", "check": "type", "value": "yesterday"}]

@@ -8,12 +8,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tasks.owndata.checks import check_source
-from tasks.owndata.contract import check_rows, derive_contract, normal_label
-from tasks.owndata.ingest_events import prepare_events
+from tasks.ingestion.contracts import check_frame
+from tasks.owndata.contract import check_contract, derive_contract, normal_label
 from tasks.owndata.reader import feature_key
+from tasks.owndata.source import check_source
 from tasks.owndata.spec import SpecError, load_spec, parse_spec
-from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_spec
+from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec
 
 ROWS = pd.DataFrame(
     {
@@ -75,6 +75,18 @@ def test_spec_file_missing(tmp_path: Path) -> None:
     assert "telco.csv" in _one_line(error) and "no such file" in str(error.value)
 
 
+def test_events_id_too_long_for_the_warehouse_is_named(tmp_path: Path) -> None:
+    # it used to reach the insert (PostgreSQL: "value too long", after the delete of the old rows)
+    write_events(tmp_path, customers=5)
+    part = tmp_path / "events" / "part-1.csv"
+    events = pd.read_csv(part, dtype=str, keep_default_na=False)
+    events.loc[0, "user_id"] = "u" * 70
+    events.to_csv(part, index=False)
+    with pytest.raises(SpecError) as error:
+        check_source(load_spec(write_spec(tmp_path, EVENTS_SPEC)))
+    assert "'user_id' is over 64 characters" in _one_line(error)
+
+
 def test_contract_infers_types_case_insensitively() -> None:
     contract = derive_contract(_spec(id="customerid", label="CHURN"), ROWS, where="t")
     assert contract.id_column == "CustomerID" and contract.label_column == "Churn"
@@ -92,17 +104,27 @@ def test_contract_infers_types_case_insensitively() -> None:
     )
     contract = derive_contract(_spec(), many, where="t")
     assert [(c.key, c.dtype) for c in contract.columns] == [("totalcharges", "numeric")]
-    _, reasons = check_rows(many, contract)
-    assert list(reasons) == [39]  # one typo in a numeric column: that row is quarantined
+    checked = check_frame(check_contract(contract, source="t"), many)
+    assert list(checked.reasons) == [39]  # one typo in a numeric column: that row is quarantined
 
 
 def test_contract_numeric_override_quarantines_text_and_blank_is_null() -> None:
     contract = derive_contract(_spec(numeric=["totalcharges"]), ROWS, where="t")
-    typed, reasons = check_rows(ROWS, contract)
-    assert typed["totalcharges"].isna().tolist() == [False, True, True, False]
-    assert list(reasons) == [2]  # the blank row is a null, "oops" is quarantined
-    assert reasons[2] == [{"column": "TotalCharges", "check": "numeric", "value": "oops"}]
-    assert typed["label"].tolist() == [1, 0, 0, 1]
+    checked = check_frame(check_contract(contract, source="t"), ROWS)
+    assert checked.typed["TotalCharges"].isna().tolist() == [False, True, True, False]
+    assert list(checked.reasons) == [2]  # the blank row is a null, "oops" is quarantined
+    assert checked.reasons[2] == [{"column": "TotalCharges", "check": "type", "value": "oops"}]
+
+
+def test_contract_conflicting_ids_and_missing_label_are_quarantined() -> None:
+    rows = ROWS.assign(CustomerID=["a", "b", "a", "d"], Churn=["Yes", "", "No", "Yes"])
+    checked = check_frame(
+        check_contract(derive_contract(_spec(), rows, where="t"), source="t"), rows
+    )
+    assert checked.failed.tolist() == [True, True, True, False]
+    assert checked.reasons[1] == [{"column": "Churn", "check": "required", "value": ""}]
+    conflict = {"column": "CustomerID", "check": "conflicting_duplicate", "value": "a"}
+    assert checked.reasons[0] == [conflict] and checked.reasons[2] == [conflict]
 
 
 def test_contract_missing_column_is_named() -> None:
@@ -134,10 +156,6 @@ def test_readers_refuse_a_spec_of_the_other_kind() -> None:
     with pytest.raises(SpecError) as error:
         derive_contract(events, ROWS, where="t")
     assert "'shop' is kind events" in _one_line(error) and "check_source" in str(error.value)
-    with pytest.raises(SpecError) as error:  # before any file is read
-        prepare_events(_spec())
-    assert "telco: source is kind snapshot" in _one_line(error)
-    assert "prepare_snapshot" in str(error.value)
 
 
 def test_normal_label_and_feature_key() -> None:

@@ -1,0 +1,282 @@
+"""A declared source as an ingestion ``Source``, loaded by the one runner (``tasks.ingestion``).
+
+``check_schema`` reads the spec's file(s) and derives their built-in contracts: a missing column,
+an empty id or an unexpected label value is a one-line SpecError before anything is written.
+Each file is one chunk: identical duplicate rows are collapsed and counted, the rest checked by
+``check_frame`` (rows that fail go to quarantine with their reasons). A file is the source's
+full history (events) or the whole snapshot of its date, so ``publish`` replaces what the last
+load wrote, and stores the derived contract, inside the run's transaction.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Table, delete, insert
+
+from core.tables import source_events, source_snapshots, source_subscriptions
+from tasks.ingestion.base import CheckedChunk, IngestionResult, RawChunk, RunContext, Window
+from tasks.ingestion.bulk import frame_rows, write_rows
+from tasks.ingestion.contracts import Contract, Field, Rule, not_after
+from tasks.ingestion.quarantine import split_chunk
+from tasks.ingestion.runner import ingest_source
+from tasks.owndata.contract import (
+    check_contract,
+    check_ids,
+    derive_contract,
+    normal_label,
+    with_categories,
+)
+from tasks.owndata.reader import find_columns, read_text_table
+from tasks.owndata.spec import SourceSpec, SpecError
+from tasks.owndata.store import run_source, save_contract
+
+# The most frequent event types get features; rarer ones are stored but not featurized.
+MAX_EVENT_TYPES = 20
+_INSERT_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class DeclaredIngestResult(IngestionResult):
+    """The run as recorded, plus the identical duplicate rows collapsed (counted in rows_read)
+    and the rows of the previous load that this one replaced."""
+
+    duplicates: int = 0
+    replaced: int = 0
+
+
+@dataclass
+class _File:
+    """One file of the source: its text rows, contract, and how valid rows reach the warehouse."""
+
+    raw: pd.DataFrame
+    contract: Contract
+    to_warehouse: Callable[[pd.DataFrame], pd.DataFrame]
+    publish: Callable[[Connection, pd.DataFrame, str], int]  # returns rows replaced
+    watermark: datetime | None = None  # a snapshot's date; else the latest valid timestamp
+
+
+class DeclaredSource:
+    """The spec's file(s), checked and loaded like any built-in source."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+        self.name = run_source(spec.name)
+        self.duplicates = 0
+        self.replaced = 0
+        self._files: dict[str, _File] = {}
+
+    @property
+    def contract(self) -> Contract:
+        """The contract of the source's main file (snapshot table, or event log)."""
+        return next(iter(self._read().values())).contract
+
+    def check_schema(self, source_dir: Path, window: Window) -> None:
+        """Read every file and derive its contract; SpecError names what makes it unusable."""
+        self._read()
+
+    def fetch(self, source_dir: Path, window: Window, *, chunk_rows: int) -> Iterator[RawChunk]:
+        """Each file whole: duplicates and conflicts are only visible across all its rows."""
+        for origin, file in self._read().items():
+            yield RawChunk(frame=file.raw, origin=origin)
+
+    def validate(self, chunk: RawChunk) -> CheckedChunk:
+        """Collapse identical rows, then check the rest against the file's contract."""
+        file = self._read()[chunk.origin]
+        unique = chunk.frame.loc[~chunk.frame.duplicated()]
+        self.duplicates += len(chunk.frame) - len(unique)
+        checked = split_chunk(file.contract, RawChunk(unique, chunk.origin), file.to_warehouse)
+        checked.valid.attrs["origin"] = chunk.origin  # which file publish is writing
+        watermark = file.watermark or _latest(checked.valid)
+        return CheckedChunk(checked.valid, checked.quarantined, watermark)
+
+    def publish(self, valid: pd.DataFrame, conn: Connection, run: RunContext) -> None:
+        """Replace the previous load's rows of this file's table with ``valid``."""
+        file = self._files[valid.attrs["origin"]]
+        self.replaced += file.publish(conn, valid, run.run_id)
+
+    def _read(self) -> dict[str, _File]:
+        if not self._files:
+            self._files = self._snapshot() if self.spec.kind == "snapshot" else self._events()
+        return self._files
+
+    def _snapshot(self) -> dict[str, _File]:
+        spec = self.spec
+        raw = read_text_table(spec.resolve(spec.file), what=f"{spec.name}: file")
+        derived = derive_contract(spec, raw, where=f"{spec.name}: file {spec.file!r}")
+        moment = snapshot_moment(spec)
+
+        def to_warehouse(typed: pd.DataFrame) -> pd.DataFrame:
+            values = typed[[c.column for c in derived.columns]]
+            values = values.mask(values == "").set_axis([c.key for c in derived.columns], axis=1)
+            label = typed[derived.label_column].map(normal_label).isin(derived.positive)
+            customers = typed[derived.id_column].rename("customer_id")
+            return values.assign(customer_id=customers, label=label.astype("int64"))
+
+        def publish(conn: Connection, valid: pd.DataFrame, run_id: str) -> int:
+            contract = with_categories(derived, valid)
+            keys = [c.key for c in contract.columns]
+            attributes = valid[keys].astype(object).where(valid[keys].notna(), None)
+            records = [
+                {
+                    "source": spec.name,
+                    "snapshot_at": moment,
+                    "customer_id": customer,
+                    "label": int(label),
+                    "attributes": values,
+                    "run_id": run_id,
+                }
+                for customer, label, values in zip(
+                    valid["customer_id"], valid["label"], attributes.to_dict("records"), strict=True
+                )
+            ]
+            gone = conn.execute(
+                delete(source_snapshots).where(
+                    source_snapshots.c.source == spec.name, source_snapshots.c.snapshot_at == moment
+                )
+            ).rowcount
+            for start in range(0, len(records), _INSERT_CHUNK):
+                conn.execute(insert(source_snapshots), records[start : start + _INSERT_CHUNK])
+            save_contract(conn, spec=spec, contract=contract.to_dict())
+            return int(gone or 0)
+
+        contract = check_contract(derived, source=self.name)
+        return {"snapshot": _File(raw, contract, to_warehouse, publish, watermark=moment)}
+
+    def _events(self) -> dict[str, _File]:
+        spec = self.spec
+        if not spec.event_time or not spec.event_type or spec.subscriptions is None:
+            raise SpecError(f"{spec.name}: kind events needs event_time, event_type, subscriptions")
+        roles = {"id": spec.id, "event_time": spec.event_time, "event_type": spec.event_type}
+        if spec.value:
+            roles["value"] = spec.value
+        events, cols = _read_columns(spec, spec.file, roles, "file")
+        sub = spec.subscriptions
+        sub_roles = {"id": sub.id or spec.id, "start": sub.start, "end": sub.end}
+        subs, sub_cols = _read_columns(spec, sub.file, sub_roles, "subscriptions file")
+        event_fields = [
+            Field(cols["id"]),
+            Field(cols["event_time"], "timestamp", fmt="mixed"),
+            Field(cols["event_type"], max_length=64),
+        ]
+        if spec.value:
+            event_fields.append(Field(cols["value"], "decimal", required=False))
+        sub_id, start, end = sub_cols["id"], sub_cols["start"], sub_cols["end"]
+
+        def unique_start(df: pd.DataFrame) -> pd.Series:
+            return df[start].isna() | ~df.duplicated([sub_id, start], keep=False)
+
+        sub_contract = Contract(
+            source=self.name,
+            key=sub_id,
+            fields=(
+                Field(sub_id),
+                Field(start, "timestamp", fmt="mixed"),
+                Field(end, "timestamp", required=False, fmt="mixed"),
+            ),
+            rules=(
+                Rule(end, "end_before_start", not_after(start, end)),
+                Rule(sub_id, "conflicting_duplicate", unique_start),
+            ),
+        )
+        return {
+            "events": _File(
+                events,
+                Contract(self.name, tuple(event_fields), key=cols["id"]),
+                _renamer(
+                    cols,
+                    id="customer_id",
+                    event_time="event_time",
+                    event_type="event_type",
+                    value="value",
+                ),
+                self._replacer(source_events, with_contract=True),
+            ),
+            "subscriptions": _File(
+                subs,
+                sub_contract,
+                _renamer(sub_cols, id="customer_id", start="started_at", end="ended_at"),
+                self._replacer(source_subscriptions),
+            ),
+        }
+
+    def _replacer(
+        self, table: Table, *, with_contract: bool = False
+    ) -> Callable[[Connection, pd.DataFrame, str], int]:
+        """Publish for a table that holds the source's whole history: delete it, insert ``valid``
+        (and store the event contract: its most frequent types, whether events carry a value)."""
+        spec = self.spec
+
+        def publish(conn: Connection, valid: pd.DataFrame, run_id: str) -> int:
+            gone = conn.execute(delete(table).where(table.c.source == spec.name)).rowcount
+            frame = valid.assign(source=spec.name, run_id=run_id)
+            write_rows(conn, table.name, list(frame.columns), frame_rows(frame, table))
+            if with_contract:
+                types = valid["event_type"].value_counts().index[:MAX_EVENT_TYPES].tolist()
+                contract = {
+                    "event_types": types,
+                    "has_value": bool(spec.value),
+                    "horizon_days": spec.horizon_days,
+                }
+                save_contract(conn, spec=spec, contract=contract)
+            return int(gone or 0)
+
+        return publish
+
+
+def ingest_declared(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult:
+    """Load the spec's source through the ingestion runner (lock, one transaction, run record)."""
+    source = DeclaredSource(spec)
+    result = ingest_source(source, engine=engine, source_dir=spec.base_dir, window=Window())
+    values = {f.name: getattr(result, f.name) for f in fields(result)}
+    return DeclaredIngestResult(**values, duplicates=source.duplicates, replaced=source.replaced)
+
+
+def check_source(spec: SourceSpec) -> None:
+    """Read the spec's file(s) and derive their contracts; SpecError when they cannot be
+    ingested. Nothing is written (run first by ``make table`` and the ``table`` flow)."""
+    DeclaredSource(spec).check_schema(spec.base_dir, Window())
+
+
+def snapshot_moment(spec: SourceSpec) -> datetime:
+    """The snapshot's date: ``snapshot_date``, else the newest file's modification date (UTC)."""
+    if spec.snapshot_date is not None:
+        d = spec.snapshot_date
+        return datetime(d.year, d.month, d.day)
+    newest = max(Path(p).stat().st_mtime for p in glob.glob(spec.resolve(spec.file)))
+    stamp = datetime.fromtimestamp(newest, tz=UTC)
+    return datetime(stamp.year, stamp.month, stamp.day)
+
+
+def _read_columns(
+    spec: SourceSpec, pattern: str, roles: dict[str, str], what: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The file's columns named in ``roles`` (ids checked), and each role's header."""
+    where = f"{spec.name}: {what} {pattern!r}"
+    frame = read_text_table(spec.resolve(pattern), what=f"{spec.name}: {what}")
+    found = find_columns(frame, roles, where=where)
+    check_ids(frame[found["id"]], column=found["id"], where=where)
+    return frame[list(found.values())], found
+
+
+def _renamer(headers: dict[str, str], **names: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Typed rows with the warehouse's column names (role → name; a role the file lacks is
+    missing, e.g. an event log without values)."""
+
+    def rename(typed: pd.DataFrame) -> pd.DataFrame:
+        present = {headers[role]: name for role, name in names.items() if role in headers}
+        frame = typed.rename(columns=present)
+        return frame.assign(**{name: None for name in names.values() if name not in frame})
+
+    return rename
+
+
+def _latest(valid: pd.DataFrame) -> datetime | None:
+    """How far the valid rows reach in time."""
+    latest = valid.select_dtypes("datetime").max().max()
+    return None if pd.isna(latest) else pd.Timestamp(latest).to_pydatetime()
