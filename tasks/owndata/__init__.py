@@ -2,9 +2,10 @@
 
 ``spec`` (the YAML fields), ``reader``/``contract`` (types inferred, rows checked),
 ``ingest_snapshot``/``ingest_events`` (quarantine, duplicates, replace), ``features``/``retrieval``/
-``online`` (the feature-store mechanism per source), ``labels``, ``training`` (stratified holdout
-+ CV), ``tracking``/``train`` (MLflow, registry, gate), ``pipeline`` (plain functions) and
-``steps`` (Prefect tasks). See docs/your-data.md. Importing this package reads and connects nothing.
+``online`` (the feature-store mechanism per source), ``labels``, ``pipeline`` (plain functions)
+and ``steps`` (Prefect tasks; training, tracking and the gate are every model's one path,
+``tasks.registry.train_candidate``). See docs/your-data.md. Importing this package reads and
+connects nothing.
 """
 
 from tasks.owndata.spec import SourceSpec, SpecError, load_spec, parse_spec

@@ -2,11 +2,13 @@
 
 ``gate`` holds the pure decision rule, ``store`` the registry's history, writes and repair,
 ``promotion`` and ``rollback`` the two operations that move the alias (under ``lock``, a Prefect
-global concurrency limit), ``steps`` the Prefect task wrappers.
+global concurrency limit), ``candidate`` every model's fit → log → register → gate, ``steps`` the
+Prefect task wrappers.
 Importing this package connects to nothing and reads no file.
 """
 
 from core.names import CHALLENGER, CHAMPION
+from tasks.registry.candidate import fit_candidate, train_candidate
 from tasks.registry.gate import GateDecision, Rescore, decide_promotion
 from tasks.registry.promotion import DEFAULT_MIN_GAIN, gate_version, rescore_version
 from tasks.registry.rollback import Rollback, rollback_to_previous
@@ -37,6 +39,7 @@ __all__ = [
     "champion_history",
     "current_champion",
     "decide_promotion",
+    "fit_candidate",
     "gate_model",
     "gate_version",
     "list_versions",
@@ -48,4 +51,5 @@ __all__ = [
     "rescore_version",
     "rollback_champion",
     "rollback_to_previous",
+    "train_candidate",
 ]

@@ -1,9 +1,11 @@
-"""Training: out-of-time cutoffs and splits, the XGBoost fit, holdout evaluation and plots,
-MLflow tracking and dataset lineage. The Prefect task wrappers live in ``steps``.
+"""Training: out-of-time cutoffs and splits, the XGBoost fit (cross-validated where a source has
+a single snapshot), holdout evaluation and plots, MLflow tracking and dataset lineage. The
+Prefect task wrappers live in ``steps``.
 
 Importing this package connects to nothing and reads no file.
 """
 
+from tasks.training.crossval import CrossValidatedModel, fit_crossval, split_holdout
 from tasks.training.cutoffs import (
     DEFAULT_MAX_CUTOFFS,
     CutoffSplit,
@@ -24,14 +26,16 @@ from tasks.training.steps import (
     train_model,
 )
 from tasks.training.summary import summarize_training, training_markdown
-from tasks.training.tracking import LoggedRun, configure_tracking, record_training_run
+from tasks.training.tracking import LoggedRun, Trained, configure_tracking, record_training_run
 
 __all__ = [
     "DEFAULT_MAX_CUTOFFS",
     "MONOTONE",
+    "CrossValidatedModel",
     "CutoffSplit",
     "Evaluation",
     "LoggedRun",
+    "Trained",
     "TrainedModel",
     "choose_cutoffs",
     "compute_metrics",
@@ -39,6 +43,7 @@ __all__ = [
     "evaluate_holdout",
     "evaluate_model",
     "feature_spec",
+    "fit_crossval",
     "fit_model",
     "is_transient_failure",
     "load_feature_spec",
@@ -50,6 +55,7 @@ __all__ = [
     "rows_at",
     "score_holdout",
     "split_cutoffs",
+    "split_holdout",
     "summarize_training",
     "train_model",
     "training_markdown",

@@ -1,6 +1,7 @@
-"""Snapshot training: a seeded stratified holdout, stratified 5-fold CV on the rest, one final fit.
+"""Training on a single snapshot: a seeded stratified holdout, stratified 5-fold CV on the rest,
+one final fit.
 
-A snapshot has one moment, so an out-of-time split does not exist; rows are split at random but
+A snapshot has one moment, so an out-of-time split does not exist; rows are split by id hash,
 stratified by the label. Each CV fold early-stops on a stratified slice of its own training rows
 (never on the rows it is scored on), keeping at least ``MIN_TREES`` trees: on a small table that
 slice holds a few dozen rows, whose noisy AUC can peak after 3 trees. The final model is fit on
@@ -28,8 +29,7 @@ from models.estimator import (
     xgb_config,
 )
 from models.preprocessing import FeatureSpec, to_model_matrix
-from tasks.owndata.spec import SpecError
-from tasks.training import Evaluation, score_holdout
+from tasks.training.evaluation import Evaluation, score_holdout
 
 log = logging.getLogger(__name__)
 HOLDOUT_FRACTION = 0.2
@@ -39,7 +39,7 @@ MIN_TREES = 20  # below this a fold's early stop is noise of its small slice, no
 
 
 @dataclass(frozen=True)
-class SnapshotModel:
+class CrossValidatedModel:
     """The final booster, its holdout evaluation and the cross-validation scores."""
 
     fitted: FittedModel
@@ -59,7 +59,7 @@ def _check_classes(y: np.ndarray) -> None:
     positives, negatives = int(y.sum()), int(len(y) - y.sum())
     needed = FOLDS * 2
     if min(positives, negatives) < needed:
-        raise SpecError(
+        raise ValueError(
             f"{positives} churned and {negatives} stayed rows: stratified {FOLDS}-fold CV with a"
             f" holdout needs at least {needed} of each class; add rows"
         )
@@ -151,7 +151,7 @@ def cv_folds(y: np.ndarray, rest: np.ndarray, *, seed: int) -> list[tuple[np.nda
     return [(rest[tr], rest[te]) for tr, te in skf.split(rest, y[rest])]
 
 
-def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> SnapshotModel:
+def fit_crossval(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> CrossValidatedModel:
     """CV on the non-holdout rows, then the final fit on all of them, scored on the holdout."""
     frame = frame.reset_index(drop=True)
     y = frame["label"].to_numpy(dtype="int64")
@@ -185,7 +185,7 @@ def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> Snap
         evaluation.metrics["roc_auc"],
         len(holdout),
     )
-    return SnapshotModel(
+    return CrossValidatedModel(
         fitted=final,
         spec=spec,
         evaluation=evaluation,
