@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -12,11 +13,13 @@ import pandas as pd
 from core.names import DEFAULT_MIN_GAIN
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
+from tasks.registry.gate import GateDecision
 from tasks.registry.promotion import gate_version
 from tasks.registry.store import register_version
 from tasks.training import (
     CrossValidatedModel,
     Evaluation,
+    LoggedRun,
     Trained,
     evaluate_holdout,
     fit_crossval,
@@ -25,6 +28,16 @@ from tasks.training import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registered, gated version: the model, its holdout evaluation, its run, the decision."""
+
+    trained: Trained
+    evaluation: Evaluation
+    logged: LoggedRun
+    decision: GateDecision
 
 
 def fit_candidate(
@@ -40,23 +53,21 @@ def fit_candidate(
     return trained, evaluate_holdout(trained, frame)
 
 
-def train_candidate(
+def release_candidate(
+    trained: Trained,
+    evaluation: Evaluation,
     frame: pd.DataFrame,
     *,
-    spec: FeatureSpec,
     model_name: str,
     horizon_days: int,
     min_auc: float,
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
-    seed: int | None = None,
     tags: Mapping[str, str] | None = None,
     dicts: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Fit, evaluate, log to MLflow (with ``tags`` and ``dicts``, see ``record_training_run``),
-    register and gate ``model_name``; a JSON-ready summary."""
-    seed = get_settings().seed if seed is None else seed
-    trained, evaluation = fit_candidate(frame, spec=spec, horizon_days=horizon_days, seed=seed)
+) -> Candidate:
+    """Log the model to MLflow (with ``tags`` and ``dicts``, see ``record_training_run``),
+    register it as a version of ``model_name`` and gate it."""
     logged = record_training_run(
         trained,
         evaluation,
@@ -66,7 +77,7 @@ def train_candidate(
         tags=tags,
         dicts=dicts,
     )
-    digest = spec.definitions_hash
+    digest = trained.spec.definitions_hash
     version = register_version(
         logged, metrics=evaluation.metrics, definitions_hash=digest, name=model_name
     )
@@ -81,16 +92,48 @@ def train_candidate(
         name=model_name,
     )
     log.info("%s v%s: %s (%s)", model_name, version, decision.decision, decision.reason)
+    return Candidate(trained=trained, evaluation=evaluation, logged=logged, decision=decision)
+
+
+def train_candidate(
+    frame: pd.DataFrame,
+    *,
+    spec: FeatureSpec,
+    model_name: str,
+    horizon_days: int,
+    min_auc: float,
+    tolerance: float,
+    min_gain: float = DEFAULT_MIN_GAIN,
+    seed: int | None = None,
+    tags: Mapping[str, str] | None = None,
+    dicts: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fit, evaluate, log, register and gate ``model_name``; a JSON-ready summary."""
+    seed = get_settings().seed if seed is None else seed
+    trained, evaluation = fit_candidate(frame, spec=spec, horizon_days=horizon_days, seed=seed)
+    done = release_candidate(
+        trained,
+        evaluation,
+        frame,
+        model_name=model_name,
+        horizon_days=horizon_days,
+        min_auc=min_auc,
+        tolerance=tolerance,
+        min_gain=min_gain,
+        tags=tags,
+        dicts=dicts,
+    )
+    decision = done.decision
     return {
         "model_name": model_name,
-        "version": version,
+        "version": decision.version,
         "decision": decision.decision,
         "gate_situation": decision.situation,
         "reason": decision.reason,
         "holdout_roc_auc": evaluation.metrics["roc_auc"],
         "cv_roc_auc": trained.cv_roc_auc if isinstance(trained, CrossValidatedModel) else None,
         "valid_roc_auc": trained.fitted.valid_auc,
-        "run_id": logged.run_id,
-        "definitions_hash": digest,
+        "run_id": done.logged.run_id,
+        "definitions_hash": spec.definitions_hash,
         "training_rows": len(frame),
     }

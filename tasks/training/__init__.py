@@ -21,7 +21,6 @@ from tasks.training.steps import (
     is_transient_failure,
     load_feature_spec,
     load_training_set,
-    log_training_run,
     publish_training_summary,
     train_model,
 )
@@ -48,7 +47,6 @@ __all__ = [
     "is_transient_failure",
     "load_feature_spec",
     "load_training_set",
-    "log_training_run",
     "publish_training_summary",
     "read_training_set",
     "record_training_run",
