@@ -253,6 +253,8 @@ def record_training_run(
         holdout_dataset = None
         if isinstance(trained, TrainedModel):
             holdout_dataset = log_datasets(frame, split=trained.split, horizon_days=horizon_days)
+        else:  # a snapshot has no cutoffs to name: its training rows' ids say what it learned
+            _log_training_ids(frame, evaluation.reference, workdir)
         step_metric, values = record.steps
         for step, value in enumerate(values):
             mlflow.log_metric(step_metric, value, step=step)
@@ -265,8 +267,6 @@ def record_training_run(
             dataset=holdout_dataset,
         )
         log_evaluation_artifacts(evaluation, workdir, spec=trained.spec)
-        if isinstance(trained, CrossValidatedModel):
-            _log_training_ids(frame, evaluation.reference, workdir)
         for path, content in (dicts or {}).items():
             mlflow.log_dict(content, path)
     log.info("logged run %s (experiment %s), model %s", run.info.run_id, experiment_id, model_uri)
