@@ -23,7 +23,7 @@ from bench._common import emit
 from core.db import make_engine, upgrade_database
 from models.preprocessing import FeatureSpec
 from simulator.tables import telco_table
-from tasks.owndata.training import cv_folds, split_holdout
+from tasks.training.crossval import cv_folds, split_holdout
 
 
 def baseline_cv_roc_auc(frame: pd.DataFrame, spec: FeatureSpec, *, seed: int) -> float:
@@ -71,12 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=7000, help="rows of the synthetic table")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    from tasks.owndata.training import train_snapshot
+    from tasks.training.crossval import fit_crossval
 
     with tempfile.TemporaryDirectory(prefix="bench-owndata-") as tmp:
         frame, spec = training_frame(args.rows, seed=args.seed, workdir=Path(tmp))
     started = time.perf_counter()
-    model = train_snapshot(frame, spec=spec, seed=args.seed)
+    model = fit_crossval(frame, spec=spec, seed=args.seed)
     emit("owndata.wall_s", time.perf_counter() - started, "s")
     emit("owndata.cv_roc_auc", model.cv_roc_auc, "roc_auc")
     emit("owndata.holdout_roc_auc", model.evaluation.metrics["roc_auc"], "roc_auc")

@@ -125,28 +125,20 @@ def _champion(home: Path) -> str:
 
 
 def _train_and_gate(url: str) -> None:
-    from tasks.registry import gate_model, register_model
-    from tasks.training import (
-        evaluate_model,
-        load_feature_spec,
-        load_training_set,
-        log_training_run,
-        train_model,
-    )
+    from core.settings import get_settings
+    from tasks.registry import release_candidate
+    from tasks.training import evaluate_model, load_feature_spec, load_training_set, train_model
 
     spec = load_feature_spec.fn()
     frame = load_training_set.fn(horizon_days=30, database_url=url, max_cutoffs=5)
     trained = train_model.fn(frame, spec=spec)
     evaluation = evaluate_model.fn(trained, frame)
-    logged = log_training_run.fn(trained, evaluation, frame, horizon_days=30)
-    version = register_model.fn(
-        logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash
-    )
-    gate_model.fn(
-        version=version,
-        candidate_auc=evaluation.metrics["roc_auc"],
-        holdout=evaluation.reference,
-        definitions_hash=spec.definitions_hash,
+    release_candidate(
+        trained,
+        evaluation,
+        frame,
+        model_name=get_settings().model_name,
+        horizon_days=30,
         min_auc=0.5,
         tolerance=1.0,
     )

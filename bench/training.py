@@ -153,12 +153,12 @@ def _warehouse(cache: Path, key: str, *, customers: int, months: int, seed: int)
 def _timed_training(url: str) -> None:
     """Child: warehouse → training set → model → evaluation → MLflow run → registered version."""
     from core.stores import prepare_stores
-    from tasks.registry import register_model
+    from tasks.registry import register_version
     from tasks.training import (
         evaluate_model,
         load_feature_spec,
         load_training_set,
-        log_training_run,
+        record_training_run,
         train_model,
     )
 
@@ -174,10 +174,8 @@ def _timed_training(url: str) -> None:
         trained = train_model.fn(frame, spec=spec)
         fitted = time.perf_counter()
         evaluation = evaluate_model.fn(trained, frame)
-        logged = log_training_run.fn(trained, evaluation, frame, horizon_days=horizon)
-        register_model.fn(
-            logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash
-        )
+        logged = record_training_run(trained, evaluation, frame, horizon_days=horizon)
+        register_version(logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash)
         wall = time.perf_counter() - started
     print(
         f"# training set {built - started:.1f} s, fit {fitted - built:.1f} s, "

@@ -47,13 +47,12 @@ def train(
     # not with this module, so a bad parameter is refused in ~2 s (see ops/cli.py).
     from tasks.definitions import get_definition
     from tasks.deploy.steps import build_champion_bento
-    from tasks.registry import gate_model, register_model
+    from tasks.registry import release_model
     from tasks.stores import prepare_stores_task
     from tasks.training import (
         evaluate_model,
         load_feature_spec,
         load_training_set,
-        log_training_run,
         publish_training_summary,
         train_model,
     )
@@ -75,25 +74,20 @@ def train(
     fit = train_model_dask if dask_configured() else train_model
     trained = fit(frame, spec=spec, horizon_days=horizon, n_trials=n_trials)
     evaluation = evaluate_model(trained, frame)
-    logged = log_training_run(
-        trained, evaluation, frame, horizon_days=horizon, model_name=model_name
-    )
-    version = register_model(
-        logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash, name=model_name
-    )
-    decision = gate_model(
-        version=version,
-        candidate_auc=evaluation.metrics["roc_auc"],
-        holdout=evaluation.reference,
-        definitions_hash=spec.definitions_hash,
+    candidate = release_model(
+        trained,
+        evaluation,
+        frame,
+        model_name=model_name,
+        horizon_days=horizon,
         min_auc=min_auc,
         tolerance=tolerance,
         min_gain=min_gain,
-        name=model_name,
     )
-    summary = publish_training_summary(trained, evaluation, logged, decision, model_name)
+    decision = candidate.decision
+    summary = publish_training_summary(trained, evaluation, candidate.logged, decision, model_name)
     if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
-        bento = build_champion_bento(version, model_name)
+        bento = build_champion_bento(decision.version, model_name)
         summary["bento"], summary["bento_build_s"] = bento.tag, bento.seconds
     return summary
 

@@ -115,12 +115,36 @@ def fit_booster(
     nthread: int | None = None,
     monotone: Mapping[str, int] | None = None,
     weight: np.ndarray | None = None,
+    min_trees: int = 1,
 ) -> FittedModel:
     """Train on ``train`` (rows weighted by ``weight``, default 1) with early stopping on
-    ``valid`` (validation AUC); keep the best trees."""
+    ``valid`` (validation AUC); keep the best trees, at least ``min_trees``."""
+    check_both_classes(valid[1])
+    booster, spw = boost(
+        train,
+        params=params,
+        seed=seed,
+        nthread=nthread,
+        monotone=monotone,
+        weight=weight,
+        valid=valid,
+    )
+    return keep_best_trees(booster, params=params, weight=spw, valid=valid, min_trees=min_trees)
+
+
+def boost(
+    train: tuple[pd.DataFrame, np.ndarray],
+    *,
+    params: BoosterParams,
+    seed: int,
+    nthread: int | None = None,
+    monotone: Mapping[str, int] | None = None,
+    weight: np.ndarray | None = None,
+    valid: tuple[pd.DataFrame, np.ndarray] | None = None,
+) -> tuple[xgb.Booster, float]:
+    """(booster still class-weighted, its ``scale_pos_weight``): ``params.num_boost_round``
+    trees on ``train``, early-stopped on ``valid`` when given (``booster.best_iteration``)."""
     x_train, y_train = train
-    x_valid, y_valid = valid
-    check_both_classes(y_valid)
     spw = balance_weight(y_train, weight)
     # quantized once, no float copy of the data kept: faster and leaner than a DMatrix for hist
     dtrain = xgb.QuantileDMatrix(
@@ -131,24 +155,27 @@ def fit_booster(
         max_bin=params.max_bin,
         nthread=nthread or -1,
     )
+    config = xgb_config(
+        params,
+        seed=seed,
+        scale_pos_weight=spw,
+        nthread=nthread,
+        monotone=monotone_constraints(list(x_train.columns), monotone or {}),
+    )
+    if valid is None:
+        return xgb.train(config, dtrain, num_boost_round=params.num_boost_round), spw
     dvalid = xgb.QuantileDMatrix(
-        x_valid, y_valid, enable_categorical=True, ref=dtrain, max_bin=params.max_bin
+        valid[0], valid[1], enable_categorical=True, ref=dtrain, max_bin=params.max_bin
     )
     booster = xgb.train(
-        xgb_config(
-            params,
-            seed=seed,
-            scale_pos_weight=spw,
-            nthread=nthread,
-            monotone=monotone_constraints(list(x_train.columns), monotone or {}),
-        ),
+        config,
         dtrain,
         num_boost_round=params.num_boost_round,
         evals=[(dvalid, "valid")],
         early_stopping_rounds=params.early_stopping_rounds,
         verbose_eval=False,
     )
-    return keep_best_trees(booster, params=params, weight=spw, valid=valid)
+    return booster, spw
 
 
 def check_both_classes(y_valid: np.ndarray) -> None:
@@ -166,10 +193,11 @@ def keep_best_trees(
     params: BoosterParams,
     weight: float,
     valid: tuple[pd.DataFrame, np.ndarray],
+    min_trees: int = 1,
 ) -> FittedModel:
-    """An early-stopped booster cut to its best iteration, its class weight undone, with its
-    validation AUC."""
-    best = int(booster.best_iteration)
+    """An early-stopped booster cut to its best iteration (at least ``min_trees`` trees, when
+    grown), its class weight undone, with its validation AUC."""
+    best = min(max(int(booster.best_iteration), min_trees - 1), booster.num_boosted_rounds() - 1)
     kept = undo_class_weight(booster[: best + 1], weight=weight)
     x_valid, y_valid = valid
     valid_auc = float(roc_auc_score(y_valid, predict_scores(kept, x_valid)))

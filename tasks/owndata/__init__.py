@@ -3,8 +3,8 @@
 ``spec`` (the YAML fields), ``reader``/``contract`` (types inferred, the built-in contract),
 ``source`` (the files as an ingestion Source: duplicates, quarantine, replace), ``features``
 (FeatureDefs for the one compiler and point-in-time retrieval), ``online`` (its online rows),
-``labels``, ``training`` (stratified holdout + CV), ``tracking``/``train`` (MLflow, registry,
-gate), ``pipeline`` (plain functions) and ``steps`` (Prefect tasks). See docs/your-data.md.
+``labels``, ``pipeline`` (plain functions) and ``steps`` (Prefect tasks; training, tracking and
+the gate are every model's one path, ``tasks.registry.train_candidate``). See docs/your-data.md.
 Importing this package reads and connects nothing.
 """
 

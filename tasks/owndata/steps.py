@@ -18,15 +18,15 @@ from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
 from core.db import make_engine
-from core.names import DEFAULT_MIN_GAIN
+from core.names import DEFAULT_MIN_GAIN, SOURCE_DTYPES_ARTIFACT, TAG_SOURCE, TAG_SOURCE_KIND
 from core.settings import get_settings
 from tasks.owndata.features import SourceFeatures
-from tasks.owndata.pipeline import build_training_frame, ingest_source
+from tasks.owndata.pipeline import build_training_frame, horizon_of, ingest_source
 from tasks.owndata.refresh import OnlineRefresh, refresh_online_store
 from tasks.owndata.source import DeclaredIngestResult, check_source
 from tasks.owndata.spec import SourceSpec, SpecError, load_spec, source_of
 from tasks.owndata.store import recorded_spec_path
-from tasks.owndata.train import train_spec
+from tasks.registry.candidate import train_candidate
 from tasks.retries import RETRY_DELAYS, retry_if
 
 retry_on_database_error = retry_if()
@@ -115,9 +115,19 @@ def train_spec_task(
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
 ) -> dict[str, Any]:
-    """Fit, evaluate, log, register and gate ``churn-<name>``."""
-    return train_spec(
-        spec, frame, features, min_auc=min_auc, tolerance=tolerance, min_gain=min_gain
+    """Fit, evaluate, log, register and gate ``churn-<name>`` on the one training path: the
+    source's own horizon is its purge gap; the run and version name the source, and the run
+    keeps the dtypes serving builds its feature record from (``tasks.deploy``)."""
+    return train_candidate(
+        frame,
+        spec=features.feature_spec(),
+        model_name=spec.model_name,
+        horizon_days=horizon_of(spec),
+        min_auc=min_auc,
+        tolerance=tolerance,
+        min_gain=min_gain,
+        tags={TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind},
+        dicts={SOURCE_DTYPES_ARTIFACT: features.dtypes},
     )
 
 

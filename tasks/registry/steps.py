@@ -1,4 +1,5 @@
-"""Prefect task wrappers of the registry operations; the logic lives in ``store`` and ``gate``."""
+"""Prefect task wrappers of the registry operations; the logic lives in ``candidate``,
+``promotion`` and ``rollback``."""
 
 from __future__ import annotations
 
@@ -7,48 +8,35 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from tasks.registry.gate import GateDecision
-from tasks.registry.promotion import DEFAULT_MIN_GAIN, gate_version
+from core.names import DEFAULT_MIN_GAIN
+from tasks.registry.candidate import Candidate, release_candidate
 from tasks.registry.rollback import Rollback, rollback_to_previous
-from tasks.registry.store import register_version
-from tasks.training.tracking import LoggedRun
+from tasks.training import Evaluation, Trained
 
 
 @task(cache_policy=NONE)
-def register_model(
-    logged: LoggedRun,
+def release_model(
+    trained: Trained,
+    evaluation: Evaluation,
+    frame: pd.DataFrame,
     *,
-    metrics: dict[str, float],
-    definitions_hash: str,
-    name: str | None = None,
-) -> str:
-    """Register the run's model as a new version of ``name`` (default: settings); return it."""
-    return register_version(logged, metrics=metrics, definitions_hash=definitions_hash, name=name)
-
-
-@task(cache_policy=NONE)
-def gate_model(
-    *,
-    version: str,
-    candidate_auc: float,
-    holdout: pd.DataFrame,
-    definitions_hash: str,
+    model_name: str,
+    horizon_days: int,
     min_auc: float,
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
-    name: str | None = None,
-) -> GateDecision:
-    """Promote ``version`` to champion or set it as challenger, under the registry lock
-    (repairing first whatever an interrupted gate or rollback left)."""
-    return gate_version(
-        version=version,
-        candidate_auc=candidate_auc,
-        holdout=holdout,
-        definitions_hash=definitions_hash,
+) -> Candidate:
+    """Log the model to MLflow, register it as a version of ``model_name`` and gate it (under
+    the registry lock, repairing first whatever an interrupted gate or rollback left)."""
+    return release_candidate(
+        trained,
+        evaluation,
+        frame,
+        model_name=model_name,
+        horizon_days=horizon_days,
         min_auc=min_auc,
         tolerance=tolerance,
         min_gain=min_gain,
-        name=name,
     )
 
 

@@ -33,6 +33,7 @@ from core.names import (
     TAG_ROLLBACK_REASON,
     TAG_ROLLED_BACK_AT,
     TAG_ROLLED_BACK_TO,
+    TAG_SOURCE,
     TAG_TRAINED_THROUGH,
     TAG_TRAINING_IDS,
 )
@@ -212,13 +213,13 @@ def register_version(
     """Register the run's model as a new version of ``name`` (default: settings); return it.
 
     The version carries the run's training window, so the gate can tell which holdouts are fair
-    to re-score it on later.
+    to re-score it on later, and its declared source (serving builds its feature record).
     """
     use_tracking_store()
     name = model_name(name)
     run_tags = mlflow.get_run(logged.run_id).data.tags
     keys = (TAG_TRAINED_THROUGH, TAG_TRAINING_IDS, TAG_CUTOFFS_HOLDOUT, TAG_HORIZON_DAYS)
-    window = {k: run_tags[k] for k in keys if k in run_tags}
+    window = {k: run_tags[k] for k in (*keys, TAG_SOURCE) if k in run_tags}
     version = mlflow.register_model(
         logged.model_uri,
         name,

@@ -21,7 +21,7 @@ from tasks.training.cutoffs import DEFAULT_MAX_CUTOFFS, read_training_set
 from tasks.training.evaluation import Evaluation, evaluate_holdout
 from tasks.training.fit import TrainedModel, feature_spec, fit_model
 from tasks.training.summary import summarize_training, training_markdown
-from tasks.training.tracking import LoggedRun, record_training_run
+from tasks.training.tracking import LoggedRun
 
 if TYPE_CHECKING:
     from tasks.registry.gate import GateDecision
@@ -91,22 +91,6 @@ def train_model(
 def evaluate_model(trained: TrainedModel, frame: pd.DataFrame) -> Evaluation:
     """Out-of-time evaluation of ``trained`` on its holdout cutoff's rows of ``frame``."""
     return evaluate_holdout(trained, frame)
-
-
-@task(cache_policy=NONE)
-def log_training_run(
-    trained: TrainedModel,
-    evaluation: Evaluation,
-    frame: pd.DataFrame,
-    *,
-    horizon_days: int,
-    model_name: str | None = None,
-) -> LoggedRun:
-    """One MLflow run, in ``model_name``'s experiment, with everything needed to audit, serve
-    and monitor the model."""
-    return record_training_run(
-        trained, evaluation, frame, horizon_days=horizon_days, model_name=model_name
-    )
 
 
 @task(cache_policy=NONE)

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from core.names import CHAMPION
 from core.settings import get_settings
 from tasks.monitoring.reference import PROFILE_ARTIFACT, load_champion_reference
-from tasks.registry import register_model
+from tasks.registry import register_version
 from tests.model.synthetic import SPEC, make_training_set, train_and_log
 
 
@@ -28,7 +28,7 @@ def test_training_logs_profile_and_monitoring_uses_it(
     assert profile["columns"]["score"]["count"] == reference["score"].notna().sum()
     assert {"score", *SPEC.names} <= set(profile["columns"])
 
-    version = register_model.fn(logged, metrics=evaluation.metrics, definitions_hash="h")
+    version = register_version(logged, metrics=evaluation.metrics, definitions_hash="h")
     client.set_registered_model_alias(get_settings().model_name, CHAMPION, version)
     champion = load_champion_reference(get_settings().model_name)
     assert (champion.version, champion.profile_source) == (version, "logged")

@@ -23,7 +23,7 @@ from core.settings import get_settings
 from core.stores import prepare_stores
 from tasks.owndata.pipeline import build_training_frame, ingest_source
 from tasks.owndata.spec import SpecError, load_spec
-from tasks.owndata.train import train_spec
+from tasks.owndata.steps import train_spec_task
 from tests.owndata.files import EVENTS_SPEC, write_events, write_spec
 
 SETTING = 30  # CHURN_HORIZON_DAYS in this test
@@ -34,7 +34,7 @@ def _dates(tag: str) -> list[date]:
     return [date.fromisoformat(d) for d in tag.split(",")]
 
 
-def test_train_spec_events_purges_gaps_of_the_spec_horizon(
+def test_train_spec_task_events_purges_gaps_of_the_spec_horizon(
     tmp_path: Path, churn_home: Path, prefect_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHURN_HORIZON_DAYS", str(SETTING))
@@ -48,7 +48,7 @@ def test_train_spec_events_purges_gaps_of_the_spec_horizon(
         frame, features = build_training_frame(spec, engine=engine)
     finally:
         engine.dispose()
-    summary = train_spec(spec, frame, features, min_auc=0.501, tolerance=0.05)
+    summary = train_spec_task.fn(spec, frame, features, min_auc=0.501, tolerance=0.05)
 
     uri = get_settings().mlflow_tracking_uri
     tags = MlflowClient(tracking_uri=uri, registry_uri=uri).get_run(summary["run_id"]).data.tags

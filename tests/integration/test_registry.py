@@ -9,8 +9,8 @@ from tasks.registry import (
     CHAMPION,
     GateDecision,
     champion_history,
-    gate_model,
-    register_model,
+    gate_version,
+    register_version,
     registry_client,
     rollback_champion,
 )
@@ -27,7 +27,7 @@ def frame() -> pd.DataFrame:
 
 def _new_version(frame: pd.DataFrame) -> tuple[str, Evaluation, LoggedRun]:
     _, evaluation, logged = train_and_log(frame)
-    version = register_model.fn(
+    version = register_version(
         logged, metrics=evaluation.metrics, definitions_hash=SPEC.definitions_hash
     )
     return version, evaluation, logged
@@ -35,7 +35,7 @@ def _new_version(frame: pd.DataFrame) -> tuple[str, Evaluation, LoggedRun]:
 
 def _gate(version: str, evaluation: Evaluation, **kw: float) -> GateDecision:
     params = {"min_auc": 0.6, "tolerance": 0.01} | kw
-    return gate_model.fn(
+    return gate_version(
         version=version,
         candidate_auc=evaluation.metrics["roc_auc"],
         holdout=evaluation.reference,
@@ -271,7 +271,7 @@ def test_gate_compares_a_version_without_records_on_rows_after_its_registration(
     client.delete_model_version_tag(NAME, second, "data.trained_through")
     for key in ("cutoffs.validation", "horizon_days"):
         client.delete_tag(second_run, key)
-    decision = gate_model.fn(
+    decision = gate_version(
         version=third,
         candidate_auc=evaluation3.metrics["roc_auc"],
         holdout=recent,

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import mlflow
@@ -11,9 +12,16 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from core.names import REFERENCE_ARTIFACT
+from core.names import (
+    REFERENCE_ARTIFACT,
+    TAG_SOURCE,
+    TAG_TRAINED_THROUGH,
+    TAG_TRAINING_IDS,
+    TRAINING_IDS_ARTIFACT,
+)
 from core.settings import get_settings
-from tasks.training import rows_at
+from tasks.registry import register_version
+from tasks.training import fit_crossval, record_training_run, rows_at
 from tasks.training.lineage import frame_digest
 from tasks.training.tracking import git_commit
 from tests.model.synthetic import CUTOFFS, SPEC, make_training_set, train_and_log
@@ -104,3 +112,45 @@ def test_logged_model_loads_in_a_fresh_process(churn_home: Path) -> None:
     )
     scores = json.loads(out.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(scores, rows["score"].to_numpy(), rtol=1e-6)
+
+
+def test_record_training_run_of_a_snapshot_records_folds_and_training_ids(
+    churn_home: Path,
+) -> None:
+    frame = make_training_set(rows_per_cutoff=300, cutoffs=(datetime(2024, 6, 30),))
+    model = fit_crossval(frame, spec=SPEC, seed=1)
+    logged = record_training_run(
+        model,
+        model.evaluation,
+        frame,
+        horizon_days=30,
+        model_name="churn-snap",
+        tags={TAG_SOURCE: "snap"},
+        dicts={"source/dtypes.json": {"plan": "category"}},
+    )
+    uri = get_settings().mlflow_tracking_uri
+    client = MlflowClient(uri)
+    run = client.get_run(logged.run_id)
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    assert tags[TAG_TRAINED_THROUGH] == "2024-06-30T00:00:00"  # the snapshot: labels reach it
+    assert tags["data.window_end"] == "2024-06-30"
+    assert tags[TAG_TRAINING_IDS] == TRAINING_IDS_ARTIFACT and tags[TAG_SOURCE] == "snap"
+    assert tags["evaluation"] == "stratified holdout + stratified 5-fold CV"
+    assert (params["folds"], params["cv_trees"]) == ("5", ",".join(map(str, model.cv_trees)))
+    assert params["rows_holdout"] == str(len(model.evaluation.reference)) == "60"
+    folds = client.get_metric_history(logged.run_id, "cv_fold_roc_auc")
+    assert [m.value for m in sorted(folds, key=lambda m: m.step)] == pytest.approx(model.cv_aucs)
+    assert metrics["cv_roc_auc"] == pytest.approx(model.cv_roc_auc)
+    assert metrics["holdout_roc_auc"] == pytest.approx(model.evaluation.metrics["roc_auc"])
+    assert not run.inputs.dataset_inputs  # no cutoffs to describe
+
+    ids = pd.read_parquet(client.download_artifacts(logged.run_id, TRAINING_IDS_ARTIFACT))
+    held = set(model.evaluation.reference["customer_id"])
+    assert set(ids["customer_id"]) == set(frame["customer_id"]) - held and len(ids) == 240
+    dtypes = client.download_artifacts(logged.run_id, "source/dtypes.json")
+    assert json.loads(Path(dtypes).read_text()) == {"plan": "category"}
+
+    version = register_version(logged, metrics=model.evaluation.metrics, definitions_hash="h")
+    version_tags = client.get_model_version(get_settings().model_name, version).tags
+    assert version_tags[TAG_TRAINING_IDS] == TRAINING_IDS_ARTIFACT
+    assert version_tags[TAG_SOURCE] == "snap"  # what serving builds the feature record from

@@ -13,7 +13,7 @@ from tasks.training import (
     LoggedRun,
     TrainedModel,
     evaluate_model,
-    log_training_run,
+    record_training_run,
     train_model,
 )
 
@@ -70,5 +70,5 @@ def train_and_log(
     """Train, evaluate and log one model to the settings' MLflow store (as the train flow does)."""
     trained = train_model.fn(frame, spec=spec, seed=seed)
     evaluation = evaluate_model.fn(trained, frame)
-    logged = log_training_run.fn(trained, evaluation, frame, horizon_days=horizon_days)
+    logged = record_training_run(trained, evaluation, frame, horizon_days=horizon_days)
     return trained, evaluation, logged

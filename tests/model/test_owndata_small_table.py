@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.preprocessing import FeatureSpec
-from tasks.owndata.training import FOLDS, MIN_TREES, split_holdout, train_snapshot
+from tasks.training.crossval import FOLDS, MIN_TREES, fit_crossval, split_holdout
 
 SPEC = FeatureSpec(
     names=("usage", "noise", "plan"), categories={"plan": ("a", "b", "c")}, definitions_hash="h"
@@ -38,7 +38,7 @@ def _table(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 @pytest.mark.parametrize("seed", [0, 3])
 def test_small_table_gets_enough_trees_and_a_sensible_auc(seed: int) -> None:
     frame, probability = _table(300, seed)
-    model = train_snapshot(frame, spec=SPEC, seed=seed)
+    model = fit_crossval(frame, spec=SPEC, seed=seed)
     assert len(model.cv_trees) == FOLDS and min(model.cv_trees) >= MIN_TREES
     trees = model.fitted.booster.num_boosted_rounds()
     assert trees == max(MIN_TREES, round(float(np.mean(model.cv_trees))))

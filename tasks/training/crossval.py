@@ -1,6 +1,7 @@
-"""Snapshot training: a seeded stratified holdout, stratified 5-fold CV on the rest, one final fit.
+"""Training on a single snapshot: a seeded stratified holdout, stratified 5-fold CV on the rest,
+one final fit.
 
-A snapshot has one moment, so an out-of-time split does not exist; rows are split at random but
+A snapshot has one moment, so an out-of-time split does not exist; rows are split by id hash,
 stratified by the label. Each CV fold early-stops on a stratified slice of its own training rows
 (never on the rows it is scored on), keeping at least ``MIN_TREES`` trees: on a small table that
 slice holds a few dozen rows, whose noisy AUC can peak after 3 trees. The final model is fit on
@@ -14,22 +15,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models.estimator import (
     BoosterParams,
     FittedModel,
-    balance_weight,
-    monotone_constraints,
+    boost,
+    fit_booster,
     predict_scores,
     undo_class_weight,
-    xgb_config,
 )
 from models.preprocessing import FeatureSpec, to_model_matrix
-from tasks.owndata.spec import SpecError
-from tasks.training import Evaluation, score_holdout
+from tasks.training.evaluation import Evaluation, score_holdout
 
 log = logging.getLogger(__name__)
 HOLDOUT_FRACTION = 0.2
@@ -38,8 +36,12 @@ EARLY_STOP_FRACTION = 0.15
 MIN_TREES = 20  # below this a fold's early stop is noise of its small slice, not a fit
 
 
+class TooFewRowsError(ValueError):
+    """The table cannot support a stratified holdout and CV: more rows are needed."""
+
+
 @dataclass(frozen=True)
-class SnapshotModel:
+class CrossValidatedModel:
     """The final booster, its holdout evaluation and the cross-validation scores."""
 
     fitted: FittedModel
@@ -59,71 +61,28 @@ def _check_classes(y: np.ndarray) -> None:
     positives, negatives = int(y.sum()), int(len(y) - y.sum())
     needed = FOLDS * 2
     if min(positives, negatives) < needed:
-        raise SpecError(
+        raise TooFewRowsError(
             f"{positives} churned and {negatives} stayed rows: stratified {FOLDS}-fold CV with a"
             f" holdout needs at least {needed} of each class; add rows"
         )
 
 
-def _boost(
-    x: pd.DataFrame,
-    y: np.ndarray,
-    rows: np.ndarray,
-    *,
-    spec: FeatureSpec,
-    rounds: int,
-    seed: int,
-    stop_rows: np.ndarray | None = None,
-) -> tuple[xgb.Booster, float]:
-    """(booster with class weighting, its scale_pos_weight): ``rounds`` trees on ``rows``, or
-    early-stopped on ``stop_rows`` (``booster.best_iteration``) when given."""
-    params = BoosterParams()
-    spw = balance_weight(y[rows])
-    config = xgb_config(
-        params,
-        seed=seed,
-        scale_pos_weight=spw,
-        monotone=monotone_constraints(list(x.columns), spec.monotone),
-    )
-    dtrain = xgb.QuantileDMatrix(
-        x.iloc[rows], y[rows], enable_categorical=True, max_bin=params.max_bin
-    )
-    if stop_rows is None:
-        return xgb.train(config, dtrain, num_boost_round=rounds), spw
-    dstop = xgb.QuantileDMatrix(
-        x.iloc[stop_rows], y[stop_rows], enable_categorical=True, ref=dtrain
-    )
-    booster = xgb.train(
-        config,
-        dtrain,
-        num_boost_round=rounds,
-        evals=[(dstop, "stop")],
-        early_stopping_rounds=params.early_stopping_rounds,
-        verbose_eval=False,
-    )
-    return booster, spw
-
-
 def _fit_fold(
     x: pd.DataFrame, y: np.ndarray, rows: np.ndarray, *, spec: FeatureSpec, seed: int
-) -> tuple[xgb.Booster, int]:
-    """(calibrated booster, trees kept): fit on ``rows``, early-stopping on a stratified slice of
-    them, keeping at least MIN_TREES trees."""
+) -> FittedModel:
+    """Fit on ``rows``, early-stopping on a stratified slice of them, keeping at least MIN_TREES
+    trees (training ran early_stopping_rounds past the best tree, so they are there to keep)."""
     fit_rows, stop_rows = train_test_split(
         rows, test_size=EARLY_STOP_FRACTION, stratify=y[rows], random_state=seed
     )
-    booster, spw = _boost(
-        x,
-        y,
-        fit_rows,
-        spec=spec,
-        rounds=BoosterParams().num_boost_round,
+    return fit_booster(
+        (x.iloc[fit_rows], y[fit_rows]),
+        (x.iloc[stop_rows], y[stop_rows]),
+        params=BoosterParams(),
         seed=seed,
-        stop_rows=stop_rows,
+        monotone=spec.monotone,
+        min_trees=MIN_TREES,
     )
-    # training ran early_stopping_rounds past the best tree, so MIN_TREES are there to keep
-    trees = min(max(int(booster.best_iteration) + 1, MIN_TREES), booster.num_boosted_rounds())
-    return undo_class_weight(booster[:trees], weight=spw), trees
 
 
 def split_holdout(ids: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +110,7 @@ def cv_folds(y: np.ndarray, rest: np.ndarray, *, seed: int) -> list[tuple[np.nda
     return [(rest[tr], rest[te]) for tr, te in skf.split(rest, y[rest])]
 
 
-def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> SnapshotModel:
+def fit_crossval(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> CrossValidatedModel:
     """CV on the non-holdout rows, then the final fit on all of them, scored on the holdout."""
     frame = frame.reset_index(drop=True)
     y = frame["label"].to_numpy(dtype="int64")
@@ -160,16 +119,18 @@ def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> Snap
     rest, holdout = split_holdout(frame["customer_id"].to_numpy(), y, seed=seed)
     aucs, trees = [], []
     for i, (train_rows, test_rows) in enumerate(cv_folds(y, rest, seed=seed)):
-        booster, kept = _fit_fold(x, y, train_rows, spec=spec, seed=seed)
-        aucs.append(float(roc_auc_score(y[test_rows], predict_scores(booster, x.iloc[test_rows]))))
-        trees.append(kept)
-        log.info("fold %d/%d: roc_auc %.4f (%d trees)", i + 1, FOLDS, aucs[-1], kept)
-    rounds = max(MIN_TREES, round(float(np.mean(trees))))
-    booster, spw = _boost(x, y, rest, spec=spec, rounds=rounds, seed=seed)
+        fold = _fit_fold(x, y, train_rows, spec=spec, seed=seed)
+        aucs.append(
+            float(roc_auc_score(y[test_rows], predict_scores(fold.booster, x.iloc[test_rows])))
+        )
+        trees.append(fold.best_iteration + 1)
+        log.info("fold %d/%d: roc_auc %.4f (%d trees)", i + 1, FOLDS, aucs[-1], trees[-1])
+    params = replace(BoosterParams(), num_boost_round=max(MIN_TREES, round(float(np.mean(trees)))))
+    booster, spw = boost((x.iloc[rest], y[rest]), params=params, seed=seed, monotone=spec.monotone)
     final = FittedModel(
         booster=undo_class_weight(booster, weight=spw),
-        params=replace(BoosterParams(), num_boost_round=rounds),
-        best_iteration=rounds - 1,
+        params=params,
+        best_iteration=params.num_boost_round - 1,
         # no validation slice in the final fit: its trees come from CV, so is its AUC
         valid_auc=float(np.mean(aucs)),
         scale_pos_weight=spw,
@@ -181,11 +142,11 @@ def train_snapshot(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> Snap
         np.mean(aucs),
         np.std(aucs),
         FOLDS,
-        rounds,
+        params.num_boost_round,
         evaluation.metrics["roc_auc"],
         len(holdout),
     )
-    return SnapshotModel(
+    return CrossValidatedModel(
         fitted=final,
         spec=spec,
         evaluation=evaluation,
