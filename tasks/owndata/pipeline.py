@@ -14,6 +14,7 @@ from sqlalchemy import Engine, Select
 
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
+from tasks.features.online import MaterializeResult, materialize_view
 from tasks.owndata.features import SourceFeatures, source_features
 from tasks.owndata.ingest_events import ingest_events
 from tasks.owndata.ingest_snapshot import ingest_snapshot
@@ -26,7 +27,6 @@ from tasks.owndata.labels import (
     snapshot_labels,
     snapshot_population,
 )
-from tasks.owndata.online import SourceMaterializeResult, materialize_source
 from tasks.owndata.retrieval import get_source_historical_features
 from tasks.owndata.spec import SourceSpec, SpecError
 from tasks.owndata.store import OwnIngestResult, load_contract
@@ -120,10 +120,12 @@ def materialize_spec(
     engine: Engine,
     as_of: datetime | None = None,
     features: SourceFeatures | None = None,
-) -> SourceMaterializeResult:
+) -> MaterializeResult:
     """Refresh the source's online store at ``as_of`` (default: its latest data) with
     ``features`` (default: the definitions of its last ingest)."""
     if features is None:
         features = load_features(spec, engine=engine)
     moment, population = latest_population(spec.name, spec.kind, engine=engine, as_of=as_of)
-    return materialize_source(features, population, moment, engine=engine)
+    return materialize_view(
+        features.online_view, features.queries, population, moment, engine=engine
+    )
