@@ -27,7 +27,7 @@ _LOOKUP_CHUNK = 10_000
 
 
 class StaleFeaturesError(RuntimeError):
-    """The online store was materialized from other feature definitions than this code's."""
+    """A view's online rows were materialized from other feature definitions than the model's."""
 
 
 @dataclass(frozen=True)
