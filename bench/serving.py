@@ -103,12 +103,13 @@ def _cpu(result: dict[str, Any]) -> dict[str, float]:
 def _champion(home: Path) -> str:
     """The champion of the cached bench home; simulated, ingested, materialized, trained once."""
     from bench.training import _warehouse
-    from core.db import make_engine
+    from core.db import make_engine, upgrade_database
     from tasks.deploy import champion_version
     from tasks.features import data_watermark, materialize
 
     home.mkdir(parents=True, exist_ok=True)
     url = _warehouse(home, "serving", **WAREHOUSE)  # reused once built
+    upgrade_database(url)  # a cache built by older code gets this code's schema
     os.environ["CHURN_DATABASE_URL"] = url
     get_settings.cache_clear()
     try:

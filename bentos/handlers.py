@@ -4,7 +4,7 @@ build the response, queue the log rows. The service class only wires these to HT
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,10 +17,7 @@ from bentos.schemas import REASONS, UNKNOWN_CUSTOMER, Prediction, PredictRespons
 from bentos.scoring import Scorer
 from core.names import utc_now
 from models.risk import risk_band
-from tasks.features.lookup import lookup_online_rows
-
-# ids -> {customer_id: {"as_of", "features"}} of the known ids (a declared source's lookup)
-Lookup = Callable[[Sequence[str]], dict[str, dict[str, Any]]]
+from tasks.features.lookup import OnlineView, lookup_online_rows
 
 
 @dataclass(frozen=True)
@@ -32,14 +29,11 @@ class Predictor:
     model_version: str
     log_writer: PredictionLogWriter
     metrics: ServiceMetrics
-    lookup: Lookup | None = None  # None: the built-in online store (``online_features``)
+    view: OnlineView  # the model's rows of the online store
 
     def by_ids(self, customer_ids: Sequence[str]) -> PredictResponse:
         """Score customers from the online store; unknown ids get an error item each."""
-        if self.lookup is None:
-            rows = lookup_online_rows(customer_ids, engine=self.engine)
-        else:
-            rows = self.lookup(customer_ids)
+        rows = lookup_online_rows(customer_ids, engine=self.engine, view=self.view)
         known = [cid for cid in customer_ids if cid in rows]
         unknown = len(customer_ids) - len(known)
         if unknown:

@@ -1,8 +1,8 @@
-"""Readiness: the model's feature definitions must match this code's and the online store's.
+"""Readiness: the model's feature definitions must match the online store's rows of its view and,
+for a built-in model, this code's.
 
-A declared source's model (``churn-<name>``) is checked against that source's rows of
-``source_online_features`` instead; its definitions derive from the source's contract, not from
-this code, so only the store's hash is compared.
+A declared source's model (``churn-<name>``) reads its source's view; its definitions derive from
+the source's contract, not from this code, so only the store's hash is compared.
 
 A model trained on other definitions would get feature vectors it does not understand, so the
 service refuses to become ready instead of serving wrong scores. The store is asked at most every
@@ -17,8 +17,9 @@ import time
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.tables import online_features, source_online_features
-from tasks.features.definitions import definitions_hash
+from core.tables import online_features
+from tasks.features.definitions import BUILTIN_VIEW, definitions_hash
+from tasks.features.lookup import OnlineView
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +35,22 @@ def model_problem(model_hash: str) -> str | None:
     return None
 
 
-def store_problem(engine: Engine, model_hash: str, *, source: str | None = None) -> str | None:
-    """Why the online store (of ``source``, when given) cannot feed the model (None: it answers
-    with the model's hash)."""
-    if source is None:
-        query = select(online_features.c.definitions_hash).limit(1)
-        rebuild = "rematerialize (build_features)"
-    else:
-        t = source_online_features.c
-        query = select(t.definitions_hash).where(t.source == source).limit(1)
-        rebuild = f"rerun `make table` for source {source!r}"
+def store_problem(engine: Engine, view: OnlineView) -> str | None:
+    """Why the online store cannot feed a model reading ``view`` (None: the view's rows answer
+    with the view's hash)."""
+    t = online_features.c
+    query = select(t.definitions_hash).where(t.view == view.name).limit(1)
     try:
         with engine.connect() as conn:
             found = conn.execute(query).scalar()
     except SQLAlchemyError as exc:
         return f"online feature store does not answer: {type(exc).__name__}: {exc}".splitlines()[0]
     if found is None:
-        if source is None:
-            return "online feature store is empty; run the build_features flow"
-        return f"online feature store holds no rows of source {source!r}; {rebuild}"
-    if found != model_hash:
+        return f"online feature store holds no rows of view {view.name!r}; {view.rebuild}"
+    if found != view.definitions_hash:
         return (
-            f"online feature store holds definitions {found[:12]}, the model needs "
-            f"{model_hash[:12]}; {rebuild} or serve a matching model"
+            f"online feature store holds definitions {found[:12]} for view {view.name!r}, the"
+            f" model needs {view.definitions_hash[:12]}; {view.rebuild} or serve a matching model"
         )
     return None
 
@@ -64,14 +58,12 @@ def store_problem(engine: Engine, model_hash: str, *, source: str | None = None)
 class Readiness:
     """Cached answer to "can this service score now?", with the reason when it cannot."""
 
-    def __init__(
-        self, engine: Engine, model_hash: str, *, source: str | None = None, ttl_s: float = 2.0
-    ) -> None:
+    def __init__(self, engine: Engine, view: OnlineView, *, ttl_s: float = 2.0) -> None:
         self._engine = engine
-        self._hash = model_hash
-        self._source = source
+        self._view = view
         self._ttl = ttl_s
-        self._static = model_problem(model_hash) if source is None else None
+        builtin = view.name == BUILTIN_VIEW
+        self._static = model_problem(view.definitions_hash) if builtin else None
         self._checked = -ttl_s
         self.problem: str | None = self._static or "not checked yet"
         if self._static:
@@ -83,7 +75,7 @@ class Readiness:
         if now - self._checked < self._ttl:
             return self.problem is None
         self._checked = now
-        problem = self._static or store_problem(self._engine, self._hash, source=self._source)
+        problem = self._static or store_problem(self._engine, self._view)
         if problem != self.problem:
             if problem:
                 log.error("service not ready: %s", problem)

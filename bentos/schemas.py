@@ -3,8 +3,9 @@
 The feature record is generated from the feature definitions (``tasks.features``): one required
 field per feature, categoricals restricted to their allowed values, numbers finite (or ``null``
 for a missing value), counts whole and non-negative. Unknown fields are refused, so a typo is a 400
-naming the field instead of a silently missing feature. A declared source's service builds the same
-kind of record from that source's features at start (``feature_record_model``).
+naming the field instead of a silently missing feature. For a declared source's model the service
+builds the same kind of record from that source's features at start (``feature_record_model``);
+the endpoint itself takes ``FeatureRecordsRequest`` and checks each record against the model's.
 """
 
 from __future__ import annotations
@@ -88,9 +89,9 @@ class PredictFeaturesRequest(BaseModel):
     records: list[FeatureRecord] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
 
 
-class SourcePredictFeaturesRequest(BaseModel):
-    """Feature records for a declared source's model: each record is then checked against that
-    source's record model (``feature_record_model``, its features' names, types, categories)."""
+class FeatureRecordsRequest(BaseModel):
+    """Feature records of any model: each record is then checked against the served model's
+    record (``FeatureRecord``, or a declared source's ``feature_record_model``)."""
 
     model_config = _STRICT
     records: list[dict[str, int | float | str | None]] = Field(min_length=1, max_length=MAX_BATCH)

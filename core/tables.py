@@ -143,11 +143,15 @@ quarantine = Table(
     UniqueConstraint("source", "payload_hash", name="uq_quarantine_source_payload_hash"),
 )
 
-# Latest materialized feature vector per customer. Values live in one JSON document so that a
-# change of feature definitions needs no schema migration; definitions_hash pins the set.
+# The online store: latest materialized feature vector per (feature view, customer). Values live
+# in one JSON document so that a change of feature definitions needs no schema migration;
+# definitions_hash pins the set. A declared source's view is its source name; the built-in
+# catalog, computed in one pass, is keyed by the names of its views (``BUILTIN_VIEW`` in
+# tasks/features/definitions.py) and read by every built-in definition.
 online_features = Table(
     "online_features",
     metadata,
+    Column("view", String(64), primary_key=True),
     Column("customer_id", String(64), primary_key=True),
     Column("as_of", DateTime, nullable=False),
     Column("definitions_hash", String(64), nullable=False),
@@ -260,18 +264,6 @@ source_subscriptions = Table(
     Column("started_at", DateTime, primary_key=True),
     Column("ended_at", DateTime, nullable=True),
     Column("run_id", String(36), nullable=False),
-)
-
-# The online store of declared sources: latest feature vector per (source, id).
-source_online_features = Table(
-    "source_online_features",
-    metadata,
-    Column("source", String(32), primary_key=True),
-    Column("customer_id", String(64), primary_key=True),
-    Column("as_of", DateTime, nullable=False),
-    Column("definitions_hash", String(64), nullable=False),
-    Column("features", Text, nullable=False),
-    Column("materialized_at", DateTime, nullable=False),
 )
 
 # The contract derived from each declared source's spec and data (column types, categories),

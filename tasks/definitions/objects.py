@@ -17,6 +17,7 @@ from typing import Literal
 
 from models.preprocessing import FeatureSpec
 from tasks.features.definitions import definitions_hash
+from tasks.features.lookup import OnlineView
 from tasks.features.spec import FeatureDef
 
 SourceKind = Literal["attributes", "events", "records", "lifecycle"]
@@ -107,6 +108,13 @@ class ChurnDefinition:
     def definitions_hash(self) -> str:
         """sha256 of what the features compute (names, dtypes, categories, compiled SQL)."""
         return definitions_hash(self.features, categories=self.categories)
+
+    @property
+    def online_view(self) -> OnlineView:
+        """The definition's key of the online store: its views' names, so definitions sharing
+        every view share their rows (materialized once)."""
+        dtypes = {fd.name: fd.dtype for fd in self.features}
+        return OnlineView("+".join(v.name for v in self.views), dtypes, self.definitions_hash)
 
     def feature_spec(self) -> FeatureSpec:
         """The model's input spec: column order, categories, definitions hash, monotonicity."""

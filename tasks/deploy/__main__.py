@@ -1,7 +1,8 @@
 """``python -m tasks.deploy build|serve``: the champion's bento (``make bento``, ``make serve``).
 
 ``--model-name churn-<name>`` builds (and serves) a declared source's model instead of
-``churn-model`` (docs/your-data.md).
+``churn-model`` (docs/your-data.md). ``serve`` first brings the warehouse to the code's schema, as
+every flow does: a checkout upgraded under a running store keeps serving its champion.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from rich.console import Console
 
 from core.settings import get_settings
+from core.stores import StoreSetupError, prepare_stores
 from tasks.deploy.build import build_bento
 from tasks.deploy.serve import DEFAULT_PORT, champion_version, serve_command, serve_env
 
@@ -62,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{' '.join(cmd[1:])})"
         )
         return 0
+    try:
+        prepare_stores(tracking=False)
+    except StoreSetupError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 1
     console.print(f"serving on http://{args.host}:{args.port}  (Ctrl-C stops)")
     os.execve(cmd[0], cmd, serve_env())  # the server replaces this process: signals reach it
 

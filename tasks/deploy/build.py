@@ -5,8 +5,8 @@ The build context is a fresh folder holding only what the service imports (``ben
 in a subprocess whose import path is that folder, so a bento that needed anything else (``flows``,
 Prefect wrappers) fails to build here rather than in production. The bento's version names the
 model version plus a digest of the code and model: the same inputs give the same bento, reused.
-A declared source's model (``churn-<name>``) is served by ``bentos.source_service``, which also
-needs that source's online lookup (``tasks/owndata/lookup.py``).
+Every model, built-in or a declared source's ``churn-<name>``, is served by the one service class;
+what the bento bakes in (``bentos/baked.py``) says which view and record it serves.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from tasks.deploy.model_import import ImportedModel, import_model, use_bentoml_h
 log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SERVICE = "bentos.service:ChurnService"
-SOURCE_SERVICE = "bentos.source_service:SourceChurnService"  # a declared source's model
-SERVICE_NAME = "churn-service"  # bentos/common.py SERVICE_NAME (a test keeps them equal)
+SERVICE_NAME = "churn-service"  # bentos/service.py SERVICE_NAME (a test keeps them equal)
 BAKED_FILE = "bentos/bento_model.json"  # bentos/baked.py BAKED_FILE
 SOURCES = (
     "bentos",
@@ -40,10 +39,6 @@ SOURCES = (
     "models",
     "tasks/__init__.py",
     "tasks/features",
-    # a declared source's lookup, and the package it lives in
-    "tasks/owndata/__init__.py",
-    "tasks/owndata/spec.py",
-    "tasks/owndata/lookup.py",
 )
 LEFT_OUT = {"tasks/features/steps.py", "tasks/features/docs.py"}  # Prefect wrappers, CLI
 REQUIREMENTS = (
@@ -140,7 +135,7 @@ def _bentofile(model: ImportedModel, files: list[str]) -> dict[str, Any]:
     if model.source is not None:
         labels["source"] = model.source
     return {
-        "service": SERVICE if model.source is None else SOURCE_SERVICE,
+        "service": SERVICE,
         "description": f"Churn prediction API serving {model.model_name} v{model.model_version}",
         "labels": labels,
         "include": [*files, BAKED_FILE],

@@ -7,7 +7,7 @@ returns one row per entity row (row_id + feature columns), ordered by row_id.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,14 +139,14 @@ def _crm_expression(fd: FeatureDef, past: dict[int, Any]) -> ColumnElement[Any]:
     return safe_ratio(fd.value - before, before)  # pct_change
 
 
-def combined_query(features: Sequence[FeatureDef]) -> Select[Any]:
-    """customer_id, as_of and every feature per entity row: the source queries joined on row_id."""
+def join_queries(queries: Mapping[str, Select[Any]], names: Sequence[str]) -> Select[Any]:
+    """customer_id, as_of and the features ``names`` per entity row: ``queries`` (row_id + feature
+    columns each, as ``compile_source_queries`` returns them) joined on row_id."""
     joined: Any = ENTITY
     columns: list[ColumnElement[Any]] = []
-    for i, query in enumerate(compile_source_queries(features).values()):
+    for i, query in enumerate(queries.values()):
         part = query.order_by(None).subquery(f"part_{i}")
         joined = joined.outerjoin(part, part.c.row_id == ENTITY.c.row_id)
         columns += [c for c in part.c if c.name != "row_id"]
     by_name = {c.name: c for c in columns}
-    ordered = [by_name[fd.name] for fd in features]
-    return select(ENTITY.c.row_id, ENTITY_ID, AS_OF, *ordered).select_from(joined)
+    return select(ENTITY_ID, AS_OF, *[by_name[name] for name in names]).select_from(joined)

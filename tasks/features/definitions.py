@@ -21,9 +21,19 @@ from tasks.features.catalog.helpdesk import HELPDESK_FEATURES
 from tasks.features.compiler import compile_source_queries
 from tasks.features.spec import FeatureDef
 
-__all__ = ["CATEGORIES", "FEATURES", "FeatureDef", "definitions_hash", "feature_names"]
+__all__ = [
+    "BUILTIN_VIEW",
+    "CATEGORIES",
+    "FEATURES",
+    "FeatureDef",
+    "definitions_hash",
+    "feature_names",
+]
 
 FEATURES: tuple[FeatureDef, ...] = CRM_FEATURES + BILLING_FEATURES + HELPDESK_FEATURES
+# The online-store key of FEATURES: the names of the catalog's views (tasks.definitions.catalog),
+# which every built-in definition shares and one materialization computes in one pass.
+BUILTIN_VIEW = "crm+billing+helpdesk"
 
 # Allowed values of each categorical feature, in a fixed order (the model's encoding).
 CATEGORIES: dict[str, tuple[str, ...]] = {

@@ -1,46 +1,60 @@
-"""Materialization: compute the feature definitions for everyone active at a moment and replace
-the online store, in one transaction, without the values leaving the database.
+"""Materialization: compute a view's features for its population at a moment and replace that
+view's rows of the online store, in one transaction, without the values leaving the database.
 
-It fills the same entity table and runs the per-source point-in-time queries compiled from the
-same definitions as training (``get_historical_features``), which evaluates them the same way
-except that, over many cutoffs, it answers billing windows from running totals (equal up to
-float rounding; tests compare both on random histories and on a simulated warehouse). Only the
-last step differs: the values are serialized to JSON by the database and inserted directly.
+One materializer for every view: the built-in catalog (``materialize``, everyone active, every
+built-in definition reads its rows) and a declared source (``materialize_view`` with the source's
+queries and population). It fills the same entity table and runs the per-source point-in-time
+queries compiled from the same definitions as training (``get_historical_features``), which
+evaluates them the same way except that, over many cutoffs, it answers billing windows from
+running totals (equal up to float rounding; tests compare both on random histories and on a
+simulated warehouse). Only the last step differs: the values are serialized to JSON by the
+database and inserted directly.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, Float, String, delete, func, literal, select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Float,
+    Select,
+    String,
+    delete,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.sql import column, table
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import TableClause
 
 from core.names import to_naive_utc, utc_now
 from core.tables import online_features
-from tasks.features.compiler import combined_query
-from tasks.features.definitions import FEATURES, definitions_hash
+from tasks.features.compiler import compile_source_queries, join_queries
+from tasks.features.definitions import FEATURES
 from tasks.features.fetch import row_count_problem
-from tasks.features.session import compiled_sql, feature_session, fill_active_entities
+from tasks.features.lookup import OnlineView, builtin_view
+from tasks.features.population import active_customers, moments_table
+from tasks.features.session import compiled_sql, feature_session, fill_entities
 from tasks.features.sql import json_integer, json_number, json_object_text, json_text
 
 log = logging.getLogger(__name__)
-_VALUES = table(
-    "feature_values",
-    column("customer_id", String),
-    column("as_of", DateTime),
-    *[column(fd.name, String if fd.dtype == "category" else Float) for fd in FEATURES],
-)
+_TEMP = "feature_values"
 
 
 @dataclass(frozen=True)
 class MaterializeResult:
-    """What one materialization wrote (null_rates: share of customers with no value)."""
+    """What one materialization of ``view`` wrote (null_rates: share of customers with no value)."""
 
+    view: str
     rows: int
     as_of: datetime
     definitions_hash: str
@@ -49,64 +63,92 @@ class MaterializeResult:
 
 
 def materialize(as_of: datetime, *, engine: Engine) -> MaterializeResult:
-    """Compute every feature at ``as_of`` for all active customers and replace the online store.
+    """Compute the built-in catalog at ``as_of`` for all active customers and replace its rows.
 
     An aware ``as_of`` is converted to naive UTC first, the warehouse's convention.
     """
     as_of = to_naive_utc(as_of)
+    population = active_customers(moments_table([as_of]))
+    queries = compile_source_queries(FEATURES)
+    return materialize_view(builtin_view(), queries, population, as_of, engine=engine)
+
+
+def materialize_view(
+    view: OnlineView,
+    queries: Mapping[str, Select[Any]],
+    population: Select[Any],
+    as_of: datetime,
+    *,
+    engine: Engine,
+) -> MaterializeResult:
+    """Replace ``view``'s rows with its features at ``as_of`` of ``population`` (a SELECT with
+    one ``customer_id`` per customer). ``queries``: row_id + feature columns over the entity
+    table, one row per entity row, covering ``view.dtypes``; other views' rows stay."""
     started = time.perf_counter()
-    digest = definitions_hash()
+    values = _values_table(view.dtypes)
     with feature_session(engine) as conn:
-        rows = fill_active_entities(conn, as_of)
-        counts = _compute_values(conn)
+        rows = fill_entities(conn, population, as_of)
+        sql = compiled_sql(
+            (view.definitions_hash, "combined"),
+            join_queries(queries, list(view.dtypes)),
+            conn.dialect,
+        )
+        _drop_values(conn)
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_TEMP} AS {sql}")
+        counted = select(func.count(), *[func.count(values.c[n]) for n in view.dtypes])
+        counts = [int(n) for n in conn.execute(counted.select_from(values)).one()]
         if counts[0] != rows:
-            raise ValueError(row_count_problem(conn, counts[0], rows))
-        conn.execute(delete(online_features))  # readers see the old store until commit
-        document = _json_document()
-        written_at = literal(utc_now(), DateTime)
+            raise ValueError(f"view {view.name!r}: {row_count_problem(conn, counts[0], rows)}")
+        # readers see the old rows until commit
+        conn.execute(delete(online_features).where(online_features.c.view == view.name))
         conn.execute(
             online_features.insert().from_select(
-                ["customer_id", "as_of", "definitions_hash", "features", "materialized_at"],
+                ["view", "customer_id", "as_of", "definitions_hash", "features", "materialized_at"],
                 select(
-                    _VALUES.c.customer_id, _VALUES.c.as_of, literal(digest), document, written_at
+                    literal(view.name, String),
+                    values.c.customer_id,
+                    values.c.as_of,
+                    literal(view.definitions_hash, String),
+                    _json_document(values, view.dtypes),
+                    literal(utc_now(), DateTime),
                 ),
             )
         )
-        conn.exec_driver_sql(f"DROP TABLE {_temp_name(conn)}")
+        _drop_values(conn)
     null_rates = {
-        fd.name: 1 - n / rows if rows else 0.0 for fd, n in zip(FEATURES, counts[1:], strict=True)
+        name: 1 - n / rows if rows else 0.0 for name, n in zip(view.dtypes, counts[1:], strict=True)
     }
     seconds = time.perf_counter() - started
     log.info(
-        "materialized %d customers as of %s in %.1f s (definitions %s)",
+        "%s: materialized %d customers as of %s in %.1f s (definitions %s)",
+        view.name,
         rows,
         as_of,
         seconds,
-        digest[:12],
+        view.definitions_hash[:12],
     )
-    return MaterializeResult(rows, as_of, digest, seconds, null_rates)
+    return MaterializeResult(view.name, rows, as_of, view.definitions_hash, seconds, null_rates)
 
 
-def _compute_values(conn: Connection) -> list[int]:
-    """Run the combined feature query into a temp table; return its row and non-null counts."""
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_temp_name(conn)}")
-    sql = compiled_sql(("combined", FEATURES), combined_query(FEATURES), conn.dialect)
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {_VALUES.name} AS {sql}")
-    counted = select(func.count(), *[func.count(_VALUES.c[fd.name]) for fd in FEATURES])
-    return [int(n) for n in conn.execute(counted.select_from(_VALUES)).one()]
+def _values_table(dtypes: Mapping[str, str]) -> TableClause:
+    return table(
+        _TEMP,
+        column("customer_id", String),
+        column("as_of", DateTime),
+        *[column(n, String if d == "category" else Float) for n, d in dtypes.items()],
+    )
 
 
-def _json_document() -> ColumnElement[Any]:
-    """``{"name": value, ...}`` in FEATURES order, serialized by the database."""
+def _json_document(values: TableClause, dtypes: Mapping[str, str]) -> ColumnElement[Any]:
+    """``{"name": value, ...}`` in the view's order, serialized by the database."""
     pairs: list[ColumnElement[Any]] = []
-    for fd in FEATURES:
-        value = _VALUES.c[fd.name]
-        encode = {"category": json_text, "int": json_integer}.get(fd.dtype, json_number)
-        pairs += [literal(fd.name), encode(value)]
+    for name, dtype in dtypes.items():
+        encode = {"category": json_text, "int": json_integer}.get(dtype, json_number)
+        pairs += [literal(name), encode(values.c[name])]
     return json_object_text(*pairs)
 
 
-def _temp_name(conn: Connection) -> str:
-    """The values table qualified by the temporary schema (never a permanent namesake)."""
+def _drop_values(conn: Connection) -> None:
+    """Drop the values table, qualified by the temporary schema (never a permanent namesake)."""
     schema = "pg_temp" if conn.dialect.name == "postgresql" else "temp"
-    return f"{schema}.{_VALUES.name}"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{_TEMP}")

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, DateTime, Dialect, Engine, func, literal, select
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, func, literal, select
 from sqlalchemy.sql.elements import ClauseElement
 
 from core.db import is_postgres
 from core.tables import ingestion_runs
 from tasks.features.entity import ENTITY, WINDOW_DAYS
-from tasks.features.population import active_customers, moments_table
 
 _COPY_ROWS = 50_000  # rows per COPY write
 _POSTGRES_WORK_MEM = "128MB"  # per sort/hash node, for this session's feature queries only
@@ -117,12 +116,13 @@ def upload_entities(conn: Connection, customer_ids: np.ndarray, as_of: np.ndarra
     _analyze_entities(conn)
 
 
-def fill_active_entities(conn: Connection, as_of: datetime) -> int:
-    """Fill the entity table, inside the database, with everyone active at ``as_of``."""
-    population = active_customers(moments_table([as_of])).subquery("population")
+def fill_entities(conn: Connection, population: Select[Any], as_of: datetime) -> int:
+    """Fill the entity table, inside the database, with ``population``'s customers (a SELECT with
+    a ``customer_id`` column, one row per customer) at ``as_of``; return the row count."""
+    people = population.subquery("population")
     rows = select(
-        (func.row_number().over(order_by=population.c.customer_id) - 1).label("row_id"),
-        population.c.customer_id,
+        (func.row_number().over(order_by=people.c.customer_id) - 1).label("row_id"),
+        people.c.customer_id,
         literal(as_of, DateTime).label("as_of"),
         *[
             literal(as_of - timedelta(days=days), DateTime).label(f"start_{days}d")

@@ -1,5 +1,6 @@
 """The built-in definitions (``churn-model``, ``churn-model-90d``): the CRM, billing and helpdesk
-sources, their shared feature views and one online store (``tasks.definitions``)."""
+sources, their shared feature views and their one key of the online store
+(``tasks.definitions``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from core.tables import online_features
 from tasks.definitions import ChurnDefinition, get_definition
-from tasks.features import get_online_features
-from tasks.features.lookup import OnlineFeatures
+from tasks.features.lookup import OnlineFeatures, get_online_features, online_customer_ids
 from tasks.features.population import data_watermark
 from tasks.features.retrieval import get_historical_features
 from tasks.ingestion.registry import list_sources
@@ -22,7 +21,7 @@ from tasks.labels import available_cutoffs, build_labels, check_elapsed
 
 @dataclass(frozen=True)
 class BuiltinData:
-    """A built-in definition's features, ``online_features`` and ``tasks.labels``."""
+    """A built-in definition's features, its rows of ``online_features`` and ``tasks.labels``."""
 
     model_name: str
     source: None = None
@@ -52,8 +51,10 @@ class BuiltinData:
         return data_watermark(engine=engine)
 
     def current_features(self, *, engine: Engine) -> OnlineFeatures:
-        """Every customer of the online store (active at its materialization)."""
-        return get_online_features(online_customer_ids(engine=engine), engine=engine)
+        """Every customer of the definition's view (active at its materialization)."""
+        view = self.definition.online_view
+        ids = online_customer_ids(view.name, engine=engine)
+        return get_online_features(ids, engine=engine, view=view)
 
     def labels(
         self,
@@ -75,12 +76,3 @@ class BuiltinData:
 
     def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
         return get_historical_features(entities, engine=engine, features=self.definition.features)
-
-
-def online_customer_ids(*, engine: Engine) -> list[str]:
-    """Customers in the online store: every customer active at its materialization time."""
-    with engine.connect() as conn:
-        ids = conn.execute(
-            select(online_features.c.customer_id).order_by(online_features.c.customer_id)
-        )
-        return [str(cid) for cid in ids.scalars()]

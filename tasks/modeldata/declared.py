@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from core.settings import get_settings
-from tasks.features.lookup import OnlineFeatures
+from tasks.features.lookup import OnlineFeatures, get_online_features
 from tasks.features.retrieval import get_historical_features
 from tasks.modeldata.base import LabelsUnavailableError
 from tasks.owndata.features import SourceFeatures, source_features
@@ -21,7 +21,6 @@ from tasks.owndata.labels import (
     latest_population,
     latest_snapshot,
 )
-from tasks.owndata.online import get_source_online_features
 from tasks.owndata.spec import SpecError, source_of
 from tasks.owndata.store import load_contract, run_source
 
@@ -75,7 +74,7 @@ class DeclaredData:
         _, population = latest_population(self.source, self.kind, engine=engine)
         with engine.connect() as conn:
             ids = [str(cid) for cid in conn.execute(population).scalars()]
-        return get_source_online_features(self.features, sorted(ids), engine=engine)
+        return get_online_features(sorted(ids), engine=engine, view=self.features.online_view)
 
     def labels(
         self,

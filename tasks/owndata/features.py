@@ -25,6 +25,7 @@ from sqlalchemy.dialects import sqlite
 from core.tables import source_events, source_snapshots
 from models.preprocessing import FeatureSpec
 from tasks.features.compiler import compile_source_queries
+from tasks.features.lookup import OnlineView
 from tasks.features.spec import FeatureDef
 from tasks.owndata.contract import SnapshotContract
 from tasks.owndata.reader import feature_key
@@ -71,6 +72,11 @@ class SourceFeatures:
             },
         }
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def online_view(self) -> OnlineView:
+        """The source's key of the online store: its rows carry the source's name."""
+        return OnlineView(self.source, self.dtypes, self.definitions_hash)
 
     def feature_spec(self) -> FeatureSpec:
         """The model's input spec (order, categories, definitions hash)."""

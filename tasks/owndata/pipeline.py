@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
+from tasks.features.online import MaterializeResult, materialize_view
 from tasks.features.retrieval import get_historical_features
 from tasks.modeldata.declared import DeclaredData
 from tasks.owndata.features import SourceFeatures, source_features
 from tasks.owndata.labels import latest_population, snapshot_labels
-from tasks.owndata.online import SourceMaterializeResult, materialize_source
 from tasks.owndata.source import DeclaredIngestResult, ingest_declared
 from tasks.owndata.spec import SourceSpec, SpecError
 from tasks.owndata.store import load_contract
@@ -91,10 +91,12 @@ def materialize_spec(
     engine: Engine,
     as_of: datetime | None = None,
     features: SourceFeatures | None = None,
-) -> SourceMaterializeResult:
+) -> MaterializeResult:
     """Refresh the source's online store at ``as_of`` (default: its latest data) with
     ``features`` (default: the definitions of its last ingest)."""
     if features is None:
         features = load_features(spec, engine=engine)
     moment, population = latest_population(spec.name, spec.kind, engine=engine, as_of=as_of)
-    return materialize_source(features, population, moment, engine=engine)
+    return materialize_view(
+        features.online_view, features.queries, population, moment, engine=engine
+    )

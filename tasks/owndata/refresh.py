@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 
 from core.names import CHAMPION, TAG_DEFINITIONS_HASH
 from core.settings import get_settings
+from tasks.features.online import MaterializeResult
 from tasks.owndata.features import SourceFeatures
-from tasks.owndata.online import SourceMaterializeResult
 from tasks.owndata.pipeline import materialize_spec
 from tasks.owndata.spec import SourceSpec
 
@@ -40,7 +40,7 @@ class Champion:
 class OnlineRefresh:
     """What the flow did to the source's online store after the gate, and why."""
 
-    materialized: SourceMaterializeResult | None  # None: the store was left as it was
+    materialized: MaterializeResult | None  # None: the store was left as it was
     reason: str
 
     def summary(self) -> dict[str, Any]:

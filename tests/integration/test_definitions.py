@@ -16,6 +16,7 @@ from core.settings import get_settings
 from core.tables import online_features
 from tasks.definitions import UnknownModelError, get_definition
 from tasks.features import data_watermark, lookup_online_rows, materialize
+from tasks.features.lookup import builtin_view
 from tests.model.pipeline import build_warehouse
 
 
@@ -25,6 +26,8 @@ def test_builtin_definitions_share_their_views() -> None:
     assert all(a is b for a, b in zip(short.views, long.views, strict=True))
     assert short.definitions_hash == long.definitions_hash  # the label rule is not a feature
     assert [v.name for v in short.views] == ["crm", "billing", "helpdesk"]
+    # one key of the online store, the one the built-in materialization writes
+    assert short.online_view == long.online_view == builtin_view()
     assert {s.kind for s in short.sources} == {"attributes", "events", "records", "lifecycle"}
     with pytest.raises(UnknownModelError, match="built-in: churn-model, churn-model-90d"):
         get_definition("churn-nope")
@@ -100,10 +103,11 @@ def test_two_definitions_over_shared_views_train_apart_and_serve_from_one_store(
         result = materialize(watermark, engine=engine)
         with engine.connect() as conn:
             rows = conn.execute(select(func.count()).select_from(online_features)).scalar_one()
-            some = conn.execute(select(online_features.c.customer_id).limit(5)).scalars().all()
+            some = list(conn.execute(select(online_features.c.customer_id).limit(5)).scalars())
         assert rows == result.rows and result.definitions_hash in hashes
         # the lookup refuses rows of other definitions than the model's: both models pass
-        found = lookup_online_rows(list(some), engine=engine)
-        assert set(found) == set(some)
+        for name in ("churn-model", "churn-model-90d"):
+            found = lookup_online_rows(some, engine=engine, view=get_definition(name).online_view)
+            assert set(found) == set(some)
     finally:
         engine.dispose()

@@ -1,4 +1,5 @@
-"""Online store: atomic replacement, lookups, freshness, unknown ids, stale definitions."""
+"""Online store: atomic replacement of a view, lookups, freshness, unknown ids, stale definitions,
+other views untouched."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, insert, select, text, update
 
 from core.tables import online_features
-from tasks.features.definitions import FEATURES, definitions_hash
+from tasks.features.definitions import BUILTIN_VIEW, FEATURES, definitions_hash
 from tasks.features.store import (
+    OnlineView,
     StaleFeaturesError,
     describe_online_store,
     get_online_features,
@@ -37,16 +39,18 @@ def _history() -> History:
     )  # fmt: skip
 
 
-def test_materialize_replaces_the_whole_store(engine: Engine) -> None:
+def test_materialize_replaces_the_whole_view_and_no_other(engine: Engine) -> None:
     write_history(engine, _history())
-    with engine.begin() as conn:  # a stale row of a customer who has left since
+    row = {"as_of": AS_OF - 30 * DAY, "features": '{"visits": 4}', "materialized_at": AS_OF}
+    with engine.begin() as conn:  # a stale row of a customer who has left since; another view's
         conn.execute(
             insert(online_features),
-            {"customer_id": "C3", "as_of": AS_OF - 30 * DAY, "definitions_hash": "old",
-             "features": "{}", "materialized_at": AS_OF - 30 * DAY},
+            [{**row, "view": BUILTIN_VIEW, "customer_id": "C3", "definitions_hash": "old"},
+             {**row, "view": "shop", "customer_id": "C1", "definitions_hash": "shop-hash"}],
         )  # fmt: skip
     result = materialize(AS_OF, engine=engine)
-    assert (result.rows, result.as_of, result.definitions_hash) == (2, AS_OF, definitions_hash())
+    assert (result.view, result.rows, result.as_of) == (BUILTIN_VIEW, 2, AS_OF)
+    assert result.definitions_hash == definitions_hash()
     assert result.null_rates["spend_30d"] == 0.0 and result.null_rates["last_charge"] == 0.5
     status = describe_online_store(engine=engine)
     assert (status.rows, status.as_of, status.definitions_hashes) == (
@@ -58,6 +62,12 @@ def test_materialize_replaces_the_whole_store(engine: Engine) -> None:
     assert set(rows) == {"C1"} and rows["C1"]["as_of"] == AS_OF
     assert rows["C1"]["features"]["spend_30d"] == 0.1 + 0.2  # bit-for-bit through JSON
     assert list(rows["C1"]["features"]) == [fd.name for fd in FEATURES]
+    shop = OnlineView("shop", {"visits": "int"}, "shop-hash")
+    assert lookup_online_rows(["C1", "C2"], engine=engine, view=shop) == {
+        "C1": {"as_of": AS_OF - 30 * DAY, "features": {"visits": 4}}
+    }
+    with pytest.raises(StaleFeaturesError, match=r"\('shop', 'C1'\).*make table"):
+        lookup_online_rows(["C1"], engine=engine, view=OnlineView("shop", {}, "other"))
 
 
 def test_get_online_features_frame_freshness_and_unknown_ids(engine: Engine) -> None:

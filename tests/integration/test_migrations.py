@@ -1,7 +1,15 @@
-from sqlalchemy import inspect
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
-from core.db import make_engine
-from core.tables import metadata
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, select, text
+
+from core.db import make_engine, upgrade_database
+from core.tables import metadata, online_features
+from tasks.features.definitions import BUILTIN_VIEW
 
 
 def test_migrations_create_every_table(db_url: str) -> None:
@@ -20,3 +28,61 @@ def test_migrations_match_the_table_definitions(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == [], f"core/tables.py and migrations/ disagree: {diff}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, unmigrated warehouse URL on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    new_database: Callable[[], str] = request.getfixturevalue("new_postgres_database")
+    return new_database()
+
+
+def _downgrade(url: str, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parents[2] / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.downgrade(cfg, revision)
+
+
+def test_one_online_store_takes_the_declared_rows_and_gives_them_back(blank_url: str) -> None:
+    upgrade_database(blank_url, "0010")
+    at = datetime(2024, 5, 1)
+    row = {"as_of": at, "features": "{}", "materialized_at": at}
+    columns = "customer_id, as_of, definitions_hash, features, materialized_at"
+    values = ":customer_id, :as_of, :definitions_hash, :features, :materialized_at"
+    engine = make_engine(blank_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"INSERT INTO online_features ({columns}) VALUES ({values})"),
+            [{**row, "customer_id": "C1", "definitions_hash": "builtin"}],
+        )
+        conn.execute(
+            text(f"INSERT INTO source_online_features (source, {columns}) VALUES (:s, {values})"),
+            [
+                {**row, "s": "telco", "customer_id": "C1", "definitions_hash": "telco"},
+                {**row, "s": "shop", "customer_id": "u1", "definitions_hash": "shop"},
+            ],
+        )
+    upgrade_database(blank_url)
+    t = online_features.c
+    with engine.connect() as conn:
+        moved = conn.execute(
+            select(t.view, t.customer_id, t.definitions_hash, t.as_of).order_by(t.view)
+        ).all()
+    assert [tuple(r) for r in moved] == [
+        (BUILTIN_VIEW, "C1", "builtin", at),  # the built-in catalog's rows before views
+        ("shop", "u1", "shop", at),
+        ("telco", "C1", "telco", at),  # the same id in two views: the key is (view, id)
+    ]
+    assert "source_online_features" not in inspect(engine).get_table_names()
+    _downgrade(blank_url, "0010")
+    with engine.connect() as conn:
+        builtin = conn.execute(text("SELECT customer_id, definitions_hash FROM online_features"))
+        declared = conn.execute(
+            text("SELECT source, customer_id FROM source_online_features ORDER BY source")
+        )
+        assert [tuple(r) for r in builtin] == [("C1", "builtin")]
+        assert [tuple(r) for r in declared] == [("shop", "u1"), ("telco", "C1")]
+    engine.dispose()

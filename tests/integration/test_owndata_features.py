@@ -10,10 +10,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from tasks.features.lookup import StaleFeaturesError
+from tasks.features.lookup import (
+    OnlineView,
+    StaleFeaturesError,
+    get_online_features,
+    lookup_online_rows,
+)
 from tasks.features.retrieval import get_historical_features
 from tasks.owndata.labels import available_cutoffs, events_labels
-from tasks.owndata.online import get_source_online_features, lookup_source_rows
 from tasks.owndata.pipeline import ingest_source, load_features, materialize_spec
 from tasks.owndata.spec import load_spec
 from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_spec
@@ -109,7 +113,8 @@ def test_online_equals_historical_and_refuses_other_definitions(
     result = materialize_spec(spec, engine=engine)
     # as of the last fact (u2's end, 04-20) only u1 is still a customer
     assert result.rows == 1 and result.as_of == datetime(2024, 4, 20)
-    online = get_source_online_features(features, ["u2", "u1", "nobody"], engine=engine)
+    assert result.view == "shop"
+    online = get_online_features(["u2", "u1", "nobody"], engine=engine, view=features.online_view)
     assert online.unknown_ids == ["u2", "nobody"]
     historical = get_historical_features(
         pd.DataFrame({"customer_id": ["u1"], "as_of": [result.as_of]}),
@@ -122,4 +127,4 @@ def test_online_equals_historical_and_refuses_other_definitions(
         check_dtype=False,
     )
     with pytest.raises(StaleFeaturesError, match="shop"):
-        lookup_source_rows("shop", ["u1"], engine=engine, definitions_hash="0" * 64)
+        lookup_online_rows(["u1"], engine=engine, view=OnlineView("shop", {}, "0" * 64))

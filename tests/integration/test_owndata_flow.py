@@ -15,9 +15,9 @@ from mlflow import MlflowClient
 from sqlalchemy import select
 
 from core.db import make_engine
-from core.tables import source_online_features
+from core.tables import online_features
 from flows.table import main, table
-from tasks.owndata.online import get_source_online_features
+from tasks.features.lookup import get_online_features
 from tasks.owndata.pipeline import load_features
 from tasks.owndata.spec import load_spec
 from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
@@ -66,12 +66,15 @@ def test_make_table_snapshot_trains_gates_and_serves(tmp_path: Path, prefect_ser
     with engine.connect() as conn:
         ids = (
             conn.execute(
-                select(source_online_features.c.customer_id).order_by("customer_id").limit(3)
+                select(online_features.c.customer_id)
+                .where(online_features.c.view == "telco")
+                .order_by("customer_id")
+                .limit(3)
             )
             .scalars()
             .all()
         )
-    online = get_source_online_features(features, [*ids, "nobody"], engine=engine)
+    online = get_online_features([*ids, "nobody"], engine=engine, view=features.online_view)
     engine.dispose()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from core.db import make_engine
 from core.settings import get_settings
-from core.tables import source_online_features
+from core.tables import online_features
 from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
 from tests.serving.conftest import Server, start_server, stop_server
 
@@ -23,10 +23,10 @@ MODEL = "churn-telco"
 
 def _online_hashes() -> dict[str, str]:
     """customer_id → definitions hash of the source's online rows."""
-    t = source_online_features.c
+    t = online_features.c
     engine = make_engine(get_settings().database_url)
     with engine.connect() as conn:
-        rows = conn.execute(select(t.customer_id, t.definitions_hash).where(t.source == "telco"))
+        rows = conn.execute(select(t.customer_id, t.definitions_hash).where(t.view == "telco"))
         found = {r.customer_id: r.definitions_hash for r in rows}
     engine.dispose()
     return found

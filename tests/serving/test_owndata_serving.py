@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bentos.schemas import UNKNOWN_CUSTOMER
 from core.db import make_engine
 from core.settings import get_settings
-from core.tables import prediction_log, source_online_features
+from core.tables import online_features, prediction_log
 from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
 from tests.serving.conftest import (
     Server,
@@ -88,12 +88,12 @@ def source_server(source_stack: SourceStack, outside_dir: Path) -> Iterator[Serv
 
 def _online(stack: SourceStack, n: int = 25) -> dict[str, dict[str, Any]]:
     """``n`` customers' online feature documents of the source, by id."""
-    t = source_online_features.c
+    t = online_features.c
     engine = make_engine(stack.database_url)
     with engine.connect() as conn:
         rows = conn.execute(
             select(t.customer_id, t.features)
-            .where(t.source == "telco")
+            .where(t.view == "telco")
             .order_by(t.customer_id)
             .limit(n)
         ).all()
@@ -103,13 +103,13 @@ def _online(stack: SourceStack, n: int = 25) -> dict[str, dict[str, Any]]:
 
 def _registry_scores(stack: SourceStack, ids: list[str]) -> np.ndarray:
     """The registry model's scores of the source's online features of ``ids``."""
-    from tasks.owndata.online import get_source_online_features
+    from tasks.features.lookup import get_online_features
     from tasks.owndata.pipeline import load_features
     from tasks.owndata.spec import load_spec
 
     engine = make_engine(stack.database_url)
     features = load_features(load_spec(stack.spec), engine=engine)
-    online = get_source_online_features(features, ids, engine=engine)
+    online = get_online_features(ids, engine=engine, view=features.online_view)
     engine.dispose()
     assert online.frame["customer_id"].tolist() == ids
     mlflow.set_tracking_uri(stack.tracking_uri)
@@ -177,15 +177,15 @@ def test_predict_features_takes_the_source_record(
 def test_source_bento_names_its_source_and_carries_only_its_code(
     source_stack: SourceStack, outside_dir: Path
 ) -> None:
-    from tasks.deploy.build import SERVICE_NAME, SOURCE_SERVICE
+    from tasks.deploy.build import SERVICE, SERVICE_NAME
 
     assert source_stack.tag.startswith(f"{SERVICE_NAME}:{MODEL}-v{source_stack.version}-")
     info = yaml.safe_load((source_stack.bento / "bento.yaml").read_text())
     assert info["labels"]["source"] == "telco" and info["labels"]["model_name"] == MODEL
-    assert info["service"] == SOURCE_SERVICE
+    assert info["service"] == SERVICE  # the one service class, as for a built-in model
     modules = modules_loaded_by_bento(source_stack.tag, source_stack.env, outside_dir)
-    assert "bentos.source_service" in modules and "tasks.owndata.lookup" in modules
-    assert "tasks.owndata.features" not in modules  # the lookup alone, no feature compiler
+    assert "bentos.service" in modules and "tasks.features.lookup" in modules
+    assert not any(m.startswith("tasks.owndata") for m in modules)  # no spec machinery
     src = (source_stack.bento / "src").resolve()
     assert {m: f for m, f in modules.items() if f and src not in Path(f).resolve().parents} == {}
 

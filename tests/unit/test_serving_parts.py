@@ -124,52 +124,54 @@ def test_build_and_service_share_their_names() -> None:
 def test_readiness_refuses_other_feature_definitions(tmp_path: Path) -> None:
     from bentos.readiness import Readiness
     from core.tables import online_features
-    from tasks.features.definitions import definitions_hash
+    from tasks.features.lookup import OnlineView, builtin_view
 
     url = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade_database(url)
     engine = make_engine(url)
-    code_hash = definitions_hash()
-    assert not Readiness(engine, "another-hash", ttl_s=0).check()  # model vs this code
-    ready = Readiness(engine, code_hash, ttl_s=0)
-    assert not ready.check() and "empty" in str(ready.problem)
-    row = {"customer_id": "C1", "as_of": datetime(2024, 1, 1), "features": "{}"}
+    view = builtin_view()
+    other = OnlineView(view.name, view.dtypes, "another-hash")
+    assert not Readiness(engine, other, ttl_s=0).check()  # model vs this code
+    ready = Readiness(engine, view, ttl_s=0)
+    assert not ready.check() and "no rows of view 'crm+billing+helpdesk'" in str(ready.problem)
+    row = {"view": view.name, "customer_id": "C1", "as_of": datetime(2024, 1, 1)}
     with engine.begin() as conn:
         conn.execute(
             online_features.insert(),
-            [{**row, "definitions_hash": "old", "materialized_at": datetime(2024, 1, 1)}],
+            [{**row, "features": "{}", "definitions_hash": "old", "materialized_at": row["as_of"]}],
         )
     assert not ready.check() and "rematerialize" in str(ready.problem)
     with engine.begin() as conn:
-        conn.execute(online_features.update().values(definitions_hash=code_hash))
+        conn.execute(online_features.update().values(definitions_hash=view.definitions_hash))
     assert ready.check() and ready.problem is None
     engine.dispose()
 
 
 def test_readiness_of_a_declared_source_checks_that_sources_rows(tmp_path: Path) -> None:
     from bentos.readiness import Readiness
-    from core.tables import source_online_features
+    from core.tables import online_features
+    from tasks.features.lookup import OnlineView
 
     url = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade_database(url)
     engine = make_engine(url)
     # a source's hash is not this code's built-in hash: only the store is compared
-    ready = Readiness(engine, "telco-hash", source="telco", ttl_s=0)
-    assert not ready.check() and "no rows of source 'telco'" in str(ready.problem)
+    ready = Readiness(engine, OnlineView("telco", {}, "telco-hash"), ttl_s=0)
+    assert not ready.check() and "no rows of view 'telco'" in str(ready.problem)
     row = {"as_of": datetime(2024, 1, 1), "features": "{}", "materialized_at": datetime(2024, 1, 1)}
     with engine.begin() as conn:
         conn.execute(
-            source_online_features.insert(),
+            online_features.insert(),
             [
-                {**row, "source": "shop", "customer_id": "C1", "definitions_hash": "telco-hash"},
-                {**row, "source": "telco", "customer_id": "C1", "definitions_hash": "old"},
+                {**row, "view": "shop", "customer_id": "C1", "definitions_hash": "telco-hash"},
+                {**row, "view": "telco", "customer_id": "C1", "definitions_hash": "old"},
             ],
         )
     assert not ready.check() and "make table" in str(ready.problem)
     with engine.begin() as conn:
         conn.execute(
-            source_online_features.update()
-            .where(source_online_features.c.source == "telco")
+            online_features.update()
+            .where(online_features.c.view == "telco")
             .values(definitions_hash="telco-hash")
         )
     assert ready.check() and ready.problem is None
