@@ -28,6 +28,7 @@ from tasks.owndata.spec import SourceSpec, SpecError, load_spec, source_of
 from tasks.owndata.store import recorded_spec_path
 from tasks.registry.candidate import train_candidate
 from tasks.retries import RETRY_DELAYS, retry_if
+from tasks.training.crossval import TooFewRowsError
 
 retry_on_database_error = retry_if()
 
@@ -117,18 +118,22 @@ def train_spec_task(
 ) -> dict[str, Any]:
     """Fit, evaluate, log, register and gate ``churn-<name>`` on the one training path: the
     source's own horizon is its purge gap; the run and version name the source, and the run
-    keeps the dtypes serving builds its feature record from (``tasks.deploy``)."""
-    return train_candidate(
-        frame,
-        spec=features.feature_spec(),
-        model_name=spec.model_name,
-        horizon_days=horizon_of(spec),
-        min_auc=min_auc,
-        tolerance=tolerance,
-        min_gain=min_gain,
-        tags={TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind},
-        dicts={SOURCE_DTYPES_ARTIFACT: features.dtypes},
-    )
+    keeps the dtypes serving builds its feature record from (``tasks.deploy``). A table too
+    small for a holdout and cross-validation is a SpecError: the data, not the run, is at fault."""
+    try:
+        return train_candidate(
+            frame,
+            spec=features.feature_spec(),
+            model_name=spec.model_name,
+            horizon_days=horizon_of(spec),
+            min_auc=min_auc,
+            tolerance=tolerance,
+            min_gain=min_gain,
+            tags={TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind},
+            dicts={SOURCE_DTYPES_ARTIFACT: features.dtypes},
+        )
+    except TooFewRowsError as exc:
+        raise SpecError(f"{spec.name}: {exc}") from exc
 
 
 @task(cache_policy=NONE)

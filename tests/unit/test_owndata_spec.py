@@ -175,3 +175,24 @@ def test_reader_parquet_and_glob_read_as_text(tmp_path: Path) -> None:
     pd.DataFrame({"id": ["d"], "y": [1]}).to_parquet(tmp_path / "p3.parquet")
     with pytest.raises(SpecError, match="other columns"):
         read_text_table(str(tmp_path / "p*.parquet"))
+
+
+def test_a_table_too_small_to_cross_validate_is_a_spec_error() -> None:
+    """The data is at fault, not the run: the table CLI answers it like bad input (exit 2)."""
+    from tasks.owndata.features import snapshot_features
+    from tasks.owndata.steps import train_spec_task
+
+    contract = derive_contract(_spec(), ROWS, where="t")
+    features = snapshot_features("telco", contract)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(12)],
+            "as_of": pd.Timestamp("2024-06-30"),
+            "label": [1, 1, 1] + [0] * 9,
+            "plan": ["x"] * 12,
+            "totalcharges": [float(i) for i in range(12)],
+        }
+    )
+    with pytest.raises(SpecError, match=r"^telco: 3 churned and 9 stayed rows") as error:
+        train_spec_task.fn(_spec(), frame, features, min_auc=0.5, tolerance=0.01)
+    _one_line(error)
