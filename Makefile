@@ -29,7 +29,7 @@ SPEC ?=
 MODEL ?=
 MODEL_ARG := $(if $(strip $(MODEL)),--model-name $(MODEL))
 
-.PHONY: setup demo test test-system lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve table clean help
+.PHONY: setup demo test test-system lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve declare clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -62,7 +62,7 @@ test-system: setup  ## long end-to-end system tests (marked `system`): full loop
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|owndata|definitions|cli)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|declared|definitions|cli)
 	$(PY) -m bench.run $(ONLY)
 
 up: setup  ## start the local platform in the background (Prefect server + worker, MLflow UI, ...) and print URLs
@@ -77,9 +77,9 @@ status:  ## what `make up` started and still runs
 prefect-server: setup  ## start only the local Prefect server (UI at http://127.0.0.1:4200)
 	$(PY) -m ops.server start --port $(PREFECT_PORT)
 
-table: setup  ## your own data: ingest + features + train + gate the source in SPEC=path/to/spec.yaml
-	@test -n "$(SPEC)" || { echo "usage: make table SPEC=path/to/spec.yaml (see docs/your-data.md)"; exit 2; }
-	$(PY) -m flows.table $(SPEC)
+declare: setup  ## a declared source (your own data): ingest + features + train + gate the source in SPEC=path/to/spec.yaml
+	@test -n "$(SPEC)" || { echo "usage: make declare SPEC=path/to/spec.yaml (see docs/declared-sources.md)"; exit 2; }
+	$(PY) -m flows.declare $(SPEC)
 
 deploy: setup  ## register prefect.yaml deployments on the local server (work pool churn-local)
 	$(PY) -m ops.deploy --port $(PREFECT_PORT)

@@ -13,7 +13,7 @@ AREAS = (
     "serving",
     "monitoring",
     "orchestration",
-    "owndata",
+    "declared",
     "definitions",
     "cli",
 )

@@ -114,7 +114,7 @@ ingestion_runs = Table(
     "ingestion_runs",
     metadata,
     Column("run_id", String(36), primary_key=True),
-    Column("source", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
     Column("window_start", DateTime, nullable=True),
     Column("window_end", DateTime, nullable=True),
     Column("watermark", DateTime, nullable=True),
@@ -133,7 +133,7 @@ quarantine = Table(
     "quarantine",
     metadata,
     Column("id", _BIGID, primary_key=True, autoincrement=True),
-    Column("source", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
     Column("run_id", String(36), nullable=False),
     Column("payload_hash", String(64), nullable=False),
     Column("natural_key", String(128), nullable=True),
@@ -213,7 +213,7 @@ churn_scores = Table(
     Index("ix_churn_scores_customer_id_as_of", "customer_id", "as_of"),
 )
 
-# --- Declared sources (tasks/owndata): one namespace per source spec, keyed by ``source`` ---
+# --- Declared sources (tasks/declared): one namespace per source spec, keyed by ``source`` ---
 
 # A snapshot source: one row per (source, snapshot, id); the typed attributes live in one JSON
 # document (keys = normalized column names) so a new spec needs no migration, and the feature

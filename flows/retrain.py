@@ -21,9 +21,9 @@ from prefect import flow
 
 from core.names import DEFAULT_MODEL_NAME
 from flows.build_features import build_features
+from flows.declare import declare
 from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
-from flows.table import table
 from flows.train import train
 from ops.cli import flow_default, flow_main, flow_option
 from ops.params import AucFloor, AucTolerance, Count, CountOrZero, ModelName, TrialCount
@@ -129,23 +129,23 @@ def _train_builtin(
 def _train_declared(
     stages: list[StageRecord], *, model_name: str, gate: dict[str, Any]
 ) -> dict[str, Any]:
-    """The table flow on the spec file the source was last ingested from (re-ingest, features,
+    """The declare flow on the spec file the source was last ingested from (re-ingest, features,
     train, gate), then the bento of a promoted champion."""
+    from tasks.declared.steps import recorded_spec_task
     from tasks.deploy.steps import build_champion_bento
-    from tasks.orchestration.steps import table_training_outcome
-    from tasks.owndata.steps import recorded_spec_task
+    from tasks.orchestration.steps import declared_training_outcome
 
     spec = recorded_spec_task(model_name)
     summary, record = _timed(
-        "table",
-        lambda: table(spec=spec, **gate),
+        "declare",
+        lambda: declare(spec=spec, **gate),
         lambda out: (
             f"{out['rows_loaded']:,} rows loaded; v{out['version']} {out['decision']}:"
             f" {out['reason']}"
         ),
     )
     stages.append(record)
-    trained = table_training_outcome(summary)
+    trained = declared_training_outcome(summary)
     if trained["decision"] != "promoted":
         stages.append(StageRecord("deploy", "skipped", None, "gate did not promote the model"))
         return trained

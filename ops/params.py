@@ -51,6 +51,6 @@ ModelName = Annotated[
     Field(
         pattern=r"^churn-[a-z][a-z0-9_-]{0,30}$",
         description="registered model: churn-model, churn-model-90d (the built-in sources) or"
-        " churn-<name>, the model of a source declared with make table SPEC=...",
+        " churn-<name>, the model of a source declared with make declare SPEC=...",
     ),
 ]

@@ -3,8 +3,8 @@
 ``get_definition(model_name)`` is how a stage finds what a model is; nothing switches models by
 changing global settings. The built-in definitions live in ``catalog``; every ``definitions/*.yaml``
 of the project is a definition written as text (``document``), e.g. ``churn-sim``, the simulator's
-exports declared in full. A team's declared source (``churn-<name>``, ``make table SPEC=...``) is
-still resolved by ``tasks.owndata`` from its spec. Importing this package connects to nothing and
+exports declared in full. A team's declared source (``churn-<name>``, ``make declare SPEC=...``) is
+still resolved by ``tasks.declared`` from its spec. Importing this package connects to nothing and
 reads no file.
 """
 
@@ -67,6 +67,6 @@ def get_definition(model_name: str | None = None) -> ChurnDefinition:
     if name not in known:
         raise UnknownModelError(
             f"no built-in churn definition is named {name!r} (built-in: {', '.join(known)}); "
-            "a declared source's churn-<name> is trained with make table SPEC=..."
+            "a declared source's churn-<name> is trained with make declare SPEC=..."
         )
     return known[name]

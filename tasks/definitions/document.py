@@ -109,7 +109,7 @@ def _build(doc: _Document) -> ChurnDefinition:
         raise ValueError(
             f"sources: labels come from one lifecycle source on table {LIFECYCLE_TABLE!r} (the"
             f" CRM's signup and cancel dates), found {lifecycle}; a team's own subscriptions"
-            " file is declared with make table SPEC=... (docs/your-data.md)"
+            " file is declared with make declare SPEC=... (docs/declared-sources.md)"
         )
     states = {
         s.name: States(_table(s.states.table), s.states.key, s.states.time)

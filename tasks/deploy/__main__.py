@@ -1,8 +1,8 @@
 """``python -m tasks.deploy build|serve``: the champion's bento (``make bento``, ``make serve``).
 
 ``--model-name churn-<name>`` builds (and serves) a declared source's model instead of
-``churn-model`` (docs/your-data.md). ``serve`` first brings the warehouse to the code's schema, as
-every flow does: a checkout upgraded under a running store keeps serving its champion.
+``churn-model`` (docs/declared-sources.md). ``serve`` first brings the warehouse to the code's
+schema, as every flow does: a checkout upgraded under a running store keeps serving its champion.
 """
 
 from __future__ import annotations

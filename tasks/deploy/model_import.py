@@ -126,7 +126,7 @@ def source_dtypes(run_id: str, names: list[str], *, name: str) -> dict[str, str]
     except (MlflowException, OSError) as exc:
         raise ValueError(
             f"{name} run {run_id}: no {SOURCE_DTYPES_ARTIFACT} (the source's feature types);"
-            " retrain it with `make table` to serve it"
+            " retrain it with `make declare` to serve it"
         ) from exc
     if sorted(dtypes) != sorted(names):
         raise ValueError(

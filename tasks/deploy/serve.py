@@ -29,7 +29,7 @@ def champion_version(model_name: str | None = None) -> str:
         raise RuntimeError(
             f"{name!r} has no {CHAMPION!r} version in {get_settings().mlflow_tracking_uri}; "
             "train one first (make demo, or python -m flows.train; a declared source's "
-            "churn-<name>: make table SPEC=...)"
+            "churn-<name>: make declare SPEC=...)"
         ) from exc
 
 

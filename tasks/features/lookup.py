@@ -44,7 +44,7 @@ class OnlineView:
         """What to run when the view's rows are missing or stale."""
         if self.name == BUILTIN_VIEW:
             return "run the build_features flow to rematerialize"
-        return f"rerun `make table` for source {self.name!r} to rematerialize"
+        return f"rerun `make declare` for source {self.name!r} to rematerialize"
 
 
 @cache

@@ -37,7 +37,7 @@ Aggregate = Literal[
 EVENT_TIME: dict[str, ColumnElement[Any]] = {
     "transactions": transactions.c.occurred_at,
     "tickets": tickets.c.created_at,
-    # declared event sources (tasks/owndata); a feature filters on its source's name
+    # declared event sources (tasks/declared); a feature filters on its source's name
     "source_events": source_events.c.event_time,
 }
 SOURCES: dict[str, Table] = {

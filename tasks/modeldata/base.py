@@ -105,5 +105,6 @@ def model_data(model_name: str, *, engine: Engine) -> ModelData:
         return found
     raise LookupError(
         f"{model_name!r} is neither a built-in model ({DEFAULT_MODEL_NAME}, ...) nor the model of"
-        " an ingested declared source; declare it with make table SPEC=... (docs/your-data.md)"
+        " an ingested declared source; declare it with make declare SPEC=..."
+        " (docs/declared-sources.md)"
     )

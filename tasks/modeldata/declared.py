@@ -1,4 +1,4 @@
-"""``churn-<name>``: a declared source (``tasks.owndata``), by its stored contract."""
+"""``churn-<name>``: a declared source (``tasks.declared``), by its stored contract."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from core.settings import get_settings
-from tasks.features.lookup import OnlineFeatures, get_online_features
-from tasks.features.retrieval import get_historical_features
-from tasks.modeldata.base import LabelsUnavailableError
-from tasks.owndata.features import SourceFeatures, source_features
-from tasks.owndata.labels import (
+from tasks.declared.features import SourceFeatures, source_features
+from tasks.declared.labels import (
     available_cutoffs,
     events_labels,
     events_watermark,
     latest_population,
     latest_snapshot,
 )
-from tasks.owndata.spec import SpecError, source_of
-from tasks.owndata.store import load_contract, run_source
+from tasks.declared.spec import SpecError, source_of
+from tasks.declared.store import load_contract, run_source
+from tasks.features.lookup import OnlineFeatures, get_online_features
+from tasks.features.retrieval import get_historical_features
+from tasks.modeldata.base import LabelsUnavailableError
 
 SNAPSHOT_NO_LABELS = (
     "a snapshot source has no delayed labels: its churn flag is the outcome at the snapshot the"

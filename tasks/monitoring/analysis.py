@@ -73,7 +73,7 @@ def observe(
         raise RuntimeError(
             f"nothing to monitor for {data.model_name}: no prediction in the window and no"
             " online features of its population; materialize them (python -m flows.build_features,"
-            " or make table SPEC=... for a declared source) or serve predictions first"
+            " or make declare SPEC=... for a declared source) or serve predictions first"
         )
     log.info(
         "%s: no prediction served in [%s, %s): monitoring the online store",

@@ -91,7 +91,7 @@ def load_champion_reference(
         raise RuntimeError(
             f"no {CHAMPION!r} version of model {name!r} in {get_settings().mlflow_tracking_uri};"
             " run the train flow (python -m flows.train; a declared source's churn-<name>:"
-            " make table SPEC=...) first"
+            " make declare SPEC=...) first"
         ) from exc
     run_id = str(version.run_id)
     with tempfile.TemporaryDirectory(prefix="churn-monitor-") as tmp:

@@ -42,7 +42,7 @@ def start_run(data: ModelData) -> RunContext:
     if watermark is None:
         raise RuntimeError(
             f"{data.model_name}: its data is empty; ingest it first (python -m flows.ingest, or"
-            " make table SPEC=... for a declared source)"
+            " make declare SPEC=... for a declared source)"
         )
     return RunContext(str(uuid.uuid4()), utc_now(), watermark)
 

@@ -45,6 +45,6 @@ def publish_retrain_report(
 
 
 @task(cache_policy=NONE)
-def table_training_outcome(summary: dict[str, Any]) -> dict[str, Any]:
-    """The table flow's summary in the train flow's shape (``tasks.orchestration.report``)."""
+def declared_training_outcome(summary: dict[str, Any]) -> dict[str, Any]:
+    """The declare flow's summary in the train flow's shape (``tasks.orchestration.report``)."""
     return table_outcome(summary)

@@ -64,7 +64,7 @@ def load_champion(*, tracking_uri: str, model_name: str) -> ChampionModel:
         raise LookupError(
             f"no {CHAMPION!r} version of {model_name!r} in {tracking_uri}; "
             "run the train (or retrain) flow until the gate promotes a model (a declared"
-            " source's churn-<name>: make table SPEC=...)"
+            " source's churn-<name>: make declare SPEC=...)"
         ) from exc
     mlflow.set_registry_uri(tracking_uri)
     loaded = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
@@ -151,7 +151,7 @@ def score_customers(
         build = (
             "run the build_features flow"
             if data.source is None
-            else f"rerun make table SPEC=... for source {data.source!r}"
+            else f"rerun make declare SPEC=... for source {data.source!r}"
         )
         raise ValueError(f"{data.model_name}: no online features of its population; {build}")
     if online.unknown_ids:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from core.db import make_engine
 from core.settings import get_settings
 from core.tables import churn_scores, monitoring_metrics, prediction_log, source_schemas
-from tests.owndata.files import EVENTS_SPEC, write_events, write_spec
+from tests.declared.files import EVENTS_SPEC, write_events, write_spec
 
 MODEL = "churn-shop"
 
@@ -34,7 +34,7 @@ class Shop:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> Iterator[Shop]:
     """CHURN_HOME (for the whole module) holding churn-shop's champion, trained by `table`."""
-    from flows.table import table
+    from flows.declare import declare
 
     folder = tmp_path_factory.mktemp("declared-loop")
     write_events(folder, customers=250)
@@ -44,7 +44,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> Itera
         mp.delenv("CHURN_DATABASE_URL", raising=False)
         mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
         get_settings.cache_clear()
-        trained = table(spec=str(spec), min_auc=0.6)
+        trained = declare(spec=str(spec), min_auc=0.6)
         assert trained["decision"] == "promoted", trained
         yield Shop(folder, spec, trained)
     get_settings.cache_clear()
@@ -87,7 +87,8 @@ def test_monitor_flow_monitors_the_declared_model(shop: Shop) -> None:
     assert features and all(
         f.startswith(("login_", "ticket_", "payment_", "days_")) for f in features
     )
-    assert {lab["source"] for lab in labels if "source" in lab} <= {"spec:shop", "online_features"}
+    sources = {lab["source"] for lab in labels if "source" in lab}
+    assert sources <= {"declared:shop", "online_features"}
     prom = Path(out["prometheus"])
     assert prom.name == f"churn_monitoring-{MODEL}.prom"
     families = {f.name: f for f in text_string_to_metric_families(prom.read_text())}
@@ -119,7 +120,7 @@ def test_retrain_flow_reingests_the_spec_trains_deploys_and_monitors(shop: Shop)
     out = retrain(model_name=MODEL, reason="test", min_auc=0.6, tolerance=0.5)
     assert out["model_name"] == MODEL and out["model_version"] == "2"
     assert out["decision"] == "promoted", out
-    assert list(out["stages"]) == ["table", "deploy", "monitor"]
+    assert list(out["stages"]) == ["declare", "deploy", "monitor"]
     assert out["bento_tag"].startswith(f"churn-service:{MODEL}-v2-")
     engine = make_engine(get_settings().database_url)
     with engine.connect() as conn:
@@ -147,5 +148,5 @@ def test_retrain_of_a_model_whose_spec_has_gone_fails_in_one_line(
     finally:
         moved.rename(shop.spec)
     err = capsys.readouterr().err.strip().splitlines()
-    expected = f"{MODEL}'s spec {shop.spec.resolve()} no longer exists; run make table SPEC=..."
+    expected = f"{MODEL}'s spec {shop.spec.resolve()} no longer exists; run make declare SPEC=..."
     assert expected in err[0], err

@@ -66,7 +66,7 @@ def test_materialize_replaces_the_whole_view_and_no_other(engine: Engine) -> Non
     assert lookup_online_rows(["C1", "C2"], engine=engine, view=shop) == {
         "C1": {"as_of": AS_OF - 30 * DAY, "features": {"visits": 4}}
     }
-    with pytest.raises(StaleFeaturesError, match=r"\('shop', 'C1'\).*make table"):
+    with pytest.raises(StaleFeaturesError, match=r"\('shop', 'C1'\).*make declare"):
         lookup_online_rows(["C1"], engine=engine, view=OnlineView("shop", {}, "other"))
 
 

@@ -13,7 +13,7 @@ import pytest
 from mlflow import MlflowClient
 
 from core.settings import get_settings
-from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
+from tests.declared.files import TELCO_SPEC, write_spec, write_telco
 
 
 @pytest.fixture
@@ -28,10 +28,10 @@ def home(tmp_path: Path) -> Iterator[Path]:
 
 
 def _load(folder: Path, *, signal: float) -> dict[str, Any]:
-    from flows.table import table
+    from flows.declare import declare
 
     write_telco(folder, rows=900, signal=signal)
-    summary: dict[str, Any] = table(spec=str(write_spec(folder, TELCO_SPEC)), min_auc=0.6)
+    summary: dict[str, Any] = declare(spec=str(write_spec(folder, TELCO_SPEC)), min_auc=0.6)
     return summary
 
 

@@ -86,3 +86,28 @@ def test_one_online_store_takes_the_declared_rows_and_gives_them_back(blank_url:
         assert [tuple(r) for r in builtin] == [("C1", "builtin")]
         assert [tuple(r) for r in declared] == [("shop", "u1"), ("telco", "C1")]
     engine.dispose()
+
+
+def test_declared_runs_are_renamed_and_fit_a_long_source_name(blank_url: str) -> None:
+    upgrade_database(blank_url, "0011")
+    at = datetime(2024, 5, 1)
+    run = (
+        "INSERT INTO ingestion_runs (run_id, source, status, started_at, rows_read, rows_loaded,"
+        " rows_quarantined) VALUES (:r, :s, 'ok', :t, 0, 0, 0)"
+    )
+    engine = make_engine(blank_url)
+    with engine.begin() as conn:
+        conn.execute(text(run), [{"r": "r1", "s": "spec:telco", "t": at}])
+        conn.execute(text(run), [{"r": "r2", "s": "crm", "t": at}])
+    upgrade_database(blank_url)
+    long_name = "declared:" + "x" * 24  # the longest source name a spec allows
+    with engine.begin() as conn:
+        conn.execute(text(run), [{"r": "r3", "s": long_name, "t": at}])
+        sources = conn.execute(text("SELECT source FROM ingestion_runs ORDER BY run_id")).scalars()
+        assert list(sources) == ["declared:telco", "crm", long_name]
+        conn.execute(text("DELETE FROM ingestion_runs WHERE run_id = 'r3'"))
+    _downgrade(blank_url, "0011")
+    with engine.connect() as conn:
+        sources = conn.execute(text("SELECT source FROM ingestion_runs ORDER BY run_id")).scalars()
+        assert list(sources) == ["spec:telco", "crm"]
+    engine.dispose()

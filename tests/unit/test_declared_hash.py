@@ -5,7 +5,7 @@ must not change, or every declared champion would answer 503 after an upgrade.""
 
 from __future__ import annotations
 
-from tasks.owndata.features import source_features
+from tasks.declared.features import source_features
 
 SNAPSHOT_CONTRACT = {
     "id_column": "id",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from prefect import Flow
 
-from flows import build_features, demo, ingest, monitor, retrain, rollback, score_batch, table
+from flows import build_features, declare, demo, ingest, monitor, retrain, rollback, score_batch
 from flows import train as train_cli
 from ops.cli import flow_default, flow_option, flow_parameters
 from simulator.config import SimConfig
@@ -24,7 +24,7 @@ CLIS: list[tuple[Flow[Any, Any], Callable[[], argparse.ArgumentParser], list[str
     (retrain.retrain, retrain._parser, []),
     (rollback.rollback, rollback._parser, []),
     (score_batch.score_batch, score_batch._parser, []),
-    (table.table, table._parser, ["spec.yaml"]),
+    (declare.declare, declare._parser, ["spec.yaml"]),
     (train_cli.train, train_cli._parser, []),
 ]
 IDS = [flow.name for flow, _, _ in CLIS]
@@ -42,7 +42,7 @@ def test_flow_cli_without_options_passes_no_parameter(
 ) -> None:
     parser = make_parser()
     assert _options(parser, flow), "the CLI sets none of the flow's parameters"
-    expected = {"spec": "spec.yaml"} if positional else {}  # table's spec is required
+    expected = {"spec": "spec.yaml"} if positional else {}  # declare's spec is required
     assert flow_parameters(flow, parser.parse_args(positional)) == expected
 
 

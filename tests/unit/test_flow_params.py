@@ -78,7 +78,7 @@ def test_deployment_schema_carries_the_ranges() -> None:
         ("monitor", {"min_roc_auc": 1.5}, "min_roc_auc (--min-roc-auc): Input should be less"),
         ("monitor", {"window_hours": -1}, "window_hours (--window-hours): Input should be"),
         ("score_batch", {"top_k": -1}, "top_k (--top-k): Input should be greater than or equal"),
-        ("table", {"spec": "s.yaml", "tolerance": -1}, "tolerance (--tolerance): Input should"),
+        ("declare", {"spec": "s.yaml", "tolerance": -1}, "tolerance (--tolerance): Input should"),
         ("monitor", {"model_name": "Churn X"}, "model_name (--model-name): String should match"),
         ("score_batch", {"model_name": "telco"}, "model_name (--model-name): String should"),
         ("retrain", {"model_name": "churn-"}, "model_name (--model-name): String should match"),
@@ -104,7 +104,7 @@ def test_flow_modules_load_without_the_heavy_stage_libraries() -> None:
     code = (
         "import sys\n"
         "import flows.train, flows.retrain, flows.monitor, flows.rollback, flows.score_batch\n"
-        "import flows.table, flows.ingest, flows.build_features\n"
+        "import flows.declare, flows.ingest, flows.build_features\n"
         "heavy = ('mlflow', 'xgboost', 'sklearn', 'evidently', 'bentoml')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )

@@ -167,7 +167,7 @@ def test_readiness_of_a_declared_source_checks_that_sources_rows(tmp_path: Path)
                 {**row, "view": "telco", "customer_id": "C1", "definitions_hash": "old"},
             ],
         )
-    assert not ready.check() and "make table" in str(ready.problem)
+    assert not ready.check() and "make declare" in str(ready.problem)
     with engine.begin() as conn:
         conn.execute(
             online_features.update()

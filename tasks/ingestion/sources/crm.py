@@ -69,7 +69,7 @@ class CrmSource:
     """CRM exports: monthly files of customer attributes, loaded as SCD2 versions.
 
     A team's own flat churn table is not read as CRM data: it is a declared source
-    (``make table SPEC=...``, docs/your-data.md), which keeps all of its columns.
+    (``make declare SPEC=...``, docs/declared-sources.md), which keeps all of its columns.
     """
 
     name = "crm"

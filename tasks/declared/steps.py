@@ -20,12 +20,12 @@ from sqlalchemy import Engine
 from core.db import make_engine
 from core.names import DEFAULT_MIN_GAIN, SOURCE_DTYPES_ARTIFACT, TAG_SOURCE, TAG_SOURCE_KIND
 from core.settings import get_settings
-from tasks.owndata.features import SourceFeatures
-from tasks.owndata.pipeline import build_training_frame, horizon_of, ingest_source
-from tasks.owndata.refresh import OnlineRefresh, refresh_online_store
-from tasks.owndata.source import DeclaredIngestResult, check_source
-from tasks.owndata.spec import SourceSpec, SpecError, load_spec, source_of
-from tasks.owndata.store import recorded_spec_path
+from tasks.declared.features import SourceFeatures
+from tasks.declared.pipeline import build_training_frame, horizon_of, ingest_source
+from tasks.declared.refresh import OnlineRefresh, refresh_online_store
+from tasks.declared.source import DeclaredIngestResult, check_source
+from tasks.declared.spec import SourceSpec, SpecError, load_spec, source_of
+from tasks.declared.store import recorded_spec_path
 from tasks.registry.candidate import train_candidate
 from tasks.retries import RETRY_DELAYS, retry_if
 from tasks.training.crossval import TooFewRowsError
@@ -137,7 +137,7 @@ def train_spec_task(
 
 
 @task(cache_policy=NONE)
-def publish_table_summary(summary: dict[str, Any]) -> str:
+def publish_declared_summary(summary: dict[str, Any]) -> str:
     """Attach the run's outcome to the flow run as a markdown artifact."""
     cv = summary["cv_roc_auc"]
     lines = [

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.owndata.spec import SpecError
+from tasks.declared.spec import SpecError
 
 RESERVED = {"customer_id", "as_of", "label", "row_id", "score", "source"}
 

@@ -1,6 +1,6 @@
 """A declared source end to end, as plain functions: ingest → features → training set.
 
-Flows wire these through ``tasks.owndata.steps``; tests and benchmarks call them directly.
+Flows wire these through ``tasks.declared.steps``; tests and benchmarks call them directly.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from sqlalchemy import Engine
 
 from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
+from tasks.declared.features import SourceFeatures, source_features
+from tasks.declared.labels import latest_population, snapshot_labels
+from tasks.declared.source import DeclaredIngestResult, ingest_declared
+from tasks.declared.spec import SourceSpec, SpecError
+from tasks.declared.store import load_contract
 from tasks.features.online import MaterializeResult, materialize_view
 from tasks.features.retrieval import get_historical_features
 from tasks.modeldata.declared import DeclaredData
-from tasks.owndata.features import SourceFeatures, source_features
-from tasks.owndata.labels import latest_population, snapshot_labels
-from tasks.owndata.source import DeclaredIngestResult, ingest_declared
-from tasks.owndata.spec import SourceSpec, SpecError
-from tasks.owndata.store import load_contract
 from tasks.training.cutoffs import read_training_set
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """An event source's own ``horizon_days`` drives its out-of-time training: the purge gaps between
 its train, validation and holdout cutoffs, and the horizon its MLflow run records. Real
-warehouse and MLflow store; the plain functions the table flow's tasks wrap (Prefect: the
+warehouse and MLflow store; the plain functions the declare flow's tasks wrap (Prefect: the
 registry lock)."""
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from core.names import (
 )
 from core.settings import get_settings
 from core.stores import prepare_stores
-from tasks.owndata.pipeline import build_training_frame, ingest_source
-from tasks.owndata.spec import SpecError, load_spec
-from tasks.owndata.steps import train_spec_task
-from tests.owndata.files import EVENTS_SPEC, write_events, write_spec
+from tasks.declared.pipeline import build_training_frame, ingest_source
+from tasks.declared.spec import SpecError, load_spec
+from tasks.declared.steps import train_spec_task
+from tests.declared.files import EVENTS_SPEC, write_events, write_spec
 
 SETTING = 30  # CHURN_HORIZON_DAYS in this test
 HORIZON = 60  # the spec's: longer than the setting

@@ -1,4 +1,4 @@
-"""`make table SPEC=...` end to end on tables the test makes: a flat churn table and an event log
+"""`make declare SPEC=...` end to end on tables the test makes: a flat churn table and an event log
 become gated, registered ``churn-<name>`` models whose online features serve by id; bad input is
 one line naming the problem, with nothing written. Real Prefect server, MLflow store, warehouse."""
 
@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from core.db import make_engine
 from core.tables import online_features
-from flows.table import main, table
+from flows.declare import declare, main
+from tasks.declared.pipeline import load_features
+from tasks.declared.spec import load_spec
 from tasks.features.lookup import get_online_features
-from tasks.owndata.pipeline import load_features
-from tasks.owndata.spec import load_spec
-from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
+from tests.declared.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _make_table(spec: Path, home: Path, server: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CHURN_HOME": str(home), "PREFECT_API_URL": server}
     return subprocess.run(
-        ["make", "-s", "table", f"SPEC={spec}"],
+        ["make", "-s", "declare", f"SPEC={spec}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -95,7 +95,7 @@ def test_table_flow_event_log_trains_out_of_time(
     tmp_path: Path, prefect_server: str, churn_home: Path, min_auc: float, decision: str
 ) -> None:
     write_events(tmp_path, customers=250)
-    summary = table(spec=str(write_spec(tmp_path, EVENTS_SPEC)), min_auc=min_auc)
+    summary = declare(spec=str(write_spec(tmp_path, EVENTS_SPEC)), min_auc=min_auc)
     assert summary["model_name"] == "churn-shop" and summary["version"] == "1"
     assert summary["cv_roc_auc"] is None  # out-of-time: no k-fold
     holdout_auc = float(summary["holdout_roc_auc"])

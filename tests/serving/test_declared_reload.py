@@ -1,5 +1,5 @@
 """A reload that changes a declared source's definitions (a new category value) never pulls the
-online store from under the served champion: ``make table`` writes the store after the gate.
+online store from under the served champion: ``make declare`` writes the store after the gate.
 Rejected (a ``min_auc`` floor the candidate cannot reach), the running champion's API keeps
 answering from its own rows; promoted, the new champion's bento answers from rows of its own
 definitions. Real Prefect server, MLflow store, warehouse and ``bentoml serve``; 400 rows."""
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core.db import make_engine
 from core.settings import get_settings
 from core.tables import online_features
-from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
+from tests.declared.files import TELCO_SPEC, write_spec, write_telco
 from tests.serving.conftest import Server, start_server, stop_server
 
 MODEL = "churn-telco"
@@ -53,14 +53,14 @@ def test_table_reload_with_new_definitions_keeps_the_champion_served(
     tmp_path: Path, churn_home: Path, prefect_server: str, outside_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from flows.table import table
+    from flows.declare import declare
 
     monkeypatch.delenv("CHURN_DATABASE_URL", raising=False)
     monkeypatch.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
     get_settings.cache_clear()
     frame = write_telco(tmp_path, rows=400, signal=1.6)
     spec = str(write_spec(tmp_path, TELCO_SPEC))
-    first = table(spec=spec, min_auc=0.6)
+    first = declare(spec=spec, min_auc=0.6)
     assert (first["decision"], first["online_rows"]) == ("promoted", len(_online_hashes()))
     served = _serve_champion(outside_dir)
     try:
@@ -72,7 +72,7 @@ def test_table_reload_with_new_definitions_keeps_the_champion_served(
 
         # (a) rejected by the floor, whatever the champion comparison: the store stays the
         # champion's and its API answers as before
-        rejected = table(spec=spec, min_auc=0.999)
+        rejected = declare(spec=spec, min_auc=0.999)
         assert rejected["decision"] == "rejected", rejected
         assert rejected["definitions_hash"] != first["definitions_hash"]
         assert _predict(served, ids) == before
@@ -84,7 +84,7 @@ def test_table_reload_with_new_definitions_keeps_the_champion_served(
         stop_server(served)
 
     # (b) promoted: the store moves to the new champion's definitions, which its bento reads
-    promoted = table(spec=spec, min_auc=0.501)
+    promoted = declare(spec=spec, min_auc=0.501)
     assert promoted["decision"] == "promoted", promoted
     assert promoted["definitions_hash"] == rejected["definitions_hash"]
     assert promoted["online_as_of"] == "2024-06-30T00:00:00"

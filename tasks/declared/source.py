@@ -20,21 +20,21 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, insert
 
 from core.tables import source_events, source_snapshots, source_subscriptions
-from tasks.ingestion.base import CheckedChunk, IngestionResult, RawChunk, RunContext, Window
-from tasks.ingestion.bulk import frame_rows, write_rows
-from tasks.ingestion.contracts import Contract, Field, Rule, not_after
-from tasks.ingestion.quarantine import split_chunk
-from tasks.ingestion.runner import ingest_source
-from tasks.owndata.contract import (
+from tasks.declared.contract import (
     check_contract,
     check_ids,
     derive_contract,
     normal_label,
     with_categories,
 )
-from tasks.owndata.reader import find_columns, read_text_table
-from tasks.owndata.spec import SourceSpec, SpecError
-from tasks.owndata.store import run_source, save_contract
+from tasks.declared.reader import find_columns, read_text_table
+from tasks.declared.spec import SourceSpec, SpecError
+from tasks.declared.store import run_source, save_contract
+from tasks.ingestion.base import CheckedChunk, IngestionResult, RawChunk, RunContext, Window
+from tasks.ingestion.bulk import frame_rows, write_rows
+from tasks.ingestion.contracts import Contract, Field, Rule, not_after
+from tasks.ingestion.quarantine import split_chunk
+from tasks.ingestion.runner import ingest_source
 
 # The most frequent event types get features; rarer ones are stored but not featurized.
 MAX_EVENT_TYPES = 20
@@ -239,7 +239,7 @@ def ingest_declared(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult
 
 def check_source(spec: SourceSpec) -> None:
     """Read the spec's file(s) and derive their contracts; SpecError when they cannot be
-    ingested. Nothing is written (run first by ``make table`` and the ``table`` flow)."""
+    ingested. Nothing is written (run first by ``make declare`` and the ``table`` flow)."""
     DeclaredSource(spec).check_schema(spec.base_dir, Window())
 
 

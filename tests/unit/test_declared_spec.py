@@ -8,12 +8,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tasks.declared.contract import check_contract, derive_contract, normal_label
+from tasks.declared.reader import feature_key
+from tasks.declared.source import check_source
+from tasks.declared.spec import SpecError, load_spec, parse_spec
 from tasks.ingestion.contracts import check_frame
-from tasks.owndata.contract import check_contract, derive_contract, normal_label
-from tasks.owndata.reader import feature_key
-from tasks.owndata.source import check_source
-from tasks.owndata.spec import SpecError, load_spec, parse_spec
-from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec
+from tests.declared.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec
 
 ROWS = pd.DataFrame(
     {
@@ -166,7 +166,7 @@ def test_normal_label_and_feature_key() -> None:
 
 
 def test_reader_parquet_and_glob_read_as_text(tmp_path: Path) -> None:
-    from tasks.owndata.reader import read_text_table
+    from tasks.declared.reader import read_text_table
 
     pd.DataFrame({"id": ["a", "b"], "x": [1.5, None]}).to_parquet(tmp_path / "p1.parquet")
     pd.DataFrame({"id": ["c"], "x": [2.0]}).to_parquet(tmp_path / "p2.parquet")
@@ -178,9 +178,9 @@ def test_reader_parquet_and_glob_read_as_text(tmp_path: Path) -> None:
 
 
 def test_a_table_too_small_to_cross_validate_is_a_spec_error() -> None:
-    """The data is at fault, not the run: the table CLI answers it like bad input (exit 2)."""
-    from tasks.owndata.features import snapshot_features
-    from tasks.owndata.steps import train_spec_task
+    """The data is at fault, not the run: the declare CLI answers it like bad input (exit 2)."""
+    from tasks.declared.features import snapshot_features
+    from tasks.declared.steps import train_spec_task
 
     contract = derive_contract(_spec(), ROWS, where="t")
     features = snapshot_features("telco", contract)

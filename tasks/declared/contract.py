@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from tasks.declared.reader import feature_key, find_columns
+from tasks.declared.spec import SourceSpec, SpecError
 from tasks.ingestion.contracts import Contract, Field, Rule
-from tasks.owndata.reader import feature_key, find_columns
-from tasks.owndata.spec import SourceSpec, SpecError
 
 # Share of non-blank values that must parse as numbers for a column to be inferred numeric;
 # the rest are typos to quarantine, not a reason to treat prices as categories.

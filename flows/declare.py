@@ -1,8 +1,9 @@
-"""Flow ``table``: your own churn data, declared in one spec file → a gated, served model.
+"""Flow ``declare``: a declared source (your own churn data in one spec file) → a gated, served
+model.
 
 check spec + data → ingest (contract, quarantine, duplicates) → training set → train,
-evaluate, log, register ``churn-<name>`` and gate → online store (for the champion). ``make table
-SPEC=path/to/spec.yaml`` runs it and prints one JSON line; see docs/your-data.md.
+evaluate, log, register ``churn-<name>`` and gate → online store (for the champion). ``make declare
+SPEC=path/to/spec.yaml`` runs it and prints one JSON line; see docs/declared-sources.md.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from ops.cli import check_parameters, flow_option, flow_parameters
 from ops.params import AucFloor, AucGain, AucTolerance
 
 
-@flow(name="table")
-def table(
+@flow(name="declare")
+def declare(
     spec: str,
     min_auc: AucFloor = 0.75,
     tolerance: AucTolerance = 0.01,
@@ -32,10 +33,10 @@ def table(
     """Ingest the source declared in the ``spec`` file, build its features, train and gate it,
     then refresh its online store for the champion (never with definitions it cannot read)."""
     # mlflow and xgboost load when the flow runs, not with this module (bad parameters: ~2 s)
-    from tasks.owndata.steps import (
+    from tasks.declared.steps import (
         check_spec_task,
         ingest_spec_task,
-        publish_table_summary,
+        publish_declared_summary,
         refresh_online_task,
         train_spec_task,
         training_frame_task,
@@ -63,21 +64,21 @@ def table(
         "replaced": ingested.replaced,
         **online.summary(),
     }
-    publish_table_summary(summary)
+    publish_declared_summary(summary)
     return summary
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m flows.table",
+        prog="python -m flows.declare",
         description="Train, register and gate churn-<name> from the source declared in a spec"
-        " file (see docs/your-data.md). Prints one JSON line.",
+        " file (see docs/declared-sources.md). Prints one JSON line.",
     )
     parser.add_argument("spec", help="path to the source spec (YAML)")
-    flow_option(parser, table, "min_auc", type=float, help="holdout ROC-AUC floor")
-    flow_option(parser, table, "tolerance", type=float, help="allowed AUC drop vs the champion")
+    flow_option(parser, declare, "min_auc", type=float, help="holdout ROC-AUC floor")
+    flow_option(parser, declare, "tolerance", type=float, help="allowed AUC drop vs the champion")
     flow_option(
-        parser, table, "min_gain", type=float, help="AUC a reload of the same data must gain"
+        parser, declare, "min_gain", type=float, help="AUC a reload of the same data must gain"
     )
     parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
     parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
@@ -93,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     # handlers it attaches to our loggers (PREFECT_LOGGING_EXTRA_LOGGERS below)
     logging.getLogger("tasks").setLevel(logging.INFO)
     try:  # one-line errors for the parameters, the spec and its data before any server or write
-        parameters = check_parameters(table, flow_parameters(table, args))
+        parameters = check_parameters(declare, flow_parameters(declare, args))
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from tasks.owndata.source import check_source
-    from tasks.owndata.spec import SpecError, load_spec
+    from tasks.declared.source import check_source
+    from tasks.declared.spec import SpecError, load_spec
 
     try:
         check_source(load_spec(args.spec))
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         # snapshots, fold scores) on the console and in the UI
         os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models")
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            summary = table(**parameters)
+            summary = declare(**parameters)
     except (SpecError, UsageError) as exc:
         if args.verbose:
             raise

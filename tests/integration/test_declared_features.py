@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from tasks.declared.labels import available_cutoffs, events_labels
+from tasks.declared.pipeline import ingest_source, load_features, materialize_spec
+from tasks.declared.spec import load_spec
 from tasks.features.lookup import (
     OnlineView,
     StaleFeaturesError,
@@ -17,10 +20,7 @@ from tasks.features.lookup import (
     lookup_online_rows,
 )
 from tasks.features.retrieval import get_historical_features
-from tasks.owndata.labels import available_cutoffs, events_labels
-from tasks.owndata.pipeline import ingest_source, load_features, materialize_spec
-from tasks.owndata.spec import load_spec
-from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_spec
+from tests.declared.files import EVENTS_SPEC, TELCO_SPEC, write_spec
 
 
 def _telco(folder: Path, day: str, tenure: list[str]) -> None:

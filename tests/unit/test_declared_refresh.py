@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.owndata.refresh import Champion, decide_refresh
+from tasks.declared.refresh import Champion, decide_refresh
 
 
 @pytest.mark.parametrize(

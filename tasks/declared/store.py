@@ -9,13 +9,13 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from core.names import utc_now
 from core.tables import source_schemas
-from tasks.owndata.spec import SourceSpec, SpecError, model_name_of
+from tasks.declared.spec import SourceSpec, SpecError, model_name_of
 
 
 def run_source(name: str) -> str:
     """The ``source`` value of a declared source in the shared ingestion_runs/quarantine tables
     (prefixed, so a spec named like a built-in source cannot mix with it)."""
-    return f"spec:{name}"
+    return f"declared:{name}"
 
 
 def save_contract(conn: Connection, *, spec: SourceSpec, contract: dict[str, Any]) -> None:
@@ -44,16 +44,16 @@ def recorded_spec_path(source: str, *, engine: Engine) -> Path:
         ).one_or_none()
     if row is None:
         raise SpecError(
-            f"{model}: source {source!r} has not been ingested yet; run make table SPEC=..."
+            f"{model}: source {source!r} has not been ingested yet; run make declare SPEC=..."
         )
     if row.spec_path is None:
         raise SpecError(
             f"{model}: no spec file is recorded for source {source!r} (ingested before specs"
-            " were recorded, or from no file); run make table SPEC=... once"
+            " were recorded, or from no file); run make declare SPEC=... once"
         )
     path = Path(row.spec_path)
     if not path.is_file():
-        raise SpecError(f"{model}'s spec {path} no longer exists; run make table SPEC=...")
+        raise SpecError(f"{model}'s spec {path} no longer exists; run make declare SPEC=...")
     return path
 
 
@@ -66,5 +66,5 @@ def load_contract(source: str, *, engine: Engine) -> tuple[str, dict[str, Any]]:
             )
         ).one_or_none()
     if row is None:
-        raise SpecError(f"source {source!r} has not been ingested yet; run `make table SPEC=...`")
+        raise SpecError(f"source {source!r} has not been ingested yet; run `make declare SPEC=...`")
     return str(row.kind), dict(row.contract)

@@ -20,16 +20,16 @@ from core.tables import (
     source_snapshots,
     source_subscriptions,
 )
-from tasks.owndata.pipeline import ingest_source
-from tasks.owndata.spec import SpecError, load_spec
-from tests.owndata.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
+from tasks.declared.pipeline import ingest_source
+from tasks.declared.spec import SpecError, load_spec
+from tests.declared.files import EVENTS_SPEC, TELCO_SPEC, write_events, write_spec, write_telco
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHILD = """
 import json, logging, sys
 from core.db import make_engine
-from tasks.owndata.pipeline import ingest_source
-from tasks.owndata.spec import load_spec
+from tasks.declared.pipeline import ingest_source
+from tasks.declared.spec import load_spec
 
 # force: importing Prefect configured the root logger already
 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr, force=True)
@@ -65,7 +65,7 @@ def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engi
         checks = sorted(
             reason["check"]
             for r in conn.execute(
-                select(quarantine.c.reasons).where(quarantine.c.source == "spec:telco")
+                select(quarantine.c.reasons).where(quarantine.c.source == "declared:telco")
             )
             for reason in r.reasons
         )
@@ -77,7 +77,7 @@ def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engi
     assert (again.rows_loaded, again.rows_quarantined, again.duplicates) == (60, 0, 0)
     assert again.replaced == result.rows_loaded
     assert _count(engine, source_snapshots) == 60
-    assert _count(engine, ingestion_runs, ingestion_runs.c.source == "spec:telco") == 2
+    assert _count(engine, ingestion_runs, ingestion_runs.c.source == "declared:telco") == 2
 
 
 def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> None:
@@ -142,7 +142,7 @@ def test_concurrent_loads_of_one_source_take_turns(
             seen = []
             for line in child.stderr:
                 seen.append(line)
-                if "spec:telco: ingest: waiting for another process" in line:
+                if "declared:telco: ingest: waiting for another process" in line:
                     break
             else:
                 raise AssertionError(f"child ended without waiting: {''.join(seen)}")

@@ -3,8 +3,8 @@
 On a synthetic Telco-shaped table (``simulator.tables.telco_table``, 7,000 rows, 20 columns),
 both models are cross-validated on the same stratified 5 folds of the same deduplicated,
 non-holdout rows. The baseline is what a notebook does: ``XGBClassifier()`` with default settings
-on one-hot coded columns. Figures: ``owndata.cv_roc_auc``, ``owndata.baseline_xgb.cv_roc_auc``,
-``owndata.holdout_roc_auc``, ``owndata.wall_s``.
+on one-hot coded columns. Figures: ``declared.cv_roc_auc``, ``declared.baseline_xgb.cv_roc_auc``,
+``declared.holdout_roc_auc``, ``declared.wall_s``.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def baseline_cv_roc_auc(frame: pd.DataFrame, spec: FeatureSpec, *, seed: int) ->
 
 def training_frame(rows: int, *, seed: int, workdir: Path) -> tuple[pd.DataFrame, FeatureSpec]:
     """Ingest a synthetic Telco table through the spec path; return its training frame + spec."""
-    from tasks.owndata.pipeline import build_training_frame, ingest_source
-    from tasks.owndata.spec import parse_spec
+    from tasks.declared.pipeline import build_training_frame, ingest_source
+    from tasks.declared.spec import parse_spec
 
     telco_table(rows, seed=seed).to_csv(workdir / "telco.csv", index=False)
     url = f"sqlite:///{workdir / 'warehouse.db'}"
@@ -73,15 +73,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from tasks.training.crossval import fit_crossval
 
-    with tempfile.TemporaryDirectory(prefix="bench-owndata-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-declared-") as tmp:
         frame, spec = training_frame(args.rows, seed=args.seed, workdir=Path(tmp))
     started = time.perf_counter()
     model = fit_crossval(frame, spec=spec, seed=args.seed)
-    emit("owndata.wall_s", time.perf_counter() - started, "s")
-    emit("owndata.cv_roc_auc", model.cv_roc_auc, "roc_auc")
-    emit("owndata.holdout_roc_auc", model.evaluation.metrics["roc_auc"], "roc_auc")
+    emit("declared.wall_s", time.perf_counter() - started, "s")
+    emit("declared.cv_roc_auc", model.cv_roc_auc, "roc_auc")
+    emit("declared.holdout_roc_auc", model.evaluation.metrics["roc_auc"], "roc_auc")
     emit(
-        "owndata.baseline_xgb.cv_roc_auc",
+        "declared.baseline_xgb.cv_roc_auc",
         baseline_cv_roc_auc(frame, spec, seed=args.seed),
         "roc_auc",
     )

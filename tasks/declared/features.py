@@ -24,11 +24,11 @@ from sqlalchemy.dialects import sqlite
 
 from core.tables import source_events, source_snapshots
 from models.preprocessing import FeatureSpec
+from tasks.declared.contract import SnapshotContract
+from tasks.declared.reader import feature_key
 from tasks.features.compiler import compile_source_queries
 from tasks.features.lookup import OnlineView
 from tasks.features.spec import FeatureDef
-from tasks.owndata.contract import SnapshotContract
-from tasks.owndata.reader import feature_key
 
 EVENT_WINDOWS = (7, 30, 90)
 
@@ -169,7 +169,7 @@ def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
 
 
 def source_features(source: str, kind: str, contract: dict[str, Any]) -> SourceFeatures:
-    """The feature set of a source from its stored contract (``tasks.owndata.store``)."""
+    """The feature set of a source from its stored contract (``tasks.declared.store``)."""
     if kind == "snapshot":
         return snapshot_features(source, SnapshotContract.from_dict(contract))
     return event_features(source, contract)

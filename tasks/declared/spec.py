@@ -160,7 +160,9 @@ def parse_spec(
     """Validate a spec mapping; raises SpecError with the first problem, field by name."""
     for key in ("base_dir", "path"):  # set from the file's location, never by the YAML
         if key in document:
-            raise SpecError(f"{where}: field {key!r} is not a spec field (see docs/your-data.md)")
+            raise SpecError(
+                f"{where}: field {key!r} is not a spec field (see docs/declared-sources.md)"
+            )
     try:
         return SourceSpec.model_validate({**document, "base_dir": base_dir, "path": path})
     except ValidationError as exc:
@@ -168,5 +170,5 @@ def parse_spec(
         field = ".".join(str(p) for p in first["loc"]) or "spec"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = "is not a spec field (see docs/your-data.md)"
+            message = "is not a spec field (see docs/declared-sources.md)"
         raise SpecError(f"{where}: field {field!r} {message}") from exc

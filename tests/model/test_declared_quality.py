@@ -2,7 +2,7 @@
 
 A synthetic Telco-shaped table with real signal goes through the spec path (ingest → features →
 training frame); both models are cross-validated on the same stratified folds of the same
-deduplicated rows. ``make bench ONLY=owndata`` reports the figures on the full 7,000 rows.
+deduplicated rows. ``make bench ONLY=declared`` reports the figures on the full 7,000 rows.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.owndata import baseline_cv_roc_auc, training_frame
+from bench.declared import baseline_cv_roc_auc, training_frame
 from tasks.training.crossval import FOLDS, fit_crossval
 
 

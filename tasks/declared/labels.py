@@ -17,9 +17,9 @@ import pandas as pd
 from sqlalchemy import Engine, Select, and_, case, func, literal, or_, select
 
 from core.tables import source_events, source_snapshots, source_subscriptions
+from tasks.declared.spec import SpecError
 from tasks.features.population import moments_table
 from tasks.labels import fetch_labels, month_starts
-from tasks.owndata.spec import SpecError
 
 
 def latest_snapshot(source: str, *, engine: Engine) -> datetime:

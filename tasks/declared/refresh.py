@@ -2,7 +2,7 @@
 
 New data can change a source's derived definitions (a new category value, other top event
 types). The served champion refuses rows materialized with other definitions than its own
-(``StaleFeaturesError``: its API answers 503), so the table flow writes the store after the
+(``StaleFeaturesError``: its API answers 503), so the declare flow writes the store after the
 gate, and only when the champion reads the candidate's definitions (it was just promoted, or was
 trained on the same definitions) or there is no champion yet. Otherwise the champion's rows stay
 as they are until a candidate with the new definitions is promoted.
@@ -20,10 +20,10 @@ from sqlalchemy import Engine
 
 from core.names import CHAMPION, TAG_DEFINITIONS_HASH
 from core.settings import get_settings
+from tasks.declared.features import SourceFeatures
+from tasks.declared.pipeline import materialize_spec
+from tasks.declared.spec import SourceSpec
 from tasks.features.online import MaterializeResult
-from tasks.owndata.features import SourceFeatures
-from tasks.owndata.pipeline import materialize_spec
-from tasks.owndata.spec import SourceSpec
 
 log = logging.getLogger(__name__)
 

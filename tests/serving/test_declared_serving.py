@@ -1,4 +1,4 @@
-"""A declared source's model served by id: ``make table`` on a flat churn table → ``churn-telco``
+"""A declared source's model served by id: ``make declare`` on a flat churn table → ``churn-telco``
 champion → its bento (``tasks.deploy build --model-name churn-telco``) → ``bentoml serve``. By id
 it scores the source's online rows exactly like the registry model; ``/predict_features`` takes the
 source's feature record and names a bad field. Real Prefect server, MLflow store, warehouse and
@@ -23,7 +23,7 @@ from bentos.schemas import UNKNOWN_CUSTOMER
 from core.db import make_engine
 from core.settings import get_settings
 from core.tables import online_features, prediction_log
-from tests.owndata.files import TELCO_SPEC, write_spec, write_telco
+from tests.declared.files import TELCO_SPEC, write_spec, write_telco
 from tests.serving.conftest import (
     Server,
     modules_loaded_by_bento,
@@ -48,10 +48,10 @@ class SourceStack:
 
 @pytest.fixture(scope="module")
 def source_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> SourceStack:
-    from flows.table import table
+    from flows.declare import declare
     from tasks.deploy import build_bento, champion_version, serve_env
 
-    folder = tmp_path_factory.mktemp("owndata-serving")
+    folder = tmp_path_factory.mktemp("declared-serving")
     write_telco(folder, rows=600, signal=1.6)
     spec = write_spec(folder, TELCO_SPEC)
     home = folder / "home"
@@ -60,7 +60,7 @@ def source_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) 
         mp.delenv("CHURN_DATABASE_URL", raising=False)
         mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
         get_settings.cache_clear()
-        summary = table(spec=str(spec), min_auc=0.6)
+        summary = declare(spec=str(spec), min_auc=0.6)
         assert summary["decision"] == "promoted", summary
         version = champion_version(MODEL)
         built = build_bento(version, model_name=MODEL)
@@ -103,9 +103,9 @@ def _online(stack: SourceStack, n: int = 25) -> dict[str, dict[str, Any]]:
 
 def _registry_scores(stack: SourceStack, ids: list[str]) -> np.ndarray:
     """The registry model's scores of the source's online features of ``ids``."""
+    from tasks.declared.pipeline import load_features
+    from tasks.declared.spec import load_spec
     from tasks.features.lookup import get_online_features
-    from tasks.owndata.pipeline import load_features
-    from tasks.owndata.spec import load_spec
 
     engine = make_engine(stack.database_url)
     features = load_features(load_spec(stack.spec), engine=engine)
@@ -185,7 +185,7 @@ def test_source_bento_names_its_source_and_carries_only_its_code(
     assert info["service"] == SERVICE  # the one service class, as for a built-in model
     modules = modules_loaded_by_bento(source_stack.tag, source_stack.env, outside_dir)
     assert "bentos.service" in modules and "tasks.features.lookup" in modules
-    assert not any(m.startswith("tasks.owndata") for m in modules)  # no spec machinery
+    assert not any(m.startswith("tasks.declared") for m in modules)  # no spec machinery
     src = (source_stack.bento / "src").resolve()
     assert {m: f for m, f in modules.items() if f and src not in Path(f).resolve().parents} == {}
 
@@ -209,7 +209,7 @@ def test_deploy_cli_builds_the_named_models_champion(
     assert f"reused bento {source_stack.tag}" in " ".join(err.split()), err
     assert f"--model-name {MODEL}" in err
     assert "error: 'churn-nobody' has no 'champion' version" in missing, missing
-    assert "make table" in missing
+    assert "make declare" in missing
 
 
 def test_source_run_logs_the_reference_and_its_profile_over_the_source_features(
