@@ -125,7 +125,7 @@ def test_concurrent_loads_of_one_source_take_turns(
     write_telco(tmp_path, rows=60)
     spec = write_spec(tmp_path, TELCO_SPEC)
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    with database_lock(db_url, name="ingest-spec:telco", timeout_s=60, what="test"):
+    with database_lock(db_url, name="ingest-declared:telco", timeout_s=60, what="test"):
         children = [
             subprocess.Popen(
                 [sys.executable, "-c", CHILD, db_url, str(spec)],
