@@ -3,41 +3,16 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from core.names import DEFAULT_MIN_GAIN
-from tasks.registry.candidate import Candidate, release_candidate
+from tasks.registry.candidate import release_candidate
 from tasks.registry.rollback import Rollback, rollback_to_previous
-from tasks.training import Evaluation, Trained
 
-
-@task(cache_policy=NONE)
-def release_model(
-    trained: Trained,
-    evaluation: Evaluation,
-    frame: pd.DataFrame,
-    *,
-    model_name: str,
-    horizon_days: int,
-    min_auc: float,
-    tolerance: float,
-    min_gain: float = DEFAULT_MIN_GAIN,
-) -> Candidate:
-    """Log the model to MLflow, register it as a version of ``model_name`` and gate it (under
-    the registry lock, repairing first whatever an interrupted gate or rollback left)."""
-    return release_candidate(
-        trained,
-        evaluation,
-        frame,
-        model_name=model_name,
-        horizon_days=horizon_days,
-        min_auc=min_auc,
-        tolerance=tolerance,
-        min_gain=min_gain,
-    )
+# Log to MLflow, register as a version of ``model_name`` and gate (under the registry lock,
+# repairing first whatever an interrupted gate or rollback left): ``release_candidate`` as a task.
+release_model = task(name="release_model", cache_policy=NONE)(release_candidate)
 
 
 @task(cache_policy=NONE)
