@@ -107,6 +107,7 @@ class Predictor:
                         "definitions_hash": self.scorer.spec.definitions_hash,
                         "predicted_at": now,
                         "as_of": as_of[i],
+                        "kind": "predict" if ids is not None else "what_if",
                     }
                 )
             self.log_writer.submit(log_rows)

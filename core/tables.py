@@ -174,6 +174,8 @@ prediction_log = Table(
     Column("as_of", DateTime, nullable=True),
     # The registered model that served it (rows from before migration 0010: churn-model).
     Column("model_name", String(128), nullable=False, server_default=DEFAULT_MODEL_NAME),
+    # predict (served by id), what_if (/predict_features, left out of monitoring) or backfill
+    Column("kind", String(16), nullable=False, server_default="predict"),
     Index("ix_prediction_log_predicted_at", "predicted_at"),
     Index("ix_prediction_log_as_of", "as_of"),
     Index("ix_prediction_log_model_name_predicted_at", "model_name", "predicted_at"),

@@ -88,6 +88,7 @@ def backfill_predictions(
                 "definitions_hash": digest,
                 "predicted_at": as_of,
                 "as_of": as_of,
+                "kind": "backfill",
             }
         )
     with engine.begin() as conn:

@@ -15,6 +15,8 @@ from core.tables import ingestion_runs, prediction_log
 from tasks.features.definitions import FEATURES
 
 # the built-in model's feature columns by kind (a declared source's come from its dtypes)
+# prediction_log kinds that are traffic: served by id, and the backfill of past cutoffs
+MONITORED_KINDS = ("predict", "backfill")
 NUMERIC = [fd.name for fd in FEATURES if fd.dtype != "category"]
 CATEGORICAL = [fd.name for fd in FEATURES if fd.dtype == "category"]
 
@@ -53,10 +55,11 @@ def load_predictions(
 
     With ``definitions_hash``, only those made on these feature definitions (or logged without a
     hash): a model retrained on changed definitions must not be judged on its predecessor's
-    feature vectors.
+    feature vectors. What-if calls (``/predict_features``, kind ``what_if``) are not traffic:
+    they are left out.
     """
     t = prediction_log.c
-    conditions = [t.model_name == model_name]
+    conditions = [t.model_name == model_name, t.kind.in_(MONITORED_KINDS)]
     if definitions_hash is not None:
         conditions.append(or_(t.definitions_hash == definitions_hash, t.definitions_hash.is_(None)))
     if since is not None:

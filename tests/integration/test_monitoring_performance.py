@@ -137,3 +137,22 @@ def test_predictions_of_other_models_and_definitions_are_left_out(warehouse: Eng
     assert set(ours["request_id"]) - {f"req-{c}" for c in CASES} == {"churn-model-ours-C1"}
     telco = _load(warehouse, model_name="churn-telco", definitions_hash="ours")
     assert list(telco["request_id"]) == ["churn-telco-ours-C1"]
+
+
+def test_what_if_calls_are_not_traffic(warehouse: Engine) -> None:
+    """1,003 what-if records moved the drift share from 0.05 to 0.51 when they counted as served
+    traffic: monitoring reads only predictions by id and the backfill (prediction_log.kind)."""
+    record = {"features": json.dumps({"monthly_charges": 999.0}), "score": 0.99}
+    rows = [
+        {**record, "request_id": f"what-if-{i}", "customer_id": None, "kind": "what_if"}
+        for i in range(1003)
+    ]
+    backfill = {"request_id": "backfill-20240301-C9", "customer_id": "C9", "kind": "backfill"}
+    rows.append({**record, **backfill})
+    stamp = {"model_version": "1", "predicted_at": AS_OF, "as_of": AS_OF}
+    with warehouse.begin() as conn:
+        conn.execute(insert(prediction_log), [{**r, **stamp} for r in rows])
+    loaded = _load(warehouse)
+    assert len(loaded) == len(CASES) + 1
+    assert not loaded["request_id"].str.startswith("what-if").any()
+    assert "backfill-20240301-C9" in set(loaded["request_id"])

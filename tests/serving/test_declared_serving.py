@@ -17,7 +17,7 @@ import mlflow
 import numpy as np
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bentos.schemas import UNKNOWN_CUSTOMER
 from core.db import make_engine
@@ -243,6 +243,9 @@ def test_served_predictions_are_logged_by_model_and_monitored(
     from flows.monitor import monitor
 
     ids = list(_online(source_stack, 40))
+    what_if = list(_online(source_stack, 2).values())
+    asked = httpx.post(f"{source_server.url}/predict_features", json={"records": what_if})
+    assert asked.status_code == 200, asked.text
     response = httpx.post(f"{source_server.url}/predict", json={"customer_ids": ids}, timeout=30)
     assert response.status_code == 200, response.text
     t = prediction_log.c
@@ -259,8 +262,11 @@ def test_served_predictions_are_logged_by_model_and_monitored(
             break
         time.sleep(0.2)
     with engine.connect() as conn:
-        served = conn.execute(select(t.model_name, t.customer_id)).all()
+        kinds = dict(conn.execute(select(t.kind, func.count()).group_by(t.kind)).all())
+        served = conn.execute(select(t.model_name, t.customer_id).where(t.kind != "what_if")).all()
     engine.dispose()
+    # /predict_features calls are logged as what-ifs, and monitoring leaves them out
+    assert kinds["what_if"] >= len(what_if) and kinds["predict"] == len(served)
     assert {(r.model_name, r.model_version) for r in logged} == {(MODEL, source_stack.version)}
     assert sorted(r.customer_id for r in logged) == sorted(ids)
     with pytest.MonkeyPatch.context() as mp:
