@@ -111,3 +111,28 @@ def test_declared_runs_are_renamed_and_fit_a_long_source_name(blank_url: str) ->
         sources = conn.execute(text("SELECT source FROM ingestion_runs ORDER BY run_id")).scalars()
         assert list(sources) == ["spec:telco", "crm"]
     engine.dispose()
+
+
+def test_existing_predictions_get_their_kind(blank_url: str) -> None:
+    upgrade_database(blank_url, "0012")
+    at = datetime(2024, 5, 1)
+    insert = (
+        "INSERT INTO prediction_log (request_id, customer_id, features, score, model_version,"
+        " predicted_at) VALUES (:r, :c, '{}', 0.5, '1', :t)"
+    )
+    engine = make_engine(blank_url)
+    with engine.begin() as conn:
+        conn.execute(text(insert), {"r": "a1", "c": "C1", "t": at})
+        conn.execute(text(insert), {"r": "a2", "c": None, "t": at})
+        conn.execute(text(insert), {"r": "backfill-20240501-C2", "c": "C2", "t": at})
+    upgrade_database(blank_url)
+    with engine.connect() as conn:
+        kinds = conn.execute(
+            text("SELECT request_id, kind FROM prediction_log ORDER BY request_id")
+        )
+        assert [tuple(r) for r in kinds] == [
+            ("a1", "predict"),
+            ("a2", "what_if"),
+            ("backfill-20240501-C2", "backfill"),
+        ]
+    engine.dispose()
