@@ -8,6 +8,7 @@ blank = null; a value that is not a number in a numeric column quarantines its r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -23,6 +24,8 @@ from tasks.ingestion.contracts import Contract, Field, Rule
 NUMERIC_SHARE = 0.95
 # Categories per column the model knows; an id-like text column must not explode the model.
 MAX_CATEGORIES = 100
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,14 @@ def derive_contract(spec: SourceSpec, frame: pd.DataFrame, *, where: str) -> Sna
     keys: dict[str, str] = {}
     for column in frame.columns:
         if column in skipped:
+            continue
+        if (frame[column] == "").all():  # not silently an all-missing feature
+            log.warning(
+                "%s: column %r is empty in every row: left out of the features (list it under"
+                " ignore to say so)",
+                where,
+                column,
+            )
             continue
         key = feature_key(column)
         if key in keys:

@@ -133,6 +133,18 @@ def test_contract_missing_column_is_named() -> None:
     assert "'ignore[0]'" in _one_line(error) and "'Gender'" in str(error.value)
 
 
+def test_a_column_empty_in_every_row_is_left_out_and_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An all-blank column was an all-missing feature nobody was told about."""
+    rows = ROWS.assign(Notes="")
+    with caplog.at_level("WARNING", logger="tasks.declared.contract"):
+        contract = derive_contract(_spec(), rows, where="t")
+    assert "Notes" not in [c.column for c in contract.columns]
+    assert [c.column for c in contract.columns] == ["Plan", "TotalCharges"]
+    assert "t: column 'Notes' is empty in every row: left out of the features" in caplog.text
+
+
 def test_contract_unexpected_label_values_are_named() -> None:
     rows = ROWS.assign(Churn=["Yes", "No", "Maybe", "no"])
     with pytest.raises(SpecError) as error:
