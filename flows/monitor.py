@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import flow
@@ -22,6 +22,7 @@ from ops.params import (
     Count,
     CountOrZero,
     ModelName,
+    NaiveUtc,
     NonNegativeFloat,
     PositiveFloat,
     Probability,
@@ -33,6 +34,7 @@ from ops.params import (
 def monitor(
     model_name: ModelName = DEFAULT_MODEL_NAME,
     window_hours: PositiveFloat = 24.0,
+    window_end: NaiveUtc | None = None,
     backfill_cutoffs: CountOrZero = 0,
     drift_share: Share = 0.2,
     k_runs: Count = 3,
@@ -43,8 +45,13 @@ def monitor(
     sample_rows: Count = 20_000,
     reports: bool = True,
 ) -> dict[str, Any]:
-    """Observe the model's last window against its champion's reference; report; maybe ask to
-    retrain it."""
+    """Observe the model's window against its champion's reference; report; maybe ask to
+    retrain it.
+
+    The window is fixed: the ``window_hours`` interval on the UTC grid that holds the run's
+    time (24 h: the UTC day so far), or the one ending at ``window_end``. Monitoring a window
+    again replaces its result (reports, figures, verdict): ``k_runs`` counts distinct windows.
+    """
     # Evidently, mlflow and xgboost (~15 s of imports) load when the flow runs, not with this
     # module, so a bad parameter is refused at once.
     from monitoring.trigger import TriggerPolicy
@@ -54,6 +61,7 @@ def monitor(
         backfill,
         decide,
         load_reference,
+        monitor_lock,
         observe_window,
         record,
         request_retrain,
@@ -67,26 +75,29 @@ def monitor(
         cooldown=timedelta(days=cooldown_days),
     )
     data = resolve_model(model_name)
-    ctx = start_run(data)
+    ctx = start_run(data, window_hours=window_hours, window_end=window_end)
     reference = load_reference(data)
     if backfill_cutoffs:
         backfill(reference, data, cutoffs=backfill_cutoffs)
-    observed = observe_window(reference, data, window_hours=window_hours)
+    observed = observe_window(reference, data, ctx)
     analysis = analyse_window(
         observed, reference, data, ctx, drift_share=drift_share, performance_days=performance_days
     )
-    decision = decide(analysis, reference, ctx, policy)
-    request_retrain(decision, reference)
-    return record(
-        observed,
-        reference,
-        data,
-        analysis,
-        decision,
-        ctx,
-        sample_rows=sample_rows,
-        reports=reports,
-    )
+    # one run at a time decides and records a model's windows: a window monitored twice at once
+    # would otherwise count twice, or keep both results
+    with monitor_lock(model_name):
+        decision = decide(analysis, reference, ctx, policy)
+        request_retrain(decision, reference)
+        return record(
+            observed,
+            reference,
+            data,
+            analysis,
+            decision,
+            ctx,
+            sample_rows=sample_rows,
+            reports=reports,
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         help="churn-model, churn-model-90d, or churn-<name> of a declared source",
     )
     for name, kind, text in (
-        ("window_hours", float, "served predictions to look at, > 0"),
+        ("window_hours", float, "length of the monitored window, > 0 (24: the UTC day)"),
         (
             "backfill_cutoffs",
             int,
@@ -117,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
         ("sample_rows", int, "rows in Evidently reports"),
     ):
         flow_option(parser, monitor, name, type=kind, help=text)
+    flow_option(
+        parser,
+        monitor,
+        "window_end",
+        type=datetime.fromisoformat,
+        help="end of the window to monitor, ISO date-time in UTC (default: the window holding now)",
+    )
     flow_option(
         parser,
         monitor,

@@ -21,7 +21,7 @@ def verdict_text(entry: Mapping[str, Any]) -> str:
 
 
 def render_index(entries: Sequence[Mapping[str, Any]], *, title: str) -> str:
-    """A self-contained HTML page: one row per run, newest first."""
+    """A self-contained HTML page: one row per monitored window (its latest run), newest first."""
     rows = []
     for entry in sorted(entries, key=lambda e: str(e["at"]), reverse=True):
         links = " ".join(
@@ -32,6 +32,7 @@ def render_index(entries: Sequence[Mapping[str, Any]], *, title: str) -> str:
         rows.append(
             "<tr>"
             f"<td>{html.escape(str(entry['at']))}</td>"
+            f"<td>{html.escape(' – '.join(entry.get('window') or []))}</td>"
             f"<td>{html.escape(str(entry.get('model', '')))}</td>"
             f"<td>{html.escape(str(entry['model_version']))}</td>"
             f'<td class="verdict">{html.escape(verdict_text(entry))}</td>'
@@ -40,14 +41,14 @@ def render_index(entries: Sequence[Mapping[str, Any]], *, title: str) -> str:
             f"<td>{links}</td>"
             "</tr>"
         )
-    body = "\n".join(rows) or '<tr><td colspan="7">no monitoring run yet</td></tr>'
+    body = "\n".join(rows) or '<tr><td colspan="8">no monitoring run yet</td></tr>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<table><thead><tr><th>date (UTC)</th><th>model</th><th>version</th><th>verdict</th><th>rows</th>
-<th>ROC-AUC (labelled)</th><th>reports</th></tr></thead>
+<table><thead><tr><th>date (UTC)</th><th>window (UTC)</th><th>model</th><th>version</th>
+<th>verdict</th><th>rows</th><th>ROC-AUC (labelled)</th><th>reports</th></tr></thead>
 <tbody>
 {body}
 </tbody></table></body></html>

@@ -1,7 +1,7 @@
 """When to ask for a retrain: persistent drift or measured loss of performance, with a cooldown.
 
 A single drifted window is noise until it repeats: drift must hold in ``k_runs`` consecutive
-monitoring runs. Performance counts only with at least ``min_labelled`` labelled predictions.
+monitored windows (one verdict per window: a window monitored again replaces its verdict). Performance counts only with at least ``min_labelled`` labelled predictions.
 Nothing is requested within ``cooldown`` of the last retrain or request.
 """
 
@@ -62,7 +62,7 @@ def decide_retrain(
         details["roc_auc"] = roc_auc
     if not persistent and not weak:
         why = (
-            f"drift in {_streak(history)} of the last {policy.k_runs} runs needed"
+            f"drift in {_streak(history)} of the last {policy.k_runs} windows needed"
             if history and history[-1].drift
             else "no drift in this run"
         )
@@ -71,7 +71,7 @@ def decide_retrain(
         return RetrainDecision(False, why, features, details)
     reasons = []
     if persistent:
-        reasons.append(f"drift in {policy.k_runs} consecutive runs")
+        reasons.append(f"drift in {policy.k_runs} consecutive windows")
     if weak:
         reasons.append(
             f"ROC-AUC {roc_auc:.3f} < {policy.min_roc_auc} on {labelled} labelled predictions"

@@ -3,6 +3,7 @@ dashboard panels over time, and one snapshot per report per monitoring run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,10 @@ def add_snapshot(workspace: Any, project: Any, snapshot: Any, *, name: str) -> s
     """Store a report run as a snapshot of the project; return its id."""
     ref = workspace.add_run(project.id, snapshot, include_data=False, name=name)
     return str(ref.id)
+
+
+def remove_snapshots(workspace_dir: str | Path, project_name: str, ids: Iterable[str]) -> None:
+    """Delete the project's snapshots ``ids`` (a window's earlier run, replaced by a rerun)."""
+    workspace, project = open_project(Path(workspace_dir), project_name)
+    for snapshot_id in ids:
+        workspace.delete_run(project.id, snapshot_id)

@@ -17,7 +17,7 @@ from monitoring import reports
 from monitoring.index import add_banner, render_index, verdict_text
 from monitoring.prometheus import Figure, render_prometheus
 from monitoring.sample import stratified_sample
-from monitoring.workspace import add_snapshot, open_project
+from monitoring.workspace import add_snapshot, open_project, remove_snapshots
 from tasks.monitoring.analysis import Analysis, Observed
 from tasks.monitoring.data import split_columns
 from tasks.monitoring.reference import ChampionReference
@@ -89,32 +89,41 @@ def save_reports(
     stem: str,
     verdict: str,
     subtitle: str,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], list[str]]:
     """Standalone HTML per report (with the verdict on top) and a workspace snapshot each;
-    return the HTML file names by report kind."""
+    return the HTML file names by report kind and the snapshots' ids."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     workspace, project = open_project(workspace_dir, project_name)
     files: dict[str, str] = {}
+    ids = []
     for kind, snapshot in snapshots.items():
         name = f"{stem}-{kind}.html"
         text = add_banner(
             snapshot.get_html_str(as_iframe=False), verdict=verdict, subtitle=subtitle
         )
         _atomic_write(reports_dir / name, text)
-        add_snapshot(workspace, project, snapshot, name=f"{kind} {stem}")
+        ids.append(add_snapshot(workspace, project, snapshot, name=f"{kind} {stem}"))
         files[kind] = name
-    return files
+    return files, ids
 
 
-def update_index(reports_dir: Path, entry: Mapping[str, Any], *, title: str) -> Path:
-    """Append this run to ``index.json`` and re-render ``index.html``."""
+def update_index(
+    reports_dir: Path, entry: Mapping[str, Any], *, title: str, workspace_dir: Path
+) -> Path:
+    """Add this run to ``index.json`` (replacing the earlier run of the same model and window,
+    whose workspace snapshots are deleted) and re-render ``index.html``."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / INDEX_JSON
     entries: list[Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    entries.append(dict(entry))
-    _atomic_write(path, json.dumps(entries, indent=1, default=str))
+    key = (entry["model"], entry.get("window"))
+    same = [e for e in entries if (e.get("model"), e.get("window")) == key and key[1]]
+    kept = [e for e in entries if not any(e is s for s in same)]
+    stale = {i for e in same for i in e.get("snapshots", [])} - set(entry.get("snapshots", []))
+    if stale:
+        remove_snapshots(workspace_dir, entry["model"], stale)
+    _atomic_write(path, json.dumps([*kept, dict(entry)], indent=1, default=str))
     index = reports_dir / "index.html"
-    _atomic_write(index, render_index(entries, title=title))
+    _atomic_write(index, render_index([*kept, dict(entry)], title=title))
     return index
 
 
@@ -142,9 +151,11 @@ def index_entry(
     at: datetime,
     run_id: str,
     retrain: bool,
+    window: tuple[datetime, datetime],
 ) -> dict[str, Any]:
     return {
         "at": at.isoformat(timespec="seconds"),
+        "window": [w.isoformat(timespec="seconds") for w in window],
         "run_id": run_id,
         "model": reference.model_name,
         "model_version": reference.version,

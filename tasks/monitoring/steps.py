@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from prefect import task
@@ -13,6 +14,7 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from core.db import make_engine
+from core.locks import Held, database_lock
 from core.names import artifact_key, utc_now
 from core.settings import get_settings
 from monitoring.trigger import RetrainDecision, TriggerPolicy, decide_retrain
@@ -21,30 +23,57 @@ from tasks.monitoring import publish
 from tasks.monitoring.analysis import Analysis, Observed, analyse, observe
 from tasks.monitoring.backfill import backfill_predictions, load_champion_model
 from tasks.monitoring.reference import ChampionReference, last_retrain_time, load_champion_reference
-from tasks.monitoring.store import RETRAIN_REQUESTED, drift_history, last_request, write_figures
+from tasks.monitoring.store import (
+    RETRAIN_REQUESTED,
+    Window,
+    drift_history,
+    last_request,
+    monitor_window,
+    write_figures,
+)
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """Identity and clock of one monitoring run."""
+    """Identity, clock and window of one monitoring run."""
 
     run_id: str
     at: datetime  # wall clock (naive UTC)
     now: datetime  # data time: the warehouse watermark, which labels are judged against
+    window: Window  # the served predictions' window [start, end) (tasks.monitoring.store)
+
+    @property
+    def shown_at(self) -> datetime:
+        """Where the run's point goes on a dashboard: now, or its window's end if earlier."""
+        return min(self.at, self.window[1])
+
+    @property
+    def stem(self) -> str:
+        """File and snapshot names of the window's reports: a rerun overwrites them."""
+        return f"{self.window[0]:%Y%m%d-%H%M%S}-{self.window[1]:%Y%m%d-%H%M%S}"
 
 
 @task(cache_policy=NONE)
-def start_run(data: ModelData) -> RunContext:
-    """A run id, the wall clock and the watermark of the model's data."""
+def start_run(data: ModelData, *, window_hours: float, window_end: datetime | None) -> RunContext:
+    """A run id, the wall clock, the watermark of the model's data and the monitored window."""
     watermark = data.watermark(engine=make_engine(get_settings().database_url))
     if watermark is None:
         raise RuntimeError(
             f"{data.model_name}: its data is empty; ingest it first (python -m flows.ingest, or"
             " make declare SPEC=... for a declared source)"
         )
-    return RunContext(str(uuid.uuid4()), utc_now(), watermark)
+    at = utc_now()
+    window = monitor_window(hours=window_hours, now=at, end=window_end)
+    log.info("%s: monitoring the window [%s, %s)", data.model_name, *window)
+    return RunContext(str(uuid.uuid4()), at, watermark, window)
+
+
+def monitor_lock(model_name: str) -> AbstractContextManager[Held]:
+    """The lock under which a run decides and records ``model_name``'s window."""
+    url = get_settings().database_url
+    return database_lock(url, name=f"monitor-{model_name}", timeout_s=600, what="monitoring")
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10])
@@ -78,17 +107,14 @@ def backfill(reference: ChampionReference, data: ModelData, *, cutoffs: int) -> 
 
 
 @task(cache_policy=NONE)
-def observe_window(
-    reference: ChampionReference, data: ModelData, *, window_hours: float
-) -> Observed:
-    """The model's predictions served in the last ``window_hours``, else its online store."""
-    until = utc_now()
+def observe_window(reference: ChampionReference, data: ModelData, ctx: RunContext) -> Observed:
+    """The model's predictions served in the run's window, else its online store."""
     return observe(
         engine=make_engine(get_settings().database_url),
         reference=reference,
         data=data,
-        since=until - timedelta(hours=window_hours),
-        until=until,
+        since=ctx.window[0],
+        until=ctx.window[1],
     )
 
 
@@ -119,13 +145,13 @@ def analyse_window(
 def decide(
     analysis: Analysis, reference: ChampionReference, ctx: RunContext, policy: TriggerPolicy
 ) -> RetrainDecision:
-    """Retrain decision from this run plus the stored history of earlier runs."""
+    """Retrain decision from this window plus the stored verdicts of earlier windows."""
     from monitoring.trigger import RunVerdict
 
     engine = make_engine(get_settings().database_url)
     name = reference.model_name
     history = (
-        drift_history(engine=engine, model_name=name, limit=policy.k_runs - 1)
+        drift_history(engine=engine, model_name=name, limit=policy.k_runs - 1, besides=ctx.window)
         if policy.k_runs > 1
         else []
     )
@@ -179,7 +205,13 @@ def record(
         Figure(RETRAIN_REQUESTED, float(decision.retrain), {"reason": decision.reason}),
     ]
     entry = publish.index_entry(
-        analysis, observed, reference, at=ctx.at, run_id=ctx.run_id, retrain=decision.retrain
+        analysis,
+        observed,
+        reference,
+        at=ctx.at,
+        run_id=ctx.run_id,
+        retrain=decision.retrain,
+        window=ctx.window,
     )
     verdict = publish.describe(entry)
     snapshots = (
@@ -188,30 +220,30 @@ def record(
             reference,
             analysis,
             dtypes=data.dtypes,
-            at=ctx.at,
+            at=ctx.shown_at,
             run_id=ctx.run_id,
             sample_rows=sample_rows,
         )
         if reports
         else {}
     )
-    stem = f"{ctx.at:%Y%m%d-%H%M%S}-{ctx.run_id[:8]}"
-    files = publish.save_reports(
+    files, snapshot_ids = publish.save_reports(
         snapshots,
         reports_dir=settings.reports_dir,
         workspace_dir=settings.evidently_home,
         project_name=reference.model_name,
-        stem=stem,
+        stem=f"{reference.model_name}-{ctx.stem}",
         verdict=verdict,
         subtitle=(
-            f"{reference.model_name} v{reference.version}, "
-            f"{len(observed.frame)} rows from {observed.source}"
+            f"{reference.model_name} v{reference.version}, window {ctx.window[0]} to"
+            f" {ctx.window[1]}, {len(observed.frame)} rows from {observed.source}"
         ),
     )
     index = publish.update_index(
         settings.reports_dir,
-        {**entry, "reports": files},
+        {**entry, "reports": files, "snapshots": snapshot_ids},
         title="churn monitoring",
+        workspace_dir=settings.evidently_home,
     )
     engine = make_engine(settings.database_url)
     write_figures(
@@ -220,7 +252,7 @@ def record(
         model_name=reference.model_name,
         run_id=ctx.run_id,
         computed_at=ctx.at,
-        window=observed.window,
+        window=ctx.window,
     )
     labels = {"model": reference.model_name, "version": reference.version}
     prom = publish.write_prometheus(figures, reports_dir=settings.reports_dir, labels=labels)
@@ -242,6 +274,7 @@ def record(
         "drifted_features": analysis.features.drifted,
         "retrain_requested": decision.retrain,
         "decision": decision.reason,
+        "window": [str(w) for w in ctx.window],
         "observed": {"source": observed.source, "rows": len(observed.frame)},
         "performance": analysis.performance,
         "performance_unavailable": analysis.performance_unavailable,

@@ -1,13 +1,20 @@
-"""monitoring_metrics: one row per figure per monitoring run, labelled with the monitored model,
-and each model's run history read back."""
+"""monitoring_metrics: one row per figure per monitored window, labelled with the monitored model,
+and each model's window history read back.
+
+A window is a fixed interval: by default the one of ``window_hours`` on the UTC epoch grid that
+holds the run's time (24 h: the UTC day; the hourly schedule refines the day's result), or the
+interval that ends at an explicit ``window_end``. Monitoring the same window again replaces its
+rows, so a window counts once toward the K consecutive drifted windows however often it runs.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, or_, select
 
 from core.tables import monitoring_metrics
 from monitoring.prometheus import Figure
@@ -15,6 +22,19 @@ from monitoring.trigger import RunVerdict
 
 DRIFT_VERDICT = "drift.detected"
 RETRAIN_REQUESTED = "retrain.requested"
+log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1)
+Window = tuple[datetime, datetime]
+
+
+def monitor_window(*, hours: float, now: datetime, end: datetime | None = None) -> Window:
+    """The window [start, end) a run monitors: the interval of ``hours`` on the UTC epoch grid
+    that holds ``now`` (naive UTC), or the one that ends at ``end`` when given."""
+    width = timedelta(hours=hours)
+    if end is not None:
+        return end - width, end
+    start = _EPOCH + ((now - _EPOCH) // width) * width
+    return start, start + width
 
 
 def write_figures(
@@ -24,9 +44,10 @@ def write_figures(
     model_name: str,
     run_id: str,
     computed_at: datetime,
-    window: tuple[datetime | None, datetime | None] = (None, None),
+    window: Window,
 ) -> int:
-    """Insert every figure of one run of ``model_name`` in one transaction; return how many."""
+    """Replace the figures of ``model_name``'s ``window`` by this run's, in one transaction;
+    return how many."""
     rows = [
         {
             "model_name": model_name,
@@ -40,18 +61,44 @@ def write_figures(
         }
         for f in figures
     ]
-    if rows:
-        with engine.begin() as conn:
+    t = monitoring_metrics.c
+    with engine.begin() as conn:
+        replaced = conn.execute(
+            delete(monitoring_metrics).where(
+                t.model_name == model_name, t.window_start == window[0], t.window_end == window[1]
+            )
+        ).rowcount
+        if rows:
             conn.execute(insert(monitoring_metrics), rows)
+    if replaced:
+        log.info(
+            "%s: window [%s, %s) monitored again: its %d earlier figures replaced",
+            model_name,
+            *window,
+            replaced,
+        )
     return len(rows)
 
 
-def drift_history(*, engine: Engine, model_name: str, limit: int = 50) -> list[RunVerdict]:
-    """The drift verdicts of the model's latest runs, oldest first, with their drifted features."""
+def drift_history(
+    *, engine: Engine, model_name: str, limit: int = 50, besides: Window | None = None
+) -> list[RunVerdict]:
+    """The drift verdicts of the model's latest windows (``besides`` left out: the window being
+    monitored again), oldest first, with their drifted features."""
     t = monitoring_metrics.c
+    others = (
+        or_(
+            t.window_start.is_(None),
+            t.window_end.is_(None),
+            t.window_start != besides[0],
+            t.window_end != besides[1],
+        )
+        if besides
+        else t.id.is_not(None)
+    )
     query = (
         select(t.computed_at, t.value, t.labels)
-        .where(t.metric == DRIFT_VERDICT, t.model_name == model_name)
+        .where(t.metric == DRIFT_VERDICT, t.model_name == model_name, others)
         .order_by(t.computed_at.desc(), t.id.desc())
         .limit(limit)
     )

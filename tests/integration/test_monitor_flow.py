@@ -1,7 +1,7 @@
 """The monitor flow end to end on the simulator's price shock: real warehouse, real MLflow store,
-real Prefect server, real Evidently reports and UI. One drifted window does not retrain; the
-second consecutive one emits ``churn.retrain.requested``, which the deployment trigger declared in
-prefect.yaml turns into a run of the retrain deployment."""
+real Prefect server, real Evidently reports and UI. One drifted window does not retrain, however
+often it is monitored; the second consecutive one emits ``churn.retrain.requested``, which the
+deployment trigger declared in prefect.yaml turns into a run of the retrain deployment."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from core.tables import monitoring_metrics, prediction_log
 from flows.monitor import monitor
 from ops.deploy import deploy_all
 from tasks.monitoring.data import CATEGORICAL, NUMERIC
+from tasks.monitoring.store import monitor_window
 from tests.conftest import _free_port
 from tests.integration.monitoring_sim import PRICE_FEATURES, simulate_scenario
 
@@ -60,10 +61,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert scenario.url == get_settings().database_url
     reference = scenario.reference.assign(score=_score(scenario.reference))
     current = scenario.current.assign(score=_score(scenario.current))
-    served_at = utc_now() - timedelta(hours=1)
+    # the drifted traffic served in two windows: yesterday (UTC) and today so far
+    now = utc_now()
+    today = monitor_window(hours=24, now=now)[0]
     rows = [
         {
-            "request_id": f"req-{i}",
+            "request_id": f"req-{day:%m%d}-{i}",
             "customer_id": r["customer_id"],
             "features": json.dumps(
                 {n: (None if pd.isna(r[n]) else r[n]) for n in [*NUMERIC, *CATEGORICAL]}
@@ -73,6 +76,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "predicted_at": served_at,
             "as_of": pd.Timestamp(r["as_of"]).to_pydatetime(),
         }
+        for day, served_at in (
+            (today - timedelta(days=1), today - timedelta(hours=1)),
+            (today, today + (now - today) / 2),
+        )
         for i, r in enumerate(current.to_dict("records"))
     ]
     engine = make_engine(scenario.url)
@@ -112,24 +119,47 @@ def _register_champion(reference: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def two_runs(home: Path, prefect_server: str) -> list[dict[str, Any]]:
-    """Two consecutive monitoring runs over the drifted window (K = 2, no cooldown); the
-    deployments are registered in between, so the event can trigger the training deployment."""
-    params = {"k_runs": 2, "cooldown_days": 0.0, "min_labelled": 10_000}
-    first = monitor(reports=False, **params)
+    """Yesterday's drifted window monitored twice, then today's (K = 2, no cooldown); the
+    deployments are registered before today's, so its event can trigger the training
+    deployment. Returns [yesterday's rerun, today's run, yesterday's first run]."""
+    params = {"k_runs": 2, "cooldown_days": 0.0, "min_labelled": 10_000, "sample_rows": 2000}
+    today = monitor_window(hours=24, now=utc_now())
+    yesterday = today[0]
+    first = monitor(window_end=yesterday, **params)
+    again = monitor(window_end=yesterday, **params)
     deploy_all(prefect_server)
     # the session's server may hold retrain runs of other tests: count only the new ones
     before = {run.id for run in _retrain_runs()}
-    second = monitor(sample_rows=2000, **params)
+    second = monitor(window_end=today[1], **params)
     second["_retrain_runs_before"] = before
-    return [first, second]
+    return [again, second, first]
 
 
 def test_single_drifted_window_does_not_request_retrain(two_runs: list[dict[str, Any]]) -> None:
-    first = two_runs[0]
-    assert first["verdict"].startswith("DRIFT")
-    assert set(first["drifted_features"]) >= PRICE_FEATURES
-    assert first["retrain_requested"] is False
-    assert "1 of the last 2" in first["decision"]
+    again, _, first = two_runs
+    for run in (first, again):
+        assert run["verdict"].startswith("DRIFT")
+        assert set(run["drifted_features"]) >= PRICE_FEATURES
+        assert run["retrain_requested"] is False
+        # the rerun of yesterday's window replaces its verdict: still one drifted window
+        assert "1 of the last 2 windows" in run["decision"], run["decision"]
+
+
+def test_a_window_monitored_again_replaces_its_result(
+    two_runs: list[dict[str, Any]], home: Path
+) -> None:
+    """Figures, reports and the index row of yesterday's first run are gone after its rerun."""
+    again, _, first = two_runs
+    assert again["window"] == first["window"]
+    engine = make_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        runs = conn.execute(select(monitoring_metrics.c.monitor_run_id).distinct()).scalars()
+        assert first["run_id"] not in set(runs)
+    engine.dispose()
+    assert first["reports"] == again["reports"]  # same files, rewritten
+    entries = json.loads((Path(again["index"]).parent / "index.json").read_text())
+    listed = [e["run_id"] for e in entries]
+    assert again["run_id"] in listed and first["run_id"] not in listed
 
 
 def test_persistent_drift_emits_event_and_triggers_training(
@@ -137,7 +167,7 @@ def test_persistent_drift_emits_event_and_triggers_training(
 ) -> None:
     second = two_runs[1]
     assert second["retrain_requested"] is True
-    assert "2 consecutive runs" in second["decision"]
+    assert "2 consecutive windows" in second["decision"]
     event = _wait_for(lambda: _retrain_events(prefect_server), "churn.retrain.requested event")[0]
     assert event["resource"]["prefect.resource.id"] == f"churn.model.{MODEL}"
     assert set(event["payload"]["drifted_features"]) >= PRICE_FEATURES
@@ -215,7 +245,7 @@ def test_reports_index_metrics_and_prometheus(two_runs: list[dict[str, Any]], ho
             select(monitoring_metrics.c.monitor_run_id, monitoring_metrics.c.metric)
         ).all()
     engine.dispose()
-    assert {r[0] for r in rows} == {two_runs[0]["run_id"], second["run_id"]}
+    assert {r[0] for r in rows} == {two_runs[0]["run_id"], second["run_id"]}  # not the first
     assert sum(1 for r in rows if r[0] == second["run_id"]) == second["figures"]
     text = Path(second["prometheus"]).read_text(encoding="utf-8")
     families = {f.name: f for f in text_string_to_metric_families(text)}
@@ -260,4 +290,5 @@ def test_evidently_ui_lists_project_and_snapshots(evidently_ui: str) -> None:
     snapshots = httpx.get(f"{evidently_ui}/api/projects/{project['id']}/snapshots", timeout=10)
     snapshots.raise_for_status()
     names = sorted(s["name"].split()[0] for s in snapshots.json())
-    assert names == ["drift", "performance", "quality"]
+    # one snapshot per report and window: yesterday's rerun replaced its first run's
+    assert names == ["drift", "drift", "performance", "performance", "quality", "quality"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 
 from bentos.schemas import UNKNOWN_CUSTOMER
 from core.db import make_engine
+from core.names import utc_now
 from core.settings import get_settings
 from core.tables import online_features, prediction_log
 from tests.declared.files import TELCO_SPEC, write_spec, write_telco
@@ -274,7 +276,9 @@ def test_served_predictions_are_logged_by_model_and_monitored(
         mp.delenv("CHURN_DATABASE_URL", raising=False)
         mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
         get_settings.cache_clear()
-        out = monitor(model_name=MODEL, reports=False)
+        # the 24 hours up to now (not the UTC day, which may have turned since the traffic)
+        end = utc_now() + timedelta(minutes=1)
+        out = monitor(model_name=MODEL, reports=False, window_end=end)
     get_settings.cache_clear()
     assert out["model_name"] == MODEL and out["model_version"] == source_stack.version
     # every prediction this bento served (this test's and the earlier ones'), nothing else
