@@ -2,14 +2,17 @@
 
 The feature record is generated from the feature definitions (``tasks.features``): one required
 field per feature, categoricals restricted to their allowed values, numbers finite (or ``null``
-for a missing value), counts whole and non-negative. Unknown fields are refused, so a typo is a 400
-naming the field instead of a silently missing feature. For a declared source's model the service
-builds the same kind of record from that source's features at start (``feature_record_model``);
-the endpoint itself takes ``FeatureRecordsRequest`` and checks each record against the model's.
+for a missing value) and within what the sources' contracts allow (``FeatureDef.valid_range``: no
+negative tenure, a satisfaction mean in [1, 5]), counts whole and non-negative. Unknown fields are
+refused, so a typo is a 400 naming the field instead of a silently missing feature. For a declared
+source's model the service builds the same kind of record from that source's features at start
+(``feature_record_model``); the endpoint itself takes ``FeatureRecordsRequest`` and checks each
+record against the model's.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -31,27 +34,43 @@ _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-def _field(fd_dtype: str, allowed: Sequence[str] = ()) -> tuple[Any, Any]:
-    """(annotation, FieldInfo) of one feature in the record model."""
+Bounds = tuple[float | None, float | None]
+
+
+def _field(fd_dtype: str, allowed: Sequence[str] = (), bounds: Bounds = (None, None)) -> Any:
+    """(annotation, FieldInfo) of one feature in the record model; ``bounds`` are the values
+    its sources' contracts allow (``FeatureDef.valid_range``)."""
     if fd_dtype == "category":
         return Literal[tuple(allowed)], Field(description=f"one of {', '.join(allowed)}")
+    low, high = bounds
     if fd_dtype == "int":
+        ge = 0 if low is None else max(0, math.ceil(low))
+        le = MAX_COUNT if high is None else min(MAX_COUNT, math.floor(high))
         return int | None, Field(
-            ge=0, le=MAX_COUNT, description=f"a count (whole number, 0..{MAX_COUNT}) or null"
+            ge=ge, le=le, description=f"a count (whole number, {ge}..{le}) or null"
         )
+    ge_f = -MAX_ABS_VALUE if low is None else max(-MAX_ABS_VALUE, low)
+    le_f = MAX_ABS_VALUE if high is None else min(MAX_ABS_VALUE, high)
+    shown = f"{ge_f:g}..{le_f:g}" if (low, high) != (None, None) else f"|x| <= {MAX_ABS_VALUE:g}"
     return float | None, Field(
-        ge=-MAX_ABS_VALUE,
-        le=MAX_ABS_VALUE,
-        description=f"a finite number (|x| <= {MAX_ABS_VALUE:g}), or null when unknown",
+        ge=ge_f, le=le_f, description=f"a finite number ({shown}), or null when unknown"
     )
 
 
 def feature_record_model(
-    dtypes: Mapping[str, str], categories: Mapping[str, Sequence[str]], *, name: str
+    dtypes: Mapping[str, str],
+    categories: Mapping[str, Sequence[str]],
+    *,
+    name: str,
+    bounds: Mapping[str, Bounds] | None = None,
 ) -> type[BaseModel]:
-    """A strict record model: one required field per feature (``category``/``int``/``float``)."""
-    fields = {n: _field(d, categories.get(n, ())) for n, d in dtypes.items()}
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    """A strict record model: one required field per feature (``category``/``int``/``float``),
+    numbers within ``bounds`` (a feature's valid range) where given."""
+    fields = {
+        n: _field(d, categories.get(n, ()), (bounds or {}).get(n, (None, None)))
+        for n, d in dtypes.items()
+    }
+    model: type[BaseModel] = create_model(
         name,
         __config__=_STRICT,
         __doc__="Raw feature values of one customer, as the feature store computes them.",
@@ -71,7 +90,10 @@ def features_request_model(record: type[BaseModel], *, name: str) -> type[BaseMo
 
 
 FeatureRecord = feature_record_model(
-    {fd.name: fd.dtype for fd in FEATURES}, CATEGORIES, name="FeatureRecord"
+    {fd.name: fd.dtype for fd in FEATURES},
+    CATEGORIES,
+    name="FeatureRecord",
+    bounds={fd.name: fd.valid_range for fd in FEATURES},
 )
 
 

@@ -133,7 +133,8 @@ def _parser() -> argparse.ArgumentParser:
         monitor,
         "window_end",
         type=datetime.fromisoformat,
-        help="end of the window to monitor, ISO date-time in UTC (default: the window holding now)",
+        help="end of the window to monitor, ISO date-time in UTC",
+        when_none="the window of --window-hours on the UTC grid that holds now",
     )
     flow_option(
         parser,

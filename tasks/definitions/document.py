@@ -56,6 +56,8 @@ class _Feature(_Strict):
     denominator: str | None = None
     window_days: int | None = None
     baseline_days: int | None = None
+    ge: float | None = None  # the values its sources' contracts allow (FeatureDef.ge/le)
+    le: float | None = None
 
 
 class _View(_Strict):
@@ -160,6 +162,8 @@ def _feature(feature: _Feature, *, table: Any, states: States | None) -> Feature
             event_time=expression(feature.event_time),
             denominator=expression(feature.denominator),
             baseline_days=feature.baseline_days,
+            ge=feature.ge,
+            le=feature.le,
         )
     except ExpressionError as exc:
         raise ExpressionError(f"feature {feature.name!r}: {exc}") from None

@@ -86,6 +86,11 @@ class FeatureDef:
     denominator: ColumnElement[Any] | None = None
     baseline_days: int | None = None
     entity: str = "customer_id"
+    # The values the sources' contracts allow (e.g. a satisfaction mean in [1, 5]); not part of
+    # the definitions hash: it checks what a caller sends (/predict_features), not what the store
+    # computes. ``valid_range`` adds what the aggregate itself implies.
+    ge: float | None = None
+    le: float | None = None
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
@@ -98,11 +103,24 @@ class FeatureDef:
         return self.source.name == "customers"
 
     @property
+    def valid_range(self) -> tuple[float | None, float | None]:
+        """(lowest, highest) value the feature can take; None: unbounded on that side. Counts,
+        days since an event and ratios are never negative; a ratio is at most 1."""
+        floor = 0.0 if self.aggregate in _NON_NEGATIVE else None
+        ceiling = 1.0 if self.aggregate == "ratio" else None
+        ge = self.ge if floor is None or (self.ge is not None and self.ge > floor) else floor
+        le = self.le if ceiling is None or (self.le is not None and self.le < ceiling) else ceiling
+        return ge, le
+
+    @property
     def time_column(self) -> ColumnElement[Any]:
         """The event time that places a source row inside or outside the window."""
         if self.event_time is not None:
             return self.event_time
         return EVENT_TIME[self.source.name]
+
+
+_NON_NEGATIVE = {"count", "days_since_last", "days_since_first", "ratio"}
 
 
 def _problems(fd: FeatureDef) -> list[str]:
@@ -130,6 +148,8 @@ def _problems(fd: FeatureDef) -> list[str]:
         out.append(f"aggregate {fd.aggregate!r} only applies to attribute tables")
     if fd.source.name == "source_snapshots" and fd.filter is None:
         out.append("a snapshot attribute needs a filter naming its source")
+    if fd.ge is not None and fd.le is not None and fd.ge > fd.le:
+        out.append(f"its valid range is empty: ge {fd.ge} > le {fd.le}")
     if fd.window_days is not None and fd.window_days not in WINDOW_DAYS:
         out.append(f"window_days must be one of {WINDOW_DAYS}")
     trends = {"trend", "avg_trend"}

@@ -76,7 +76,7 @@ def backfill_predictions(
     rows: list[dict[str, Any]] = []
     for record in frame[["customer_id", "as_of", SCORE_COLUMN, *names]].to_dict("records"):
         as_of = pd.Timestamp(record["as_of"]).to_pydatetime()
-        features = {n: _json_value(record[n]) for n in names}
+        features = {n: _json_value(record[n], data.dtypes[n]) for n in names}
         rows.append(
             {
                 "request_id": f"{BACKFILL_PREFIX}{as_of:%Y%m%d}-{record['customer_id']}",
@@ -112,13 +112,16 @@ def backfill_predictions(
     return len(rows)
 
 
-def _json_value(value: Any) -> Any:
+def _json_value(value: Any, dtype: str) -> Any:
+    """A feature value as the online store and ``/predict_features`` write it: null for missing,
+    a whole number for a count (pandas holds counts as floats), so a logged row replays as is."""
     if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "item"):
         value = value.item()
-        if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float):
+        if math.isnan(value):
             return None
+        if dtype == "int" and value.is_integer():
+            return int(value)
     return value

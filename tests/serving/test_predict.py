@@ -134,3 +134,57 @@ def _hash(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> str:
         dict(labels)["definitions_hash"] for name, labels in samples if name == "churn_model_info"
     }
     return digest
+
+
+def test_backfilled_rows_replay_into_predict_features(
+    serving_stack: Stack, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A logged features document is what /predict_features takes: backfilled counts used to be
+    logged as floats (3.0), which the strict record refuses."""
+    from core.settings import get_settings
+    from core.tables import prediction_log
+    from tasks.modeldata.base import model_data
+    from tasks.monitoring.backfill import backfill_predictions, load_champion_model
+
+    monkeypatch.setenv("CHURN_HOME", str(serving_stack.home))
+    monkeypatch.delenv("CHURN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
+    get_settings.cache_clear()
+    try:
+        engine = make_engine(serving_stack.database_url)
+        data = model_data("churn-model", engine=engine)
+        cutoff = data.cutoffs(engine=engine, horizon_days=data.horizon_days)[-1:]
+        model = load_champion_model("churn-model")
+        assert backfill_predictions(
+            cutoff, model=model, model_version="1", data=data, horizon_days=30, engine=engine
+        )
+        with engine.connect() as conn:
+            logged = conn.execute(
+                select(prediction_log.c.features, prediction_log.c.score)
+                .where(prediction_log.c.kind == "backfill")
+                .order_by(prediction_log.c.customer_id)
+                .limit(50)
+            ).all()
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
+    records = [json.loads(r.features) for r in logged]
+    assert any(isinstance(r["tickets_90d"], int) and r["tickets_90d"] > 0 for r in records)
+    replayed = httpx.post(f"{server.url}/predict_features", json={"records": records})
+    assert replayed.status_code == 200, replayed.text
+    scores = [p["probability"] for p in replayed.json()["predictions"]]
+    assert scores == pytest.approx([r.score for r in logged], abs=1e-6)  # float32 inputs
+
+
+def test_predict_features_refuses_what_the_contracts_would_quarantine(
+    serving_stack: Stack, server: Server
+) -> None:
+    """A negative tenure or a satisfaction mean of 7 cannot come out of the sources: a 400
+    naming the field, as for any other bad value."""
+    (record,) = list(_store(serving_stack, 1).values())
+    for field, bad in (("tenure_days", -3.0), ("mean_satisfaction_90d", 7.0)):
+        response = httpx.post(
+            f"{server.url}/predict_features", json={"records": [{**record, field: bad}]}
+        )
+        assert response.status_code == 400, response.text
+        assert field in response.text

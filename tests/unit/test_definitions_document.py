@@ -34,6 +34,7 @@ def test_the_simulator_yaml_is_the_catalog_written_out() -> None:
             theirs.name, theirs.dtype, theirs.aggregate, theirs.window_days, theirs.baseline_days
         )  # fmt: skip
         assert mine.description == theirs.description
+        assert mine.valid_range == theirs.valid_range, mine.name
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         mine_q, theirs_q = (compile_source_queries(d.features) for d in (declared, catalog))
         assert {k: _sql(q, dialect) for k, q in mine_q.items()} == {

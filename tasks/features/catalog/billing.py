@@ -30,6 +30,7 @@ BILLING_FEATURES: tuple[FeatureDef, ...] = (
         value=T.amount,
         filter=_CHARGE,
         window_days=30,
+        ge=0.0,
     ),
     _txn(
         "spend_90d",
@@ -38,6 +39,7 @@ BILLING_FEATURES: tuple[FeatureDef, ...] = (
         value=T.amount,
         filter=_CHARGE,
         window_days=90,
+        ge=0.0,
     ),
     _txn(
         "spend_180d",
@@ -46,6 +48,7 @@ BILLING_FEATURES: tuple[FeatureDef, ...] = (
         value=T.amount,
         filter=_CHARGE,
         window_days=180,
+        ge=0.0,
     ),
     _txn(
         "spend_trend_30d_vs_90d",
@@ -72,6 +75,7 @@ BILLING_FEATURES: tuple[FeatureDef, ...] = (
         value=T.amount,
         filter=_CHARGE,
         window_days=90,
+        ge=0.0,
     ),
     _txn(
         "mean_charge_90d",
@@ -80,6 +84,7 @@ BILLING_FEATURES: tuple[FeatureDef, ...] = (
         value=T.amount,
         filter=_CHARGE,
         window_days=90,
+        ge=0.0,
     ),
     _txn(
         "payments_90d",
@@ -88,6 +93,7 @@ BILLING_FEATURES: tuple[FeatureDef, ...] = (
         value=T.amount,
         filter=_PAYMENT,
         window_days=90,
+        ge=0.0,
     ),
     _txn(
         "unpaid_90d",

@@ -20,7 +20,14 @@ CRM_FEATURES: tuple[FeatureDef, ...] = (
     _crm("contract", "attr", C.contract, "Contract type at as_of.", dtype="category"),
     _crm("payment_method", "attr", C.payment_method, "Payment method at as_of.", dtype="category"),
     _crm("region", "attr", C.region, "Region at as_of.", dtype="category"),
-    _crm("monthly_charges", "attr", C.monthly_charges, "Monthly price in dollars at as_of."),
+    _crm(  # the CRM contract: 0 < monthly_charges < 1000
+        "monthly_charges",
+        "attr",
+        C.monthly_charges,
+        "Monthly price in dollars at as_of.",
+        ge=0.0,
+        le=1000.0,
+    ),
     _crm("tenure_days", "days_since_last", C.signup_date, "Days since signup."),
     _crm(
         "days_since_crm_change",

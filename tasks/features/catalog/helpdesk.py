@@ -88,6 +88,8 @@ HELPDESK_FEATURES: tuple[FeatureDef, ...] = (
         value=K.satisfaction,
         event_time=K.resolved_at,
         window_days=90,
+        ge=1.0,
+        le=5.0,
     ),
     _tkt(
         "min_satisfaction_180d",
@@ -96,6 +98,8 @@ HELPDESK_FEATURES: tuple[FeatureDef, ...] = (
         value=K.satisfaction,
         event_time=K.resolved_at,
         window_days=180,
+        ge=1.0,
+        le=5.0,
     ),
     _tkt(
         "low_satisfaction_tickets_30d",
@@ -120,6 +124,7 @@ HELPDESK_FEATURES: tuple[FeatureDef, ...] = (
         value=days_between(K.resolved_at, K.created_at) * 24.0,
         event_time=K.resolved_at,
         window_days=90,
+        ge=0.0,
     ),
     _tkt(
         "days_since_last_ticket",
