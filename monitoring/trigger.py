@@ -1,7 +1,8 @@
 """When to ask for a retrain: persistent drift or measured loss of performance, with a cooldown.
 
 A single drifted window is noise until it repeats: drift must hold in ``k_runs`` consecutive
-monitored windows (one verdict per window: a window monitored again replaces its verdict). Performance counts only with at least ``min_labelled`` labelled predictions.
+monitored windows (one verdict per window: a window monitored again replaces its verdict).
+Performance counts only with at least ``min_labelled`` labelled predictions.
 Nothing is requested within ``cooldown`` of the last retrain or request.
 """
 
