@@ -7,6 +7,9 @@
   here, without BentoML's request context, routing, I/O descriptors and response objects (about
   half of a single-record request's CPU). Anything else (bad input, the same body replayed) goes
   on to BentoML's endpoint, which validates it again and answers with its 400 naming the field.
+* A slow client: a body not received within ``CHURN_BODY_TIMEOUT_S`` (10 s) is answered 408
+  (Request Timeout) and the connection closed, before BentoML's 30 s request timeout would answer
+  504 as if the service were at fault.
 * Every request to an endpoint (4xx included) is counted by status and timed (``bentos.metrics``).
 * ``/metrics``: the service turns BentoML's metrics middleware off (it costs ~15 % of a request)
   and with it BentoML's ``/metrics`` route; this serves the Prometheus text of all workers.
@@ -31,6 +34,12 @@ _SERVER = (b"server", b"BentoML Service/churn-service")
 
 FastHandler = Callable[[bytes], Awaitable[tuple[int, bytes] | None]]
 _FAST_PATHS: dict[str, FastHandler] = {}
+_BODY_TIMEOUT_S = [10.0]  # set at service start (set_body_timeout)
+
+
+def set_body_timeout(seconds: float) -> None:
+    """How long a prediction request's body may take to arrive (once per worker, at start)."""
+    _BODY_TIMEOUT_S[0] = seconds
 
 
 def register_fast_path(path: str, handler: FastHandler) -> None:
@@ -72,7 +81,12 @@ class PredictionEndpointsMiddleware:
             if handler is None or scope["method"] != "POST":
                 await self.app(scope, receive, send_wrapper)
                 return
-            body = await _read_body(receive)
+            try:
+                with anyio.fail_after(_BODY_TIMEOUT_S[0]):
+                    body = await _read_body(receive)
+            except TimeoutError:
+                await _send_json(send_wrapper, 408, _too_slow(), close=True)
+                return
             answer = await handler(body)
             if answer is None:
                 await self.app(scope, _replay(body, receive), send_wrapper)
@@ -128,16 +142,22 @@ def _unsupported(content_type: bytes) -> bytes:
     ).encode()
 
 
-async def _send_json(send: Send, status: int, body: bytes) -> None:
+def _too_slow() -> bytes:
+    return json.dumps(
+        {
+            "error": f"the request body did not arrive within {_BODY_TIMEOUT_S[0]:g} s; send it"
+            " whole (CHURN_BODY_TIMEOUT_S sets the limit)"
+        }
+    ).encode()
+
+
+async def _send_json(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
+    headers = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode()), _SERVER]
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [
-                (b"content-type", _JSON),
-                (b"content-length", str(len(body)).encode()),
-                _SERVER,
-            ],
+            "headers": [*headers, (b"connection", b"close")] if close else headers,
         }
     )
     await send({"type": "http.response.body", "body": body})

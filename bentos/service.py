@@ -35,7 +35,11 @@ from starlette.responses import JSONResponse, Response
 from bentos.baked import BakedModel, load_baked
 from bentos.handlers import Predictor
 from bentos.metrics import create_metrics
-from bentos.middleware import PredictionEndpointsMiddleware, register_fast_path
+from bentos.middleware import (
+    PredictionEndpointsMiddleware,
+    register_fast_path,
+    set_body_timeout,
+)
 from bentos.prediction_log import PredictionLogWriter
 from bentos.readiness import Readiness
 from bentos.schemas import (
@@ -95,6 +99,7 @@ class ChurnService:
             scorer, self.engine, baked.model_version, writer, metrics, view=view
         )
         self.readiness = Readiness(self.engine, view)
+        set_body_timeout(settings.body_timeout_s)
         register_fast_path("/predict", self._fast_predict)
         register_fast_path("/predict_features", self._fast_predict_features)
         log.info(

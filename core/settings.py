@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         gt=0,
         description="how long store set-up waits for another process setting up the same store",
     )
+    body_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        lt=30,  # below BentoML's request timeout (30 s), which would answer 504 first
+        description="the prediction API answers 408 to a request whose body takes longer",
+    )
     # Orchestration: where parallel stages run, and where failed runs are announced.
     task_runner: Literal["threads", "dask"] = Field(
         default="threads", description="threads, or dask (prefect-dask DaskTaskRunner)"

@@ -137,6 +137,9 @@ def stop_server(server: Server, timeout: float = 60) -> int:
         return server.process.wait()
 
 
+BODY_TIMEOUT_S = 3.0  # the session server's limit for a request body (test_slow_client)
+
+
 @pytest.fixture(scope="session")
 def serving_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> Stack:
     from flows.rollback import rollback
@@ -183,6 +186,7 @@ def outside_dir() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def server(serving_stack: Stack, outside_dir: Path) -> Iterator[Server]:
     """The session's HTTP server: the rolled-back champion's bento."""
-    running = start_server(serving_stack.tag, serving_stack.env, outside_dir)
+    env = {**serving_stack.env, "CHURN_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S)}
+    running = start_server(serving_stack.tag, env, outside_dir)
     yield running
     stop_server(running)

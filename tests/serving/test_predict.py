@@ -188,3 +188,30 @@ def test_predict_features_refuses_what_the_contracts_would_quarantine(
         )
         assert response.status_code == 400, response.text
         assert field in response.text
+
+
+def test_a_slow_client_gets_408_not_504(server: Server) -> None:
+    """A body that stops arriving is the client's fault: 408 after the body timeout, and the
+    connection closed (BentoML's own request timeout answered 504 after 30 s)."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from tests.serving.conftest import BODY_TIMEOUT_S
+
+    address = urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        head = (
+            "POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            "Content-Length: 200\r\n\r\n"
+        )
+        started = time.monotonic()
+        sock.sendall(head.encode() + b'{"customer_ids": ["')  # and nothing more
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+        waited = time.monotonic() - started
+    status_line, _, rest = answer.decode().partition("\r\n")
+    assert status_line.split()[1] == "408", answer
+    assert "did not arrive within" in rest
+    assert BODY_TIMEOUT_S <= waited < BODY_TIMEOUT_S + 10
