@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from core.tmp import temporary_directory
 from tasks.deploy.model_import import ImportedModel, import_model, use_bentoml_home
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def build_bento(model_version: str, *, model_name: str | None = None) -> BuiltBe
     BentoML and build (or reuse) its bento."""
     home = use_bentoml_home()
     model = import_model(str(model_version), model_name=model_name)
-    with tempfile.TemporaryDirectory(prefix="churn-bento-") as tmp:
+    with temporary_directory("churn-bento-") as tmp:
         ctx = Path(tmp)
         files = collect_sources()
         for rel in files:

@@ -100,14 +100,13 @@ def start_side_session(
 ) -> SideSession:
     """Run ``sources`` in a side process on the snapshot of ``conn`` (``tasks.features.side``)."""
     request = SideRequest(
-        url=engine.url.render_as_string(hide_password=False),
         snapshot=export_snapshot(conn),
         fingerprint=data_fingerprint(conn),  # on SQLite this also pins conn's read transaction
         ids=ids,
         moments=moments,
         sources=sources,
     )
-    return SideSession(request)
+    return SideSession(request, url=engine.url.render_as_string(hide_password=False))
 
 
 def _run_setup(conn: Connection, plan: _TrainingSQL) -> None:

@@ -12,8 +12,10 @@ exported snapshot; on SQLite, which has no such thing, each compares its ``data_
 (every ingestion commit changes it) and a side session that sees other data returns nothing, so
 the main session runs those queries itself.
 
-Protocol: the parent pickles the request to a file, starts ``python -m tasks.features.side
-REQUEST RESULT`` and goes on; the child pickles its columns (or None) to RESULT.
+Protocol: the parent pickles the request to a file in its temporary folder under
+``$CHURN_HOME/tmp`` (``core.tmp``; the warehouse URL goes through the environment), starts
+``python -m tasks.features.side REQUEST RESULT`` and goes on; the child pickles its columns (or
+None) to RESULT.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +31,17 @@ from typing import Any
 
 import numpy as np
 
+from core.tmp import temporary_directory
 from tasks.features.fetch import SourceSQL
+
+URL_ENV = "CHURN_SIDE_DATABASE_URL"  # the warehouse URL (with its password): never in a file
 
 
 @dataclass(frozen=True)
 class SideRequest:
-    """What the side session needs: where, which snapshot, which rows, which queries."""
+    """What the side session needs: which snapshot, which rows, which queries (the warehouse
+    URL goes through the child's environment, ``URL_ENV``)."""
 
-    url: str
     snapshot: str | None
     fingerprint: tuple[object, ...]
     ids: np.ndarray
@@ -48,8 +52,8 @@ class SideRequest:
 class SideSession:
     """A running side process; ``result()`` waits for its columns (None: it saw other data)."""
 
-    def __init__(self, request: SideRequest) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="churn-features-")
+    def __init__(self, request: SideRequest, *, url: str) -> None:
+        self._dir = temporary_directory("churn-features-")
         folder = Path(self._dir.name)
         self._request, self._result = folder / "request.pkl", folder / "result.pkl"
         self._log = folder / "stderr.log"
@@ -66,7 +70,7 @@ class SideSession:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
-                env={**os.environ, "PYTHONPATH": path},
+                env={**os.environ, "PYTHONPATH": path, URL_ENV: url},
             )
 
     def result(self) -> dict[str, np.ndarray] | None:
@@ -90,13 +94,13 @@ class SideSession:
         self._dir.cleanup()
 
 
-def run_side_session(request: SideRequest) -> dict[str, np.ndarray] | None:
+def run_side_session(request: SideRequest, url: str) -> dict[str, np.ndarray] | None:
     """In the side process: upload the entity rows, check the snapshot, run the queries."""
     from core.db import make_engine
     from tasks.features.fetch import fetch_columns
     from tasks.features.session import data_fingerprint, feature_session, upload_entities
 
-    engine = make_engine(request.url)
+    engine = make_engine(url)
     values: dict[str, np.ndarray] = {}
     try:
         with feature_session(engine, discard=True, snapshot=request.snapshot) as conn:
@@ -123,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args[:1] in (["-h"], ["--help"]) else 2
     with open(args[0], "rb") as handle:
         request: Any = pickle.load(handle)
-    values = run_side_session(request)
+    values = run_side_session(request, os.environ[URL_ENV])
     with open(args[1], "wb") as out:
         pickle.dump(values, out, protocol=pickle.HIGHEST_PROTOCOL)
     return 0

@@ -4,7 +4,6 @@ holdout (only those trained entirely before it), decide, and commit the decision
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import UTC, datetime, timedelta
 
 import mlflow
@@ -27,6 +26,7 @@ from core.names import (
     TAG_TRAINING_IDS,
     utc_now,
 )
+from core.tmp import temporary_directory
 from tasks.registry.gate import GateDecision, Rescore, decide_promotion
 from tasks.registry.lock import registry_lock
 from tasks.registry.store import (
@@ -112,7 +112,7 @@ def _training_ids(client: MlflowClient, tags: dict[str, str]) -> set[str] | None
     path = tags.get(TAG_TRAINING_IDS)
     if not path or "run_id" not in tags:
         return None
-    with tempfile.TemporaryDirectory(prefix="churn-gate-") as tmp:
+    with temporary_directory("churn-gate-") as tmp:
         local = client.download_artifacts(tags["run_id"], path, tmp)
         return set(pd.read_parquet(local)["customer_id"].astype(str))
 

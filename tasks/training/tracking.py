@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +33,7 @@ from core.names import (
     TRAINING_IDS_ARTIFACT,
 )
 from core.settings import get_settings
+from core.tmp import temporary_directory
 from models.preprocessing import FeatureSpec
 from models.pyfunc import BOOSTER_ARTIFACT, ENTRY_POINT, SPEC_ARTIFACT
 from models.signature import build_input_example, build_signature
@@ -234,7 +234,7 @@ def record_training_run(
         record = _cutoff_record(trained, horizon_days=horizon_days)
     extra_tags = dict(tags or {})
     with (
-        tempfile.TemporaryDirectory(prefix="churn-train-") as tmp,
+        temporary_directory("churn-train-") as tmp,
         mlflow.start_run(experiment_id=experiment_id, run_name=record.name) as run,
     ):
         workdir = Path(tmp)

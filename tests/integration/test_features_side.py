@@ -5,6 +5,7 @@ that fails names the failure."""
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -103,3 +104,42 @@ def test_side_module_refuses_to_run_by_hand() -> None:
     )
     assert out.returncode == 2
     assert "not meant to be run by hand" in out.stderr
+
+
+def test_the_side_sessions_files_are_under_churn_home_and_hold_no_url(
+    engine: Engine, labels: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, churn_home: Path
+) -> None:
+    """A SIGKILLed training left /tmp/churn-features-*/request.pkl holding the warehouse URL
+    with its password: the request is now written under $CHURN_HOME/tmp, without the URL."""
+    seen: list[tuple[Path, bytes]] = []
+    start = retrieval.start_side_session
+
+    def spying(conn, engine, ids, moments, sources):  # type: ignore[no-untyped-def]
+        session = start(conn, engine, ids, moments, sources)
+        seen.append((session._request, session._request.read_bytes()))
+        return session
+
+    monkeypatch.setattr(retrieval, "SIDE_SESSION_MIN_ROWS", 0)
+    monkeypatch.setattr(retrieval, "start_side_session", spying)
+    get_historical_features(labels, engine=engine)
+    ((request, content),) = seen
+    assert request.parent.parent == churn_home.resolve() / "tmp"
+    url = engine.url
+    for secret in (url.render_as_string(hide_password=False), str(url.database), "postgres"):
+        assert secret.encode() not in content
+    assert not request.exists()  # removed once the result was read
+
+
+def test_a_killed_process_s_temporary_folder_is_removed_by_the_next(churn_home: Path) -> None:
+    from core.tmp import temp_root, temporary_directory
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    orphan = temp_root() / f"churn-train-{int(gone.stdout)}-abc123"
+    (orphan / "request.pkl").parent.mkdir()
+    (orphan / "request.pkl").write_bytes(b"left behind by SIGKILL")
+    alive = temp_root() / f"churn-train-{os.getpid()}-def456"
+    alive.mkdir()
+    with temporary_directory("churn-gate-") as made:
+        assert Path(made).parent == temp_root()
+        assert not orphan.exists() and alive.exists()
