@@ -109,23 +109,43 @@ def test_ingest_cli_with_churn_home_a_file_says_so(prefect_server: str, tmp_path
     assert "Traceback (most recent call last)" in verbose.stderr
 
 
-def test_deploy_cli_writes_nothing_to_the_users_home(tmp_path: Path) -> None:
-    """``python -m tasks.deploy`` run by hand wrote ~/.config/mlflow/telemetry.json: like the
-    flows, it points every tool's home at CHURN_HOME (MLflow telemetry off)."""
+@pytest.mark.parametrize(
+    ("cli", "succeeds"),
+    [
+        (["simulator", "--customers", "150", "--months", "3", "--quiet"], True),
+        (["tasks.deploy", "build"], False),  # an empty registry: no champion
+    ],
+)
+def test_clis_write_nothing_outside_churn_home(
+    tmp_path: Path, cli: list[str], succeeds: bool
+) -> None:
+    """Run with a read-only, empty HOME: nothing is written there (``python -m tasks.deploy`` wrote
+    ~/.config/mlflow/telemetry.json); every tool's state goes to CHURN_HOME."""
     user_home = tmp_path / "user"
-    user_home.mkdir()
+    user_home.mkdir(mode=0o555)
     tool_homes = ("PREFECT_", "BENTOML_", "MPLCONFIGDIR", "MLFLOW_", "XDG_")
     # MLflow sends no telemetry under pytest (PYTEST_CURRENT_TEST), nor when told not to track
     hidden = ("CHURN_", "PYTEST_", "DO_NOT_TRACK", "CI", *tool_homes)
     env = {k: v for k, v in os.environ.items() if not k.startswith(hidden)}
-    done = subprocess.run(
-        [sys.executable, "-m", "tasks.deploy", "build"],
-        env={**env, "PYTHONPATH": str(PROJECT), "CHURN_HOME": str(tmp_path / "home")}
-        | {"HOME": str(user_home)},
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode != 0 and "champion" in done.stderr, done.stderr  # an empty registry
-    assert sorted(str(p.relative_to(user_home)) for p in user_home.rglob("*")) == []
+    home = tmp_path / "home"
+    args = [*cli, "--out", str(home / "sources")] if cli[0] == "simulator" else cli
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", *args],
+            env={
+                **env,
+                "PYTHONPATH": str(PROJECT),
+                "CHURN_HOME": str(home),
+                "HOME": str(user_home),
+            },
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert (done.returncode == 0) == succeeds, done.stderr[-2000:]
+        if not succeeds:
+            assert "champion" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert sorted(str(p.relative_to(user_home)) for p in user_home.rglob("*")) == []
+    finally:
+        user_home.chmod(0o755)
