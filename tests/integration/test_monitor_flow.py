@@ -292,3 +292,51 @@ def test_evidently_ui_lists_project_and_snapshots(evidently_ui: str) -> None:
     names = sorted(s["name"].split()[0] for s in snapshots.json())
     # one snapshot per report and window: yesterday's rerun replaced its first run's
     assert names == ["drift", "drift", "performance", "performance", "quality", "quality"]
+
+
+@pytest.mark.system
+def test_two_runs_of_one_window_at_once_leave_one_result(home: Path, prefect_server: str) -> None:
+    """Two processes monitor the same window at the same time: they take turns on the model's
+    monitoring lock, so the window keeps one result (figures, index row and Evidently
+    snapshots of one run), not two, nor one run's figures with the other's reports."""
+    from monitoring.workspace import open_project
+
+    start, end = monitor_window(hours=24, now=utc_now() - timedelta(days=1))  # yesterday
+    env = {
+        **os.environ,
+        "CHURN_HOME": str(home),
+        "PREFECT_API_URL": prefect_server,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    env.pop("CHURN_DATABASE_URL", None)
+    env.pop("CHURN_MLFLOW_TRACKING_URI", None)
+    command = [
+        sys.executable, "-m", "flows.monitor", "--window-end", end.isoformat(),
+        "--sample-rows", "500", "--k-runs", "2", "--cooldown-days", "7",
+    ]  # fmt: skip
+    runs = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err[-3000:]
+    t = monitoring_metrics.c
+    engine = make_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        runs_of_window = (
+            conn.execute(select(t.monitor_run_id).where(t.window_end == end).distinct())
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert len(runs_of_window) == 1, runs_of_window
+    index = json.loads((get_settings().reports_dir / "index.json").read_text())
+    rows = [e for e in index if e["window"][1] == end.isoformat(timespec="seconds")]
+    assert [e["run_id"] for e in rows] == runs_of_window
+    workspace, project = open_project(get_settings().evidently_home, MODEL)
+    stem = f"{MODEL}-{start:%Y%m%d-%H%M%S}-{end:%Y%m%d-%H%M%S}"
+    names = [workspace.get_run(project.id, i).name for i in workspace.list_runs(project.id)]
+    assert sorted(n.split()[0] for n in names if n.endswith(stem)) == sorted(rows[0]["reports"])
