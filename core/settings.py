@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         gt=0,
         description="how long store set-up waits for another process setting up the same store",
     )
+    fail_fast: bool = Field(
+        default=False,
+        description="set by the command lines (core.cli.fail_fast): a store that does not answer "
+        "fails the command within seconds, with no retries; runs started by a worker leave it "
+        "off and keep their retries",
+    )
     # Orchestration: where parallel stages run, and where failed runs are announced.
     task_runner: Literal["threads", "dask"] = Field(
         default="threads", description="threads, or dask (prefect-dask DaskTaskRunner)"

@@ -2,7 +2,9 @@
 
 Training logs ``reference/holdout.parquet`` (features, label, score) and ``reference/profile.json``
 (see :func:`log_reference_profile`). A model version logged before profiles existed gets its
-profile computed from the holdout here, once per monitoring run, with a log line saying so.
+profile computed from the holdout here, once per monitoring run, with a log line saying so. A
+logged file that does not parse (truncated, malformed) is an ``ArtifactError`` naming the file and
+the version: never a profile computed in its place, never retried.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from core.settings import get_settings
 from models.preprocessing import FeatureSpec
 from models.signature import SCORE_COLUMN
 from monitoring.profile import build_profile
+from tasks.artifacts import read_artifact
 from tasks.monitoring.data import CATEGORICAL, NUMERIC, split_columns
 
 log = logging.getLogger(__name__)
@@ -94,20 +97,32 @@ def load_champion_reference(
             " make declare SPEC=...) first"
         ) from exc
     run_id = str(version.run_id)
+    of_version = {"model": name, "version": str(version.version)}
     with tempfile.TemporaryDirectory(prefix="churn-monitor-") as tmp:
         holdout = mlflow_client.download_artifacts(run_id, REFERENCE_ARTIFACT, tmp)
-        frame = pd.read_parquet(holdout)
+        frame = read_artifact(
+            mlflow_client, run_id, REFERENCE_ARTIFACT, holdout, pd.read_parquet, **of_version
+        )
         try:
             path = mlflow_client.download_artifacts(run_id, PROFILE_ARTIFACT, tmp)
-            profile, source = json.loads(Path(path).read_text(encoding="utf-8")), "logged"
         except (MlflowException, OSError):
             log.info(
                 "model %s v%s has no %s; computing the drift profile from %s",
                 name, version.version, PROFILE_ARTIFACT, REFERENCE_ARTIFACT,
             )  # fmt: skip
             profile, source = reference_profile(frame, dtypes=dtypes), "computed"
+        else:
+            profile = read_artifact(
+                mlflow_client, run_id, PROFILE_ARTIFACT, path, _read_json, **of_version
+            )
+            source = "logged"
     digest = version.tags.get(TAG_DEFINITIONS_HASH)
     return ChampionReference(name, str(version.version), run_id, frame, profile, source, digest)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
 
 
 def last_retrain_time(model_name: str) -> Any:

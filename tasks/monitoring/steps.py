@@ -22,6 +22,7 @@ from tasks.monitoring.analysis import Analysis, Observed, analyse, observe
 from tasks.monitoring.backfill import backfill_predictions, load_champion_model
 from tasks.monitoring.reference import ChampionReference, last_retrain_time, load_champion_reference
 from tasks.monitoring.store import RETRAIN_REQUESTED, drift_history, last_request, write_figures
+from tasks.retries import retry_if
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,10 @@ def start_run(data: ModelData) -> RunContext:
     return RunContext(str(uuid.uuid4()), utc_now(), watermark)
 
 
-@task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10])
+@task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if())
 def load_reference(data: ModelData) -> ChampionReference:
-    """The model's champion: reference frame and drift profile from MLflow."""
+    """The model's champion: reference frame and drift profile from MLflow; a store that did
+    not answer is retried, a broken artifact (``tasks.artifacts.ArtifactError``) is not."""
     return load_champion_reference(data.model_name, dtypes=data.dtypes)
 
 
