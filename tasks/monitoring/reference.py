@@ -29,6 +29,7 @@ from models.signature import SCORE_COLUMN
 from monitoring.profile import build_profile
 from tasks.artifacts import read_artifact
 from tasks.monitoring.data import CATEGORICAL, NUMERIC, split_columns
+from tasks.retries import is_transient
 
 log = logging.getLogger(__name__)
 PROFILE_ARTIFACT = "reference/profile.json"
@@ -91,6 +92,8 @@ def load_champion_reference(
     try:
         version = mlflow_client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
+        if is_transient(exc):
+            raise  # the store did not answer: that, not a missing champion
         raise RuntimeError(
             f"no {CHAMPION!r} version of model {name!r} in {get_settings().mlflow_tracking_uri};"
             " run the train flow (python -m flows.train; a declared source's churn-<name>:"
