@@ -3,6 +3,9 @@
 ``run_cli`` adds ``--verbose`` to a parser, runs the command's body and turns any exception into
 ``<prog>: <what failed and why>`` (exit 1); ``--verbose`` or ``CHURN_DEBUG=1`` adds the traceback.
 Tracebacks that libraries log to the console are hidden too unless verbose.
+
+A command started from a terminal fails fast (``fail_fast``): a store that does not answer ends
+it within seconds, where a run started by a worker retries with backoff (tasks/retries.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ from contextlib import contextmanager
 
 DEBUG_ENV = "CHURN_DEBUG"
 _MAX_CHARS = 600
+# No task retries (CHURN_FAIL_FAST, read by tasks.retries), and short connection timeouts: libpq
+# (psycopg) reads PGCONNECT_TIMEOUT, MLflow's HTTP client its retry count and request timeout.
+FAIL_FAST_ENV = {
+    "CHURN_FAIL_FAST": "1",
+    "PGCONNECT_TIMEOUT": "5",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
 
 
 class UsageError(Exception):
@@ -45,7 +56,7 @@ def run_cli(
     verbose = debug_requested(args)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
     prog = parser.prog
-    with _console_tracebacks(shown=verbose):
+    with fail_fast(), console_tracebacks(shown=verbose):
         try:
             return body(args) or 0
         except KeyboardInterrupt:
@@ -111,7 +122,24 @@ class _NoTraceback(logging.Formatter):
 
 
 @contextmanager
-def _console_tracebacks(*, shown: bool) -> Iterator[None]:
+def fail_fast() -> Iterator[None]:
+    """Inside, a store that does not answer fails at once (``FAIL_FAST_ENV``); a variable the
+    environment sets already wins (``CHURN_FAIL_FAST=0`` keeps the retries)."""
+    from core.settings import get_settings
+
+    added = {key: value for key, value in FAIL_FAST_ENV.items() if key not in os.environ}
+    os.environ.update(added)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+        get_settings.cache_clear()
+
+
+@contextmanager
+def console_tracebacks(*, shown: bool) -> Iterator[None]:
     """Hide tracebacks from the root logger's console handlers (Prefect's included) unless shown."""
     if shown:
         yield

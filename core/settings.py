@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         lt=30,  # below BentoML's request timeout (30 s), which would answer 504 first
         description="the prediction API answers 408 to a request whose body takes longer",
     )
+    fail_fast: bool = Field(
+        default=False,
+        description="set by the command lines (core.cli.fail_fast): a store that does not answer "
+        "fails the command within seconds, with no retries; runs started by a worker leave it "
+        "off and keep their retries",
+    )
     # Orchestration: where parallel stages run, and where failed runs are announced.
     task_runner: Literal["threads", "dask"] = Field(
         default="threads", description="threads, or dask (prefect-dask DaskTaskRunner)"

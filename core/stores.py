@@ -4,7 +4,9 @@ Every entry point (the flows, ``make demo``, the CLIs) calls ``prepare_stores`` 
 store. Each store is migrated under a cross-process lock (an advisory lock on PostgreSQL, a lock
 file next to a SQLite file), so two processes starting on an empty ``CHURN_HOME`` take turns: the
 first creates the schema, the second finds it current. Without it, MLflow's concurrent first-time
-migrations leave ``_alembic_tmp_*`` tables behind and break the store for good.
+migrations leave ``_alembic_tmp_*`` tables behind and break the store for good. An MLflow tracking
+server (``http(s)://``) is only asked whether it answers, so that a stopped one is reported as such,
+at once, before any stage talks to it.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def prepare_stores(
         if tracking and _is_database(uri) and ("tracking", uri) not in _prepared:
             _setup("MLflow store", uri, "CHURN_MLFLOW_TRACKING_URI", migrate_mlflow, timeout_s)
             _prepared.add(("tracking", uri))
+        elif tracking and _is_http(uri) and ("tracking", uri) not in _prepared:
+            check_tracking_server(uri)
+            _prepared.add(("tracking", uri))
 
 
 def check_home(home: Path) -> None:
@@ -75,6 +80,24 @@ def check_home(home: Path) -> None:
     except OSError as exc:
         raise StoreSetupError(
             f"cannot create CHURN_HOME={home} ({exc.strerror}); choose a writable folder"
+        ) from exc
+
+
+def check_tracking_server(uri: str, timeout_s: float = 10.0) -> None:
+    """The MLflow tracking server at ``uri`` answers (any HTTP status will do); else
+    ``StoreUnavailableError`` (transient: a worker's run retries it)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_s).close()
+    except urllib.error.HTTPError:
+        return  # it answered, if only to say no: the calls that follow report their own errors
+    except OSError as exc:  # URLError, refused, timed out
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise StoreUnavailableError(
+            f"cannot reach the MLflow store at {_safe(uri)} ({reason}); start the MLflow "
+            "server or fix CHURN_MLFLOW_TRACKING_URI"
         ) from exc
 
 
@@ -157,6 +180,10 @@ def _is_database(uri: str) -> bool:
         return make_url(uri).get_backend_name() in ("sqlite", "postgresql", "mysql", "mssql")
     except ArgumentError:
         return False  # http(s)://, file:, databricks: MLflow owns those stores
+
+
+def _is_http(uri: str) -> bool:
+    return uri.lower().startswith(("http://", "https://"))
 
 
 def _safe(url: str) -> str:

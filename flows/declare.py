@@ -17,7 +17,7 @@ from typing import Any
 
 from prefect import flow
 
-from core.cli import UsageError, describe_error
+from core.cli import UsageError, console_tracebacks, describe_error, fail_fast
 from core.names import DEFAULT_MIN_GAIN
 from ops.cli import check_parameters, flow_option, flow_parameters
 from ops.params import AucFloor, AucGain, AucTolerance
@@ -112,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         # our modules log through standard logging: Prefect shows their lines (counts, replaced
         # snapshots, fold scores) on the console and in the UI
         os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models")
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),
+            fail_fast(),  # started from a terminal: a store that does not answer fails now
+            console_tracebacks(shown=args.verbose),  # Prefect logs the failed run's traceback
+        ):
             summary = declare(**parameters)
     except (SpecError, UsageError) as exc:
         if args.verbose:

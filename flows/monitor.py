@@ -67,6 +67,7 @@ def monitor(
         request_retrain,
         start_run,
     )
+    from tasks.stores import prepare_stores_task
 
     policy = TriggerPolicy(
         k_runs=k_runs,
@@ -74,6 +75,7 @@ def monitor(
         min_labelled=min_labelled,
         cooldown=timedelta(days=cooldown_days),
     )
+    prepare_stores_task()  # a store that does not answer is reported as such, first
     data = resolve_model(model_name)
     ctx = start_run(data, window_hours=window_hours, window_end=window_end)
     reference = load_reference(data)

@@ -4,6 +4,9 @@ Transient: a database server that did not answer or dropped the connection, a lo
 a lock held too long by another process, a network error. Everything else — a bad path, a
 ``CHURN_HOME`` that is a file, bad configuration, a contract violation — fails the same way on
 every attempt, so it is never retried.
+
+A command started from a terminal (``core.cli.fail_fast``: ``CHURN_FAIL_FAST``) retries nothing:
+a person waits for its answer. Runs started by a worker keep the retries.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from core.settings import get_settings
 from core.stores import StoreSetupError, StoreUnavailableError
+from tasks.artifacts import ArtifactError
 
 RETRY_DELAYS = [5.0, 30.0, 120.0]
 # Lost connections and locked databases: the same call may well succeed a little later.
@@ -44,7 +49,7 @@ def is_transient(exc: BaseException) -> bool:
     """True for failures worth retrying; False for ones that would fail the same way again."""
     if isinstance(exc, StoreUnavailableError):
         return True
-    if isinstance(exc, StoreSetupError):
+    if isinstance(exc, (StoreSetupError, ArtifactError)):
         return False
     if isinstance(exc, DBAPIError):
         if not isinstance(exc, DATABASE_ERRORS):
@@ -53,15 +58,32 @@ def is_transient(exc: BaseException) -> bool:
         return not any(marker in text for marker in _PERMANENT_SQLITE)
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return True  # lock timeouts (core.locks.LockTimeoutError), refused/reset connections
+    if _unanswered_http(exc):
+        return True  # an MLflow tracking server that refused or timed out
     if isinstance(exc, OSError):
         return exc.errno in _TRANSIENT_ERRNOS
     return False
 
 
+def _unanswered_http(exc: BaseException) -> bool:
+    """A refused or timed-out HTTP request, or MLflow's error raised while handling one (its
+    client raises ``MlflowException`` without ``from``: the request error is the context)."""
+    import requests
+
+    unanswered = (requests.ConnectionError, requests.Timeout)
+    if isinstance(exc, unanswered):
+        return True
+    context = exc.__cause__ or exc.__context__
+    return type(exc).__module__.startswith("mlflow") and isinstance(context, unanswered)
+
+
 def retry_if(is_transient: Callable[[BaseException], bool] = is_transient) -> RetryCondition:
-    """A Prefect ``retry_condition_fn`` that retries only failures ``is_transient`` accepts."""
+    """A Prefect ``retry_condition_fn`` that retries only failures ``is_transient`` accepts,
+    and none in a command started from a terminal (``CHURN_FAIL_FAST``)."""
 
     def condition(_task: Any, _task_run: Any, state: Any) -> bool:
+        if get_settings().fail_fast:
+            return False
         error = state.result(raise_on_failure=False)
         return isinstance(error, BaseException) and is_transient(error)
 

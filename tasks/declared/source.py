@@ -5,7 +5,8 @@ an empty id or an unexpected label value is a one-line SpecError before anything
 Each file is one chunk: identical duplicate rows are collapsed and counted, the rest checked by
 ``check_frame`` (rows that fail go to quarantine with their reasons). A file is the source's
 full history (events) or the whole snapshot of its date, so ``publish`` replaces what the last
-load wrote, and stores the derived contract, inside the run's transaction.
+load wrote, and stores the derived contract, inside the run's transaction. A load whose every row
+was quarantined is a SpecError naming a reason: there is nothing to train on.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, delete, insert
+from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
-from core.tables import source_events, source_snapshots, source_subscriptions
+from core.tables import quarantine, source_events, source_snapshots, source_subscriptions
 from tasks.declared.contract import (
     check_contract,
     check_ids,
@@ -233,8 +234,28 @@ def ingest_declared(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult
     """Load the spec's source through the ingestion runner (lock, one transaction, run record)."""
     source = DeclaredSource(spec)
     result = ingest_source(source, engine=engine, source_dir=spec.base_dir, window=Window())
+    if result.rows_read and not result.rows_loaded:
+        raise SpecError(
+            f"{spec.name}: none of the {result.rows_read} rows of {spec.file!r} passed its checks"
+            f" ({_a_reason(result.run_id, engine=engine)}); every row is in the quarantine"
+            " table: fix the file and run make declare again"
+        )
     values = {f.name: getattr(result, f.name) for f in fields(result)}
     return DeclaredIngestResult(**values, duplicates=source.duplicates, replaced=source.replaced)
+
+
+def _a_reason(run_id: str, *, engine: Engine) -> str:
+    """One quarantined row of the run and its first reason, e.g. ``id 0001: conflicting_duplicate
+    of customerID``."""
+    query = select(quarantine.c.natural_key, quarantine.c.reasons).where(
+        quarantine.c.run_id == run_id
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query.limit(1)).first()
+    if row is None or not row.reasons:
+        return "no reason recorded"
+    first = row.reasons[0]
+    return f"e.g. id {row.natural_key}: {first.get('check')} of {first.get('column')}"
 
 
 def check_source(spec: SourceSpec) -> None:

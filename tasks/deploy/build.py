@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from core.tmp import temporary_directory
-from tasks.deploy.model_import import ImportedModel, import_model, use_bentoml_home
+from tasks.deploy.model_import import DeployError, ImportedModel, import_model, use_bentoml_home
 
 log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def build_bento(model_version: str, *, model_name: str | None = None) -> BuiltBe
         _run_build(ctx, version, home)
     path = find_bento(tag)
     if path is None:
-        raise RuntimeError(f"bentoml build reported success but {tag} is not in {home}/bentos")
+        raise DeployError(f"bentoml build reported success but {tag} is not in {home}/bentos")
     log.info("built bento %s for %s v%s", tag, model.model_name, model.model_version)
     return _built(tag, model, path, reused=False)
 
@@ -120,7 +120,7 @@ def find_bento(tag: str) -> Path | None:
 def _built(tag: str, model: ImportedModel, path: Path, *, reused: bool) -> BuiltBento:
     dockerfile = path / "env" / "docker" / "Dockerfile"
     if not dockerfile.exists():
-        raise RuntimeError(f"bento {tag} has no generated Dockerfile at {dockerfile}")
+        raise DeployError(f"bento {tag} has no generated Dockerfile at {dockerfile}")
     return BuiltBento(tag, model, path, dockerfile, reused)
 
 
@@ -162,4 +162,4 @@ def _run_build(ctx: Path, version: str, home: str) -> None:
     done = subprocess.run(cmd, cwd=ctx, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-        raise RuntimeError(f"bentoml build failed (exit {done.returncode}):\n{tail}")
+        raise DeployError(f"bentoml build failed (exit {done.returncode}):\n{tail}")

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class DeployError(RuntimeError):
+    """A version cannot be baked or served as asked (no champion, a failed build): the message
+    says what to do."""
+
+
 @dataclass(frozen=True)
 class ImportedModel:
     """A registry version in the BentoML model store."""

@@ -14,7 +14,8 @@ from mlflow.exceptions import MlflowException
 
 from core.names import CHAMPION
 from core.settings import get_settings
-from tasks.deploy.model_import import registry_client, use_bentoml_home
+from tasks.deploy.model_import import DeployError, registry_client, use_bentoml_home
+from tasks.retries import is_transient
 
 DEFAULT_PORT = 3000
 
@@ -26,7 +27,9 @@ def champion_version(model_name: str | None = None) -> str:
     try:
         return str(registry_client().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException as exc:
-        raise RuntimeError(
+        if is_transient(exc):
+            raise  # the store did not answer: that, not a missing champion
+        raise DeployError(
             f"{name!r} has no {CHAMPION!r} version in {get_settings().mlflow_tracking_uri}; "
             "train one first (make demo, or python -m flows.train; a declared source's "
             "churn-<name>: make declare SPEC=...)"

@@ -2,14 +2,15 @@
 
 Training logs ``reference/holdout.parquet`` (features, label, score) and ``reference/profile.json``
 (see :func:`log_reference_profile`). A model version logged before profiles existed gets its
-profile computed from the holdout here, once per monitoring run, with a log line saying so.
+profile computed from the holdout here, once per monitoring run, with a log line saying so. A
+logged file that does not parse (truncated, malformed) is an ``ArtifactError`` naming the file and
+the version: never a profile computed in its place, never retried.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,13 @@ from mlflow.exceptions import MlflowException
 
 from core.names import CHAMPION, REFERENCE_ARTIFACT, TAG_DEFINITIONS_HASH
 from core.settings import get_settings
+from core.tmp import temporary_directory
 from models.preprocessing import FeatureSpec
 from models.signature import SCORE_COLUMN
 from monitoring.profile import build_profile
+from tasks.artifacts import read_artifact
 from tasks.monitoring.data import CATEGORICAL, NUMERIC, split_columns
+from tasks.retries import is_transient
 
 log = logging.getLogger(__name__)
 PROFILE_ARTIFACT = "reference/profile.json"
@@ -88,26 +92,40 @@ def load_champion_reference(
     try:
         version = mlflow_client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
+        if is_transient(exc):
+            raise  # the store did not answer: that, not a missing champion
         raise RuntimeError(
             f"no {CHAMPION!r} version of model {name!r} in {get_settings().mlflow_tracking_uri};"
             " run the train flow (python -m flows.train; a declared source's churn-<name>:"
             " make declare SPEC=...) first"
         ) from exc
     run_id = str(version.run_id)
-    with tempfile.TemporaryDirectory(prefix="churn-monitor-") as tmp:
+    of_version = {"model": name, "version": str(version.version)}
+    with temporary_directory("churn-monitor-") as tmp:
         holdout = mlflow_client.download_artifacts(run_id, REFERENCE_ARTIFACT, tmp)
-        frame = pd.read_parquet(holdout)
+        frame = read_artifact(
+            mlflow_client, run_id, REFERENCE_ARTIFACT, holdout, pd.read_parquet, **of_version
+        )
         try:
             path = mlflow_client.download_artifacts(run_id, PROFILE_ARTIFACT, tmp)
-            profile, source = json.loads(Path(path).read_text(encoding="utf-8")), "logged"
         except (MlflowException, OSError):
             log.info(
                 "model %s v%s has no %s; computing the drift profile from %s",
                 name, version.version, PROFILE_ARTIFACT, REFERENCE_ARTIFACT,
             )  # fmt: skip
             profile, source = reference_profile(frame, dtypes=dtypes), "computed"
+        else:
+            profile = read_artifact(
+                mlflow_client, run_id, PROFILE_ARTIFACT, path, _read_json, **of_version
+            )
+            source = "logged"
     digest = version.tags.get(TAG_DEFINITIONS_HASH)
     return ChampionReference(name, str(version.version), run_id, frame, profile, source, digest)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
 
 
 def last_retrain_time(model_name: str) -> Any:

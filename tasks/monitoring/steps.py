@@ -31,6 +31,7 @@ from tasks.monitoring.store import (
     monitor_window,
     write_figures,
 )
+from tasks.retries import retry_if
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,10 @@ def monitor_lock(model_name: str) -> AbstractContextManager[Held]:
     return database_lock(url, name=f"monitor-{model_name}", timeout_s=600, what="monitoring")
 
 
-@task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10])
+@task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if())
 def load_reference(data: ModelData) -> ChampionReference:
-    """The model's champion: reference frame and drift profile from MLflow."""
+    """The model's champion: reference frame and drift profile from MLflow; a store that did
+    not answer is retried, a broken artifact (``tasks.artifacts.ArtifactError``) is not."""
     return load_champion_reference(data.model_name, dtypes=data.dtypes)
 
 

@@ -12,9 +12,10 @@ from prefect.cache_policies import NONE
 from core.names import DEFAULT_MODEL_NAME, artifact_key
 from core.settings import get_settings
 from tasks.orchestration.report import StageRecord, mlflow_run_url, retrain_markdown, table_outcome
+from tasks.retries import retry_if
 
 
-@task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10])
+@task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if())
 def publish_retrain_report(
     *,
     stages: list[StageRecord],

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from sqlalchemy import select
@@ -136,3 +137,43 @@ def test_table_cli_bad_input_is_one_line_and_writes_nothing(
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("error: ") and needle in err, err
     assert not churn_home.exists()  # no warehouse, no MLflow store, no Prefect state
+
+
+def _only_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The run failed in one ``error:`` line (make adds its own), with no traceback."""
+    assert done.returncode != 0 and done.stdout == "", done.stdout
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr[-3000:]
+    return errors[0]
+
+
+def test_make_table_of_three_rows_fails_in_one_line_without_traceback(
+    tmp_path: Path, prefect_server: str
+) -> None:
+    """It passes the spec's checks, then cannot be cross-validated: Prefect logged the failed
+    task's and the flow's tracebacks on the console; only --verbose shows them now."""
+    table = write_telco(tmp_path, rows=40).sort_values("Churn").iloc[[0, 1, -1]]
+    table.to_csv(tmp_path / "telco.csv", index=False)  # 2 stayed, 1 churned
+    spec_path = write_spec(tmp_path, TELCO_SPEC)
+    line = _only_error_line(_make_table(spec_path, tmp_path / "home", prefect_server))
+    assert line == (
+        "error: telco: 1 churned and 2 stayed rows: stratified 5-fold CV with a holdout needs at"
+        " least 10 of each class; add rows"
+    )
+
+
+def test_make_table_whose_every_id_conflicts_says_every_row_was_quarantined(
+    tmp_path: Path, prefect_server: str
+) -> None:
+    """Each id twice with another monthly charge: every row is quarantined. It said "holds no
+    snapshot rows; ingest it first" (it just was) and printed a traceback."""
+    table = write_telco(tmp_path, rows=20)
+    other = table.assign(MonthlyCharges=pd.to_numeric(table["MonthlyCharges"]) + 1)
+    pd.concat([table, other]).to_csv(tmp_path / "telco.csv", index=False)
+    spec_path = write_spec(tmp_path, TELCO_SPEC)
+    line = _only_error_line(_make_table(spec_path, tmp_path / "home", prefect_server))
+    assert line.startswith(
+        "error: telco: none of the 40 rows of 'telco.csv' passed its checks (e.g. id "
+    ), line
+    assert ": conflicting_duplicate of customerID); every row is in the quarantine table" in line

@@ -210,7 +210,7 @@ def test_deploy_cli_builds_the_named_models_champion(
     get_settings.cache_clear()
     assert f"reused bento {source_stack.tag}" in " ".join(err.split()), err
     assert f"--model-name {MODEL}" in err
-    assert "error: 'churn-nobody' has no 'champion' version" in missing, missing
+    assert "python -m tasks.deploy: 'churn-nobody' has no 'champion' version" in missing, missing
     assert "make declare" in missing
 
 

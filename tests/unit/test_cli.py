@@ -72,3 +72,24 @@ def test_describe_error_uses_driver_message_and_path_hints() -> None:
         "cannot use /tmp/file/x: part of that path is a file, not a folder; choose another path"
     )
     assert describe_error(ValueError("a\n  b")) == "ValueError: a b"
+
+
+def test_fail_fast_sets_its_variables_for_the_command_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from core.cli import FAIL_FAST_ENV, fail_fast
+    from core.settings import get_settings
+
+    for key in FAIL_FAST_ENV:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "30")  # the environment's own value wins
+    get_settings.cache_clear()
+    with fail_fast():
+        assert get_settings().fail_fast
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "0"
+        assert os.environ["PGCONNECT_TIMEOUT"] == "30"
+    assert not get_settings().fail_fast
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
+    assert os.environ["PGCONNECT_TIMEOUT"] == "30"
