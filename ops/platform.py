@@ -27,7 +27,14 @@ from rich.console import Console
 from rich.table import Table
 
 from core.settings import get_settings
-from ops.server import BIN, PROJECT_DIR, ensure_home_server, home_server, prefect_env
+from ops.server import (
+    BIN,
+    PROJECT_DIR,
+    ensure_home_server,
+    home_server,
+    install_crash_automation,
+    prefect_env,
+)
 
 WORK_POOL = "churn-local"
 console = Console()
@@ -110,6 +117,7 @@ def _home_prefect(port: int) -> Service:
     server of another home or of anyone else on the port is never adopted (PortTakenError)."""
     with console.status("starting / reusing this CHURN_HOME's Prefect server"):
         server = ensure_home_server(port)
+        install_crash_automation(server.api_url)
     url = server.api_url.removesuffix("/api")
     # it leads a session of its own: its process group is its PID
     return Service("prefect-server", server.pid, server.pid, server.started, url, signal.SIGTERM)

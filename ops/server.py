@@ -228,12 +228,16 @@ def ensure_home_server(port: int | None = None, timeout_s: float = 180) -> Serve
             return running
         if _port_taken(port):
             raise _port_taken_error(port)
-        record = start_server(port, timeout_s)
-        _ensure_crash_automation(record.api_url)
-        return record
+        return start_server(port, timeout_s)
 
 
-def _ensure_crash_automation(api_url: str) -> None:
+def install_crash_automation(api_url: str) -> None:
+    """Create (or bring to ``CHURN_CRASH_AFTER_S``) the crash automation on this home's server.
+
+    The URL goes into the environment before prefect is imported here: Prefect reads its settings
+    once, at import, and a process that imported it without PREFECT_API_URL would start an
+    ephemeral server for any call made outside ``temporary_settings``."""
+    os.environ["PREFECT_API_URL"] = api_url
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from ops.automations import ensure_crash_automation
@@ -260,7 +264,10 @@ def ensure_server(port: int | None = None, timeout_s: float = 180) -> str:
 def using_server(port: int | None = None) -> Iterator[str]:
     """Run the block against ``ensure_server``'s API: in this process (Prefect's settings, read
     when prefect was imported) and in the processes it starts (the environment)."""
+    own = not os.environ.get("PREFECT_API_URL")
     url = ensure_server(port)
+    if own:  # this home's server marks the runs whose process died Crashed
+        install_crash_automation(url)
     os.environ["PREFECT_API_URL"] = url
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -307,7 +314,7 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per API call is noise here
     if args.action == "start":
         url = ensure_home_server(args.port).api_url
-        _ensure_crash_automation(url)  # brings an existing one to CHURN_CRASH_AFTER_S
+        install_crash_automation(url)
         print(f"Prefect API {url} — UI at {url.removesuffix('/api')}")
     elif args.action == "url":
         print(ensure_server(args.port))

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -187,3 +188,22 @@ def test_busy_run_outlives_the_crash_window_and_a_killed_one_does_not(
         for proc in (busy, victim):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_crash_automation_follows_the_crash_window_setting(
+    prefect_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed CHURN_CRASH_AFTER_S reaches the automation a server already has."""
+    name = f"window-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("CHURN_CRASH_AFTER_S", "300")
+    get_settings.cache_clear()
+    first = ensure_crash_automation(name=name)
+    monkeypatch.setenv("CHURN_CRASH_AFTER_S", "45")
+    get_settings.cache_clear()
+    assert ensure_crash_automation(name=name) == first
+    get_settings.cache_clear()
+    with get_client(sync_client=True) as client:
+        (automation,) = client.read_automations_by_name(name=name)
+        assert getattr(automation.trigger, "within", None) == timedelta(seconds=45)
+        assert "no heartbeat for 45 s" in str(automation.actions[0].model_dump())
+        client.delete_automation(first)

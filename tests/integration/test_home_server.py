@@ -121,6 +121,7 @@ def test_two_flows_run_by_hand_at_once_share_their_homes_server(tmp_path: Path) 
         runs = [_start(["flows.ingest"], home, port) for _ in range(2)]
         results = [_finish(run) for run in runs]
         assert [code for code, _ in results] == [0, 0], results
+        assert not any("temporary server" in err for _, err in results), results
         record = _record(home)
         assert record["port"] == port
         assert _flow_runs(f"http://127.0.0.1:{port}/api") == ["ingest", "ingest"]
