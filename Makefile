@@ -16,9 +16,14 @@ export BENTOML_HOME := $(abspath $(CHURN_HOME))/bentoml
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MPLCONFIGDIR := $(abspath $(CHURN_HOME))/matplotlib
 export MLFLOW_DISABLE_TELEMETRY := true
+# every flow run beats every 30 s: the crash automation marks a silent one Crashed (core/homes.py)
+export PREFECT_FLOWS_HEARTBEAT_FREQUENCY := 30
+# This home's Prefect server is started on PREFECT_PORT (when none of this home runs); the UIs on
+# theirs. Exported: every target, and the flows and links they run, read the same ports.
 PREFECT_PORT ?= 4200
 MLFLOW_PORT ?= 5000
 EVIDENTLY_PORT ?= 8000
+export PREFECT_PORT MLFLOW_PORT EVIDENTLY_PORT
 PORT ?= 3000
 PLATFORM := $(PY) -m ops.platform --prefect-port $(PREFECT_PORT) --mlflow-port $(MLFLOW_PORT) --evidently-port $(EVIDENTLY_PORT) --bento-port $(PORT)
 CUSTOMERS ?= 5000
@@ -74,20 +79,20 @@ down:  ## stop exactly what `make up` started (PID records in CHURN_HOME/run), w
 status:  ## what `make up` started and still runs
 	$(PY) -m ops.platform status
 
-prefect-server: setup  ## start only the local Prefect server (UI at http://127.0.0.1:4200)
-	$(PY) -m ops.server start --port $(PREFECT_PORT)
+prefect-server: setup  ## start only this home's Prefect server (UI on PREFECT_PORT, 4200)
+	$(PY) -m ops.server start
 
 declare: setup  ## a declared source (your own data): ingest + features + train + gate the source in SPEC=path/to/spec.yaml
 	@test -n "$(SPEC)" || { echo "usage: make declare SPEC=path/to/spec.yaml (see docs/declared-sources.md)"; exit 2; }
 	$(PY) -m flows.declare $(SPEC)
 
 deploy: setup  ## register prefect.yaml deployments on the local server (work pool churn-local)
-	$(PY) -m ops.deploy --port $(PREFECT_PORT)
+	$(PY) -m ops.deploy
 
 worker: setup  ## run a process worker for the churn-local pool in the foreground (Ctrl-C stops it)
-	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$(PREFECT_PORT)/api} $(VENV)/bin/prefect worker start --pool churn-local --type process
+	api=$$($(PY) -m ops.server url) && PREFECT_API_URL=$$api $(VENV)/bin/prefect worker start --pool churn-local --type process
 
-stop:  ## stop the local Prefect server started by the demo or `make prefect-server`
+stop:  ## stop this home's Prefect server (started by the demo, a flow or `make prefect-server`)
 	$(PY) -m ops.server stop
 
 mlflow-ui: setup  ## MLflow UI in the foreground on the CHURN_HOME tracking store

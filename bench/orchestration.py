@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                 get_settings().sources_dir,
             )
         with console.status("starting a Prefect server"):
-            url, _, _ = start_server(_free_port())
+            url = start_server(_free_port()).api_url
         os.environ["PREFECT_API_URL"] = url
         try:
             summary, wall, busy = _run_retrain()

@@ -1,8 +1,15 @@
-"""Every tool's home under ``CHURN_HOME``: Prefect, BentoML, Matplotlib, MLflow's telemetry.
+"""Every tool's home under ``CHURN_HOME``: Prefect, BentoML, Matplotlib, MLflow's telemetry;
+and the flow runs' heartbeat.
 
 ``point_tool_homes()`` sets the environment variables the tools read, unless they are set already
 (what the Makefile exports), so a command run by hand writes nothing to the user's home directory.
 It only sets variables: it creates no folder and reads no file.
+
+Every flow run sends a heartbeat every ``HEARTBEAT_S`` seconds, however it is started (a flow's
+command line, ``make``, ``flow()`` called directly, a worker's subprocess, whose environment is
+built from ``tool_homes()`` too): the crash automation (``ops/automations.py``) marks a run
+Crashed after ``CHURN_CRASH_AFTER_S`` without one, and Prefect's own default (180 s) came close
+enough to that window that a busy run was marked Crashed while it worked.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import os
 import warnings
 
 from core.settings import get_settings
+
+HEARTBEAT_S = 30  # Prefect's minimum
 
 
 def tool_homes() -> dict[str, str]:
@@ -24,6 +33,8 @@ def tool_homes() -> dict[str, str]:
         "BENTOML_HOME": str(settings.bentoml_home),
         "MPLCONFIGDIR": str(home / "matplotlib"),
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        # read when prefect is imported: flows/__init__ and ops/__init__ set it before that
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S),
     }
 
 

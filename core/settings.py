@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,8 +63,40 @@ class Settings(BaseSettings):
         default=None, description="scheduler of an existing Dask cluster (default: a local one)"
     )
     dask_workers: int = Field(default=2, description="workers of the local Dask cluster")
-    mlflow_ui_url: str = Field(
-        default="http://127.0.0.1:5000", description="MLflow UI that reports link to"
+    # The local platform: one Prefect server per home, the UIs' ports (the Makefile's variables
+    # PREFECT_PORT, MLFLOW_PORT and EVIDENTLY_PORT are read too, so `make X PREFECT_PORT=...` and a
+    # command run by hand agree).
+    prefect_port: int = Field(
+        default=4200,
+        gt=0,
+        lt=65536,
+        validation_alias=AliasChoices("CHURN_PREFECT_PORT", "PREFECT_PORT"),
+        description="port of this home's Prefect server when one is started",
+    )
+    mlflow_port: int = Field(
+        default=5000,
+        gt=0,
+        lt=65536,
+        validation_alias=AliasChoices("CHURN_MLFLOW_PORT", "MLFLOW_PORT"),
+        description="port of the MLflow UI (make mlflow-ui, make up)",
+    )
+    evidently_port: int = Field(
+        default=8000,
+        gt=0,
+        lt=65536,
+        validation_alias=AliasChoices("CHURN_EVIDENTLY_PORT", "EVIDENTLY_PORT"),
+        description="port of the Evidently UI (make evidently-ui, make up)",
+    )
+    mlflow_ui_url_override: str | None = Field(
+        default=None,
+        validation_alias="CHURN_MLFLOW_UI_URL",
+        description="MLflow UI that reports link to; default the local UI on mlflow_port",
+    )
+    crash_after_s: float = Field(
+        default=210.0,
+        gt=30,
+        description="a flow run that sends no heartbeat for this long is marked Crashed; more "
+        "than the 30 s heartbeat (Prefect's minimum), so a busy run is never marked",
     )
     notify_block: str | None = Field(
         default=None,
@@ -85,6 +117,15 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri_override:
             return self.mlflow_tracking_uri_override
         return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def mlflow_ui_url(self) -> str:
+        """The MLflow UI that reports link to (``CHURN_MLFLOW_UI_URL`` or the local one)."""
+        return self.mlflow_ui_url_override or f"http://127.0.0.1:{self.mlflow_port}"
+
+    @property
+    def evidently_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.evidently_port}"
 
     @property
     def mlflow_artifact_root(self) -> Path:

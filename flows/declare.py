@@ -80,7 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     flow_option(
         parser, declare, "min_gain", type=float, help="AUC a reload of the same data must gain"
     )
-    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port of this home's Prefect server when it is started (default: PREFECT_PORT, 4200)",
+    )
     parser.add_argument("--verbose", action="store_true", help="tracebacks on errors")
     return parser
 
@@ -103,17 +108,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         check_source(load_spec(args.spec))
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+        from ops.server import using_server
 
-        from ops.server import ensure_server
-
-        url = ensure_server(args.port)
-        os.environ["PREFECT_API_URL"] = url
         # our modules log through standard logging: Prefect shows their lines (counts, replaced
         # snapshots, fold scores) on the console and in the UI
         os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows,models")
         with (
-            temporary_settings(updates={PREFECT_API_URL: url}),
+            using_server(args.port),  # heartbeats: flows/__init__ (core.homes)
             fail_fast(),  # started from a terminal: a store that does not answer fails now
             console_tracebacks(shown=args.verbose),  # Prefect logs the failed run's traceback
         ):

@@ -47,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     _sim_option(parser, "customers", "initial customer base")
     _sim_option(parser, "months", "months of history")
     _sim_option(parser, "seed", "simulation seed")
-    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port of this home's Prefect server when it is started (default: PREFECT_PORT, 4200)",
+    )
     return parser
 
 
@@ -76,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
     for key, value in prefect_env(settings).items():
         os.environ.setdefault(key, value)
 
-    with console.status("starting / reusing the local Prefect server"):
+    with console.status("starting / reusing this CHURN_HOME's Prefect server"):
         api_url = ensure_server(args.port)
     os.environ["PREFECT_API_URL"] = api_url  # before prefect is imported by the flows below
     # Our modules log through standard logging; forward them to the Prefect UI as well.
@@ -120,12 +125,12 @@ def _run(args: argparse.Namespace) -> int:
         Panel.fit(
             f"Done in {time.perf_counter() - started:.0f} s.\n"
             f"Prefect UI: {ui}  (flow runs + artifacts; `make stop` stops the server)\n"
-            f"MLflow UI:  make mlflow-ui  → http://127.0.0.1:5000  (runs, plots, model registry)\n"
+            f"MLflow UI:  make mlflow-ui  → {settings.mlflow_ui_url}  (runs, plots, registry)\n"
             f"Platform:   make up && make deploy  (server, worker, UIs; `make down` stops them)\n"
             f"Bento:      {bento.tag} (champion v{bento.model.model_version}, {bento.dockerfile})\n"
             f"Serve it:   make serve  → curl -XPOST http://127.0.0.1:3000/predict "
             f"-H 'content-type: application/json' -d '{{\"customer_ids\": [\"C1000001\"]}}'\n"
-            f"Evidently:  make evidently-ui → http://127.0.0.1:8000 ({settings.model_name})\n"
+            f"Evidently:  make evidently-ui → {settings.evidently_ui_url} ({settings.model_name})\n"
             f"Reports:    {settings.reports_dir / 'index.html'}\n"
             f"Warehouse:  {settings.database_url}\n"
             f"State:      {settings.home.resolve()}",

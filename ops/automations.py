@@ -1,15 +1,17 @@
 """The automation that marks silent flow runs Crashed (Prefect's "zombie flow" recipe).
 
-Every flow run sends a heartbeat event (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY``; our entry points
-and deployments use 30 s). A run whose process died — killed, out of memory, machine gone — stops
-sending them and would stay Running forever; this proactive trigger fires when a run that sent a
-heartbeat sends neither another one nor a final state within ``CRASH_AFTER_S`` and sets it to
-Crashed. ``CRASH_AFTER_S`` exceeds Prefect's default heartbeat interval (180 s) so a run started
-without our setting is never marked crashed while alive.
+Every flow run sends a heartbeat event every 30 s (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY``, set
+for every process in ``core.homes``). A run whose process died — killed, out of memory, machine
+gone — stops sending them and would stay Running forever; this proactive trigger fires when a run
+that sent a heartbeat sends neither another one nor a final state within the crash window
+(``CHURN_CRASH_AFTER_S``, 210 s: seven beats) and sets it to Crashed. The window also exceeds
+Prefect's default heartbeat interval (180 s), so a run started outside the project (a bare
+``prefect`` process) is not marked Crashed while alive either.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -20,24 +22,32 @@ from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 
+from core.settings import get_settings
+
+log = logging.getLogger(__name__)
 CRASH_AUTOMATION = "churn: mark flow runs without heartbeat as Crashed"
-CRASH_AFTER_S = 210.0
 _FINAL = ("Completed", "Failed", "Cancelled", "Crashed")
 
 
 def crash_automation(
     *,
-    after_s: float = CRASH_AFTER_S,
+    after_s: float | None = None,
     name: str = CRASH_AUTOMATION,
     deployment_id: UUID | None = None,
+    flow_name: str | None = None,
 ) -> AutomationCore:
-    """The automation (not yet created); ``deployment_id`` limits it to that deployment's runs."""
+    """The automation (not yet created) with a window of ``after_s`` (default: the
+    ``crash_after_s`` setting); ``deployment_id`` or ``flow_name`` limits it to the runs of
+    that deployment or flow."""
+    after_s = get_settings().crash_after_s if after_s is None else after_s
     related: dict[str, Any] = {}
     if deployment_id is not None:
         related = {
             "prefect.resource.role": "deployment",
             "prefect.resource.id": f"prefect.deployment.{deployment_id}",
         }
+    elif flow_name is not None:
+        related = {"prefect.resource.role": "flow", "prefect.resource.name": flow_name}
     return AutomationCore(
         name=name,
         description=(
@@ -69,10 +79,16 @@ def crash_automation(
 
 
 def ensure_crash_automation(**kwargs: Any) -> UUID:
-    """Create the crash automation on the current Prefect API unless one of that name exists."""
+    """Create the crash automation on the current Prefect API, or bring the one of that name to
+    the window asked for (a changed ``CHURN_CRASH_AFTER_S`` applies to the next run)."""
     wanted = crash_automation(**kwargs)
     with get_client(sync_client=True) as client:
         existing = client.read_automations_by_name(name=wanted.name)
-        if existing:
-            return existing[0].id
-        return client.create_automation(automation=wanted)
+        if not existing:
+            return client.create_automation(automation=wanted)
+        current = existing[0]
+        window = getattr(wanted.trigger, "within", None)
+        if getattr(current.trigger, "within", None) != window:
+            client.update_automation(current.id, wanted)
+            log.info("crash automation %r updated: %s", wanted.name, wanted.description)
+        return current.id

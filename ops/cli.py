@@ -1,9 +1,11 @@
 """What every flow's command line shares: parameter checks before any work, one-line errors.
 
-``run_flow_cli`` checks the parameters against the flow's signature (the same pydantic
-constraints Prefect applies to deployment runs), then runs the flow with heartbeats every 30 s
-so that a killed run is marked Crashed (see ops/automations.py), and raises the flow's root
-cause if it failed. ``core.cli.run_cli`` turns that into ``<prog>: <message>`` and exit 1.
+``run_flow`` checks the parameters against the flow's signature (the same pydantic
+constraints Prefect applies to deployment runs), then runs the flow on this home's Prefect server
+(``ops.server.using_server``: started if needed, never Prefect's ephemeral one), and raises the
+flow's root cause if it failed. Heartbeats (every 30 s, so that a killed run is marked Crashed)
+come from the environment every entry point gets (``core.homes``). ``core.cli.run_cli`` turns
+an error into ``<prog>: <message>`` and exit 1.
 
 A flow's defaults live in one place, its signature: ``flow_option`` adds an option with no
 argparse default (an option not given is not passed, so the flow's own default applies) and a
@@ -20,13 +22,11 @@ from typing import Any, cast
 from prefect import Flow
 from prefect.client.schemas.objects import State
 from prefect.exceptions import ParameterTypeError
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from rich.console import Console
 from rich.pretty import Pretty
 
 from core.cli import UsageError, run_cli
-
-HEARTBEAT_S = 30  # Prefect's minimum; the crash automation waits for three missed beats
+from ops.server import using_server
 
 
 def check_parameters(flow: Flow[Any, Any], parameters: dict[str, Any]) -> dict[str, Any]:
@@ -101,11 +101,12 @@ def flow_parameters(flow: Flow[Any, Any], args: argparse.Namespace) -> dict[str,
 
 
 def run_flow(flow: Flow[Any, Any], parameters: dict[str, Any]) -> Any:
-    """Check ``parameters``, run ``flow`` once (heartbeats on), return its result or raise."""
+    """Check ``parameters``, run ``flow`` once on this home's Prefect server (or the one of
+    ``PREFECT_API_URL``), return its result or raise."""
     checked = check_parameters(flow, parameters)
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_S}):
+    with using_server():
         state = cast(State[Any], flow(**checked, return_state=True))
-    return state.result()
+        return state.result()
 
 
 def flow_main(flow: Flow[Any, Any], parser: argparse.ArgumentParser, argv: list[str] | None) -> int:

@@ -47,7 +47,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.deploy", description=__doc__)
-    parser.add_argument("--port", type=int, default=4200, help="local Prefect server port")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port of this home's Prefect server when it is started (default: PREFECT_PORT, 4200)",
+    )
     return run_cli(_run, parser, argv)
 
 

@@ -30,10 +30,10 @@ from core.settings import get_settings
 from ops.server import (
     BIN,
     PROJECT_DIR,
+    ensure_home_server,
+    home_server,
+    install_crash_automation,
     prefect_env,
-    running_server_pid,
-    server_healthy,
-    start_server,
 )
 
 WORK_POOL = "churn-local"
@@ -111,33 +111,16 @@ def _champion_bento() -> tuple[str | None, str]:
         return build_bento(version).tag, ""
 
 
-def _start_prefect(port: int) -> Service:
-    api = f"http://127.0.0.1:{port}/api"
-    if server_healthy(api):
-        raise RuntimeError(
-            f"another Prefect server (not this CHURN_HOME's) answers on port {port}; stop it or "
-            f"choose another port: make up PREFECT_PORT={port + 100}"
-        )
-    with console.status("starting the Prefect server"):
-        url, pid, pgid = start_server(port)
-    url = url.removesuffix("/api")
-    return Service(
-        "prefect-server", pid, pgid, psutil.Process(pid).create_time(), url, signal.SIGTERM
-    )
-
-
-def _adopt_server(port: int) -> Service | None:
-    """This CHURN_HOME's Prefect server when one already runs (``make demo`` leaves its server up
-    for the UI): ``up`` uses it, records it, and ``down`` stops it with the rest."""
-    pid = running_server_pid()
-    if pid is None or not server_healthy(f"http://127.0.0.1:{port}/api"):
-        return None
-    owner = psutil.Process(pid)
-    if not any(c.laddr.port == port for c in owner.net_connections(kind="tcp")):
-        return None  # ours, but on another port
-    console.print(f"using this CHURN_HOME's Prefect server already running (pid {pid})")
-    url = f"http://127.0.0.1:{port}"
-    return Service("prefect-server", pid, os.getpgid(pid), owner.create_time(), url, signal.SIGTERM)
+def _home_prefect(port: int) -> Service:
+    """This CHURN_HOME's Prefect server — the running one (``make demo`` leaves its server up for
+    the UI) or a new one on ``port`` — as a service, so that ``down`` stops it with the rest. A
+    server of another home or of anyone else on the port is never adopted (PortTakenError)."""
+    with console.status("starting / reusing this CHURN_HOME's Prefect server"):
+        server = ensure_home_server(port)
+        install_crash_automation(server.api_url)
+    url = server.api_url.removesuffix("/api")
+    # it leads a session of its own: its process group is its PID
+    return Service("prefect-server", server.pid, server.pid, server.started, url, signal.SIGTERM)
 
 
 def up(
@@ -147,12 +130,18 @@ def up(
     settings = get_settings()
     run_dir().mkdir(parents=True, exist_ok=True)
     running = {s.name: s for s in recorded() if _alive(s)}
-    api = f"http://127.0.0.1:{prefect_port}/api"
-    env = {**os.environ, **prefect_env(), "PREFECT_API_URL": api}
     if "prefect-server" not in running:
-        server = _adopt_server(prefect_port) or _start_prefect(prefect_port)
+        server = _home_prefect(prefect_port)
         _record(server)
         running[server.name] = server
+    env = {
+        **os.environ,
+        **prefect_env(),
+        "PREFECT_API_URL": f"{running['prefect-server'].url}/api",
+        # flow runs link the UIs where they run (the retrain report's MLflow links)
+        "CHURN_MLFLOW_PORT": str(mlflow_port),
+        "CHURN_EVIDENTLY_PORT": str(evidently_port),
+    }
     if "worker" not in running:
         cmd = [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL, "--type", "process"]
         running["worker"] = _spawn(
@@ -223,7 +212,7 @@ def down(timeout_s: float = 5) -> list[str]:
     psutil.wait_procs(left, timeout=2)
     for path in run_dir().glob("*.json"):
         path.unlink()
-    (get_settings().prefect_home / "server.pid").unlink(missing_ok=True)
+    home_server()  # drops the server's record once it has exited
     return [s.name for s in services]
 
 
@@ -260,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m ops.platform", description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument("action", choices=["up", "down", "status"])
-    parser.add_argument("--prefect-port", type=int, default=4200)
-    parser.add_argument("--mlflow-port", type=int, default=5000)
-    parser.add_argument("--evidently-port", type=int, default=8000)
+    settings = get_settings()  # PREFECT_PORT, MLFLOW_PORT, EVIDENTLY_PORT (or CHURN_...)
+    parser.add_argument("--prefect-port", type=int, default=settings.prefect_port)
+    parser.add_argument("--mlflow-port", type=int, default=settings.mlflow_port)
+    parser.add_argument("--evidently-port", type=int, default=settings.evidently_port)
     parser.add_argument("--bento-port", type=int, default=3000, help="the champion's BentoML API")
     parser.add_argument("--timeout", type=float, default=5, help="down: seconds before SIGKILL")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks")

@@ -6,6 +6,7 @@ stderr (twice within minutes of `make up`, once a deployment ran)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -42,8 +43,8 @@ def test_server_outlives_its_starter_logs_to_a_file_and_stops(tmp_path: Path) ->
     home, port = tmp_path / "home", _free_port()
     started = _server_cli("start", home, port)
     assert started.returncode == 0, started.stderr
-    pid_file = home / "prefect" / "server.pid"
-    pid = int(pid_file.read_text())
+    record = home / "prefect" / "server.json"
+    pid = json.loads(record.read_text())["pid"]
     server = psutil.Process(pid)
     try:
         log = (home / "prefect" / "server.log").resolve()
@@ -60,7 +61,7 @@ def test_server_outlives_its_starter_logs_to_a_file_and_stops(tmp_path: Path) ->
         assert stopped.returncode == 0, stopped.stderr
         assert "stopped" in stopped.stdout
         server.wait(timeout=15)
-        assert not pid_file.exists()
+        assert not record.exists()
     finally:
         if server.is_running():
             server.kill()

@@ -3,7 +3,6 @@ descendants in other sessions), escalates to SIGKILL, and never signals a reused
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from ops.platform import Service, _record, down, recorded, run_dir
 
@@ -69,37 +69,13 @@ def test_down_never_signals_a_reused_pid(churn_home: Path) -> None:
         other.wait()
 
 
-def _listener(port: int) -> int:
-    return next(
-        c.pid
-        for c in psutil.net_connections(kind="tcp")
-        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid
-    )
-
-
-def test_up_adopts_this_homes_running_server_and_refuses_a_strangers(
-    churn_home: Path, prefect_server: str
-) -> None:
-    """`make demo` leaves its Prefect server running; `make up` then uses (and records) it
-    instead of failing on the taken port. Another server on the port is named, not adopted."""
-    import pytest
-
-    from core.settings import get_settings
-    from ops.platform import _adopt_server, _start_prefect
+def test_up_refuses_a_server_that_is_not_this_homes(churn_home: Path, prefect_server: str) -> None:
+    """A server of anyone else on the port (here the test session's) is named, never adopted;
+    ``make up`` using this home's own running server is tested in test_home_server.py."""
+    from ops.platform import _home_prefect
+    from ops.server import PortTakenError
 
     port = int(prefect_server.rsplit(":", 1)[1].split("/")[0])
-    pid_file = get_settings().prefect_home / "server.pid"
-    pid_file.parent.mkdir(parents=True)
-    assert _adopt_server(port) is None  # no PID file: not ours
-    with pytest.raises(RuntimeError, match=rf"another Prefect server .* port {port}.*PREFECT_PORT"):
-        _start_prefect(port)
-    pid_file.write_text(str(_listener(port)))  # where the PID file of `ops.server start` is
-    adopted = _adopt_server(port)
-    assert adopted is not None
-    assert (adopted.name, adopted.pid, adopted.url) == (
-        "prefect-server",
-        _listener(port),
-        f"http://127.0.0.1:{port}",
-    )
-    pid_file.write_text(str(os.getpid()))  # a live PID of ours that serves no such port
-    assert _adopt_server(port) is None
+    with pytest.raises(PortTakenError, match=rf"port {port} is taken .* PREFECT_PORT={port + 1}"):
+        _home_prefect(port)
+    assert not (churn_home / "prefect" / "server.json").exists()
