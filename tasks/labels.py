@@ -10,6 +10,7 @@ refused.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,14 +51,56 @@ def month_starts(
     first: datetime | None, now: datetime | None, *, horizon_days: int
 ) -> list[datetime]:
     """Month starts from ``first`` on (itself when it is one) whose horizon ends by ``now``."""
+    return cutoff_moments(first, now, horizon_days=horizon_days, every=MONTHLY)
+
+
+MONTHLY = "1mo"
+WEEKLY = "7d"
+# A history that gives fewer monthly cutoffs than this gets weekly ones (default_cadence): a
+# dozen train cutoffs, one validation and one holdout.
+MIN_MONTHLY_CUTOFFS = 14
+CADENCE = re.compile(r"^([1-9][0-9]{0,2})(d|w|mo)$")
+
+
+def parse_cadence(every: str) -> tuple[int, str]:
+    """``7d``, ``2w``, ``1mo`` → (count, unit); ValueError naming the accepted forms."""
+    match = CADENCE.match(every)
+    if not match:
+        raise ValueError(f"cutoff cadence {every!r} is not <n>d, <n>w or <n>mo (e.g. 7d, 2w, 1mo)")
+    return int(match.group(1)), match.group(2)
+
+
+def cutoff_moments(
+    first: datetime | None, now: datetime | None, *, horizon_days: int, every: str = MONTHLY
+) -> list[datetime]:
+    """Cutoffs every ``every`` (``<n>d``, ``<n>w``, ``<n>mo``) from ``first`` on — month starts
+    for months, midnights for days and weeks, ``first`` itself when it is one — whose horizon
+    ends by ``now``."""
+    count, unit = parse_cadence(every)
     if now is None or first is None:
         return []
-    cutoff = _month_start(first) if _month_start(first) == first else _next_month(first)
+    if unit == "mo":
+        cutoff = _month_start(first) if _month_start(first) == first else _next_month(first)
+    else:
+        midnight = datetime(first.year, first.month, first.day)
+        cutoff = midnight if midnight == first else midnight + timedelta(days=1)
+    step = timedelta(days=count * (7 if unit == "w" else 1))
     cutoffs: list[datetime] = []
     while cutoff + timedelta(days=horizon_days) <= now:
         cutoffs.append(cutoff)
-        cutoff = _next_month(cutoff)
+        if unit == "mo":
+            for _ in range(count):
+                cutoff = _next_month(cutoff)
+        else:
+            cutoff += step
     return cutoffs
+
+
+def default_cadence(first: datetime | None, now: datetime | None, *, horizon_days: int) -> str:
+    """Monthly cutoffs when the history gives ``MIN_MONTHLY_CUTOFFS`` of them, else weekly (a
+    short history: seven months give about 26 weekly cutoffs instead of 6 monthly ones)."""
+    monthly = cutoff_moments(first, now, horizon_days=horizon_days, every=MONTHLY)
+    return MONTHLY if len(monthly) >= MIN_MONTHLY_CUTOFFS else WEEKLY
 
 
 def build_labels(

@@ -3,8 +3,9 @@
 snapshot: the population is the latest snapshot's rows; the label is the spec's churn flag.
 events: the population at a cutoff is everyone with a subscription active at it; the label is 1
 when their subscription(s) end in ``(cutoff, cutoff + horizon]`` — the rules of ``tasks.labels``:
-month-start cutoffs, from the first month start at which both files hold data, and only cutoffs
-whose horizon has fully elapsed by the data watermark.
+cutoffs at the spec's ``cutoff_every`` (default: monthly for a history of 14 months or more, else
+weekly), from the first one at which both files hold data, and only cutoffs whose horizon has
+fully elapsed by the data watermark.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, Select, and_, case, func, literal, or_, select
 from core.tables import source_events, source_snapshots, source_subscriptions
 from tasks.declared.spec import SpecError
 from tasks.features.population import moments_table
-from tasks.labels import fetch_labels, month_starts
+from tasks.labels import cutoff_moments, default_cadence, fetch_labels
 
 
 def latest_snapshot(source: str, *, engine: Engine) -> datetime:
@@ -112,9 +113,14 @@ def events_watermark(source: str, *, engine: Engine) -> datetime | None:
     return _bounds(source, engine=engine)[1]
 
 
-def available_cutoffs(source: str, *, engine: Engine, horizon_days: int) -> list[datetime]:
-    """Month starts from the data start whose horizon has elapsed by the watermark."""
-    return month_starts(*_bounds(source, engine=engine), horizon_days=horizon_days)
+def available_cutoffs(
+    source: str, *, engine: Engine, horizon_days: int, every: str | None = None
+) -> list[datetime]:
+    """Cutoffs every ``every`` (the spec's ``cutoff_every``; None: ``default_cadence`` of the
+    history) from the data start whose horizon has elapsed by the watermark."""
+    first, now = _bounds(source, engine=engine)
+    every = every or default_cadence(first, now, horizon_days=horizon_days)
+    return cutoff_moments(first, now, horizon_days=horizon_days, every=every)
 
 
 def events_labels(

@@ -6,12 +6,11 @@ Flows wire these through ``tasks.declared.steps``; tests and benchmarks call the
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from core.names import DEFAULT_MAX_CUTOFFS
 from core.settings import get_settings
 from tasks.declared.features import SourceFeatures, source_features
 from tasks.declared.labels import latest_population, snapshot_labels
@@ -24,6 +23,7 @@ from tasks.modeldata.declared import DeclaredData
 from tasks.training.cutoffs import read_training_set
 
 log = logging.getLogger(__name__)
+YEAR_DAYS = 365  # an events source trains on the last year of its cutoffs by default
 
 
 def ingest_source(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult:
@@ -54,22 +54,29 @@ def horizon_of(spec: SourceSpec) -> int:
 
 
 def build_training_frame(
-    spec: SourceSpec, *, engine: Engine, max_cutoffs: int | None = DEFAULT_MAX_CUTOFFS
+    spec: SourceSpec, *, engine: Engine, max_cutoffs: int | None = None
 ) -> tuple[pd.DataFrame, SourceFeatures]:
-    """customer_id, as_of, label + every feature as known at as_of; and the definitions."""
+    """customer_id, as_of, label + every feature as known at as_of; and the definitions.
+
+    An events source trains on its latest ``max_cutoffs`` cutoffs (default: those of the last
+    year, at its cadence: 12 monthly or 52 weekly ones)."""
     features = load_features(spec, engine=engine)
     if spec.kind == "snapshot":
         labels = snapshot_labels(spec.name, engine=engine)
         frame = get_historical_features(labels, engine=engine, features=features.features)
     else:
         horizon = horizon_of(spec)
-        data = DeclaredData(spec.model_name, spec.name, features, horizon)
-        cutoffs = data.cutoffs(engine=engine, horizon_days=horizon)[-(max_cutoffs or 0) :]
+        data = DeclaredData(spec.model_name, spec.name, features, horizon, spec.cutoff_every)
+        cutoffs = data.cutoffs(engine=engine, horizon_days=horizon)
+        if max_cutoffs is not None:
+            cutoffs = cutoffs[-max_cutoffs:]
+        elif cutoffs:
+            cutoffs = [c for c in cutoffs if c > cutoffs[-1] - timedelta(days=YEAR_DAYS)]
         if len(cutoffs) < 3:
             raise SpecError(
-                f"{spec.name}: {len(cutoffs)} monthly cutoff(s) with an elapsed {horizon}-day"
-                " horizon; out-of-time training needs 3 (train, validation, holdout) — the"
-                " event log must span about 4 months or more"
+                f"{spec.name}: {len(cutoffs)} cutoff(s) with an elapsed {horizon}-day horizon;"
+                " out-of-time training needs 3 (train, validation, holdout) — a longer event"
+                " log, or more frequent cutoffs (cutoff_every: 7d)"
             )
         try:  # the built-in path: purge gaps, label-rate checks, row budget, then the features
             frame = read_training_set(data, engine=engine, cutoffs=cutoffs)

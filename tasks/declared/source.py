@@ -223,6 +223,7 @@ class DeclaredSource:
                     "event_types": types,
                     "has_value": bool(spec.value),
                     "horizon_days": spec.horizon_days,
+                    "cutoff_every": spec.cutoff_every,
                 }
                 save_contract(conn, spec=spec, contract=contract)
             return int(gone or 0)

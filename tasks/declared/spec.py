@@ -69,6 +69,8 @@ class SourceSpec(BaseModel):
     value: str | None = None
     subscriptions: Subscriptions | None = None
     horizon_days: int | None = Field(default=None, gt=0)
+    # cutoffs every 7d, 2w, 1mo, ...; default: monthly for 14+ months of history, else weekly
+    cutoff_every: str | None = None
     # where relative paths are resolved (the spec file's folder); not a YAML key
     base_dir: Path = Field(default=Path("."), exclude=True)
     # the resolved spec file it was read from (None: built from a mapping); not a YAML key
@@ -79,6 +81,15 @@ class SourceSpec(BaseModel):
     def _as_strings(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [str(v) for v in value]
+        return value
+
+    @field_validator("cutoff_every")
+    @classmethod
+    def _cadence(cls, value: str | None) -> str | None:
+        if value is not None:
+            from tasks.labels import parse_cadence
+
+            parse_cadence(value)  # ValueError: the field's one-line message
         return value
 
     @field_validator("name")
@@ -106,7 +117,7 @@ class SourceSpec(BaseModel):
                 missing.append("positive")
             extra = [
                 k
-                for k in ("event_time", "event_type", "value", "subscriptions")
+                for k in ("event_time", "event_type", "value", "subscriptions", "cutoff_every")
                 if getattr(self, k) is not None
             ]
             if extra:

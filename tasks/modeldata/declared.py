@@ -39,6 +39,7 @@ class DeclaredData:
     source: str
     features: SourceFeatures
     horizon: int | None  # the spec's horizon_days (events), else the settings'
+    every: str | None = None  # the spec's cutoff_every (events); None: from the history's span
 
     @property
     def kind(self) -> str:
@@ -91,7 +92,9 @@ class DeclaredData:
     def cutoffs(self, *, horizon_days: int, engine: Engine) -> list[datetime]:
         if self.kind == "snapshot":
             return []
-        return available_cutoffs(self.source, engine=engine, horizon_days=horizon_days)
+        return available_cutoffs(
+            self.source, engine=engine, horizon_days=horizon_days, every=self.every
+        )
 
     def check_elapsed(
         self, cutoffs: Sequence[datetime], *, horizon_days: int, engine: Engine
@@ -126,4 +129,5 @@ def declared_data(model_name: str, *, engine: Engine) -> DeclaredData | None:
         return None
     horizon = contract.get("horizon_days") if kind == "events" else None
     features = source_features(source, kind, contract)
-    return DeclaredData(model_name, source, features, int(horizon) if horizon else None)
+    every = contract.get("cutoff_every") if kind == "events" else None
+    return DeclaredData(model_name, source, features, int(horizon) if horizon else None, every)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -99,8 +100,13 @@ def test_event_features_windows_and_recency(tmp_path: Path, engine: Engine) -> N
     # labels: u2 ends within 30 days of the 04-01 cutoff, u1 is open, u3 left before
     labels = events_labels(spec.name, [at], 30, engine=engine)
     assert labels[["customer_id", "label"]].values.tolist() == [["u1", 0], ["u2", 1]]
-    cutoffs = available_cutoffs(spec.name, engine=engine, horizon_days=20)
-    assert cutoffs == [datetime(2024, 3, 1)]  # 04-01 + 20 days is after the last fact (04-20)
+    monthly = available_cutoffs(spec.name, engine=engine, horizon_days=20, every="1mo")
+    assert monthly == [datetime(2024, 3, 1)]  # 04-01 + 20 days is after the last fact (04-20)
+    # by default a history this short gets weekly cutoffs, up to the last elapsed horizon
+    weekly = available_cutoffs(spec.name, engine=engine, horizon_days=20)
+    last_fact = datetime(2024, 4, 20)
+    assert weekly[-1] + timedelta(days=20) <= last_fact < weekly[-1] + timedelta(days=27)
+    assert {(b - a).days for a, b in pairwise(weekly)} == {7}
 
 
 def test_online_equals_historical_and_refuses_other_definitions(

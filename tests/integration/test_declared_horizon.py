@@ -6,6 +6,7 @@ registry lock)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,8 @@ def test_train_spec_task_events_purges_gaps_of_the_spec_horizon(
     gap = timedelta(days=HORIZON)
     # a label at cutoff c looks at (c, c + horizon]: it must end before the next partition
     assert max(train) + gap <= min(valid), (train, valid)
+    # ten months of history: weekly cutoffs by default, a dozen train cutoffs and more
+    assert all((b - a).days == 7 for a, b in pairwise(train)) and len(train) >= 12
     assert max(valid) + gap <= holdout, (valid, holdout)
     assert tags[TAG_TRAINED_THROUGH] == f"{max(valid) + gap}T00:00:00"
 
