@@ -61,6 +61,7 @@ def declare(
         "rows_loaded": ingested.rows_loaded,
         "rows_quarantined": ingested.rows_quarantined,
         "duplicates": ingested.duplicates,
+        "duplicates_kept": source.keeps_duplicates,
         "replaced": ingested.replaced,
         **online.summary(),
     }

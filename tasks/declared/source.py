@@ -2,11 +2,12 @@
 
 ``check_schema`` reads the spec's file(s) and derives their built-in contracts: a missing column,
 an empty id or an unexpected label value is a one-line SpecError before anything is written.
-Each file is one chunk: identical duplicate rows are collapsed and counted, the rest checked by
-``check_frame`` (rows that fail go to quarantine with their reasons). A file is the source's
-full history (events) or the whole snapshot of its date, so ``publish`` replaces what the last
-load wrote, and stores the derived contract, inside the run's transaction. A load whose every row
-was quarantined is a SpecError naming a reason: there is nothing to train on.
+Each file is one chunk: identical duplicate rows are counted and collapsed (kept in an event log
+unless its spec says ``duplicates: collapse``: two likes in one second are two events), the rows
+checked by ``check_frame`` (rows that fail go to quarantine with their reasons). A file is the
+source's full history (events) or the whole snapshot of its date, so ``publish`` replaces what
+the last load wrote, and stores the derived contract, inside the run's transaction. A load whose
+every row was quarantined is a SpecError naming a reason: there is nothing to train on.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ _INSERT_CHUNK = 5_000
 
 @dataclass(frozen=True)
 class DeclaredIngestResult(IngestionResult):
-    """The run as recorded, plus the identical duplicate rows collapsed (counted in rows_read)
-    and the rows of the previous load that this one replaced."""
+    """The run as recorded, plus the identical duplicate rows found (collapsed, or loaded when
+    the spec keeps them) and the rows of the previous load that this one replaced."""
 
     duplicates: int = 0
     replaced: int = 0
@@ -87,11 +88,14 @@ class DeclaredSource:
             yield RawChunk(frame=file.raw, origin=origin)
 
     def validate(self, chunk: RawChunk) -> CheckedChunk:
-        """Collapse identical rows, then check the rest against the file's contract."""
+        """Count identical rows and collapse them (an event log whose spec keeps duplicates: keep
+        them), then check the rows against the file's contract."""
         file = self._read()[chunk.origin]
-        unique = chunk.frame.loc[~chunk.frame.duplicated()]
-        self.duplicates += len(chunk.frame) - len(unique)
-        checked = split_chunk(file.contract, RawChunk(unique, chunk.origin), file.to_warehouse)
+        repeated = chunk.frame.duplicated()
+        self.duplicates += int(repeated.sum())
+        keep = chunk.origin == "events" and self.spec.keeps_duplicates
+        rows = chunk.frame if keep else chunk.frame.loc[~repeated]
+        checked = split_chunk(file.contract, RawChunk(rows, chunk.origin), file.to_warehouse)
         checked.valid.attrs["origin"] = chunk.origin  # which file publish is writing
         watermark = file.watermark or _latest(checked.valid)
         return CheckedChunk(checked.valid, checked.quarantined, watermark)

@@ -71,6 +71,9 @@ class SourceSpec(BaseModel):
     horizon_days: int | None = Field(default=None, gt=0)
     # cutoffs every 7d, 2w, 1mo, ...; default: monthly for 14+ months of history, else weekly
     cutoff_every: str | None = None
+    # identical event rows: two real events (keep, the default) or one delivered twice (collapse);
+    # a snapshot always collapses them (one row per id)
+    duplicates: Literal["collapse", "keep"] | None = None
     # where relative paths are resolved (the spec file's folder); not a YAML key
     base_dir: Path = Field(default=Path("."), exclude=True)
     # the resolved spec file it was read from (None: built from a mapping); not a YAML key
@@ -120,6 +123,8 @@ class SourceSpec(BaseModel):
                 for k in ("event_time", "event_type", "value", "subscriptions", "cutoff_every")
                 if getattr(self, k) is not None
             ]
+            if self.duplicates == "keep":
+                extra.append("duplicates: keep")
             if extra:
                 raise ValueError(f"kind snapshot does not take {extra} (those are for kind events)")
         else:
@@ -137,6 +142,11 @@ class SourceSpec(BaseModel):
         if overlap:
             raise ValueError(f"columns {overlap} are listed as both categorical and numeric")
         return self
+
+    @property
+    def keeps_duplicates(self) -> bool:
+        """Whether identical event rows are loaded as distinct events (events' default)."""
+        return self.kind == "events" and self.duplicates != "collapse"
 
     @property
     def model_name(self) -> str:

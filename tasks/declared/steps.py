@@ -155,7 +155,8 @@ def publish_declared_summary(summary: dict[str, Any]) -> str:
                 "rows_read": summary["rows_read"],
                 "rows_loaded": summary["rows_loaded"],
                 "rows_quarantined": summary["rows_quarantined"],
-                "duplicates": summary["duplicates"],
+                "duplicates": f"{summary['duplicates']}"
+                + (" (kept)" if summary.get("duplicates_kept") else " (collapsed)"),
                 "replaced": summary["replaced"],
                 "online rows": summary["online_rows"],
                 "online store": summary["online_store"],

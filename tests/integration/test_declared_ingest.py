@@ -95,7 +95,12 @@ def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> No
     assert len(runs) == 1 and runs[0].status == "failed" and "maybe" in runs[0].error
 
 
-def test_events_ingest_checks_rows_and_replaces_on_reload(tmp_path: Path, engine: Engine) -> None:
+@pytest.mark.parametrize("policy", ["collapse", "keep"])
+def test_events_ingest_checks_rows_and_replaces_on_reload(
+    tmp_path: Path, engine: Engine, policy: str
+) -> None:
+    """Identical event rows are counted either way; kept (the default) they are loaded as
+    distinct events, and a reload of the whole history never doubles them."""
     write_events(tmp_path, customers=40)
     part = tmp_path / "events" / "part-1.csv"
     events = pd.read_csv(part, dtype=str, keep_default_na=False)
@@ -106,12 +111,17 @@ def test_events_ingest_checks_rows_and_replaces_on_reload(tmp_path: Path, engine
     subs = pd.read_csv(tmp_path / "subscriptions.csv", dtype=str, keep_default_na=False)
     clash = subs.iloc[[0]].assign(ended="2030-01-01")  # same (id, start), other end
     pd.concat([subs, clash]).to_csv(tmp_path / "subscriptions.csv", index=False)
-    spec = load_spec(write_spec(tmp_path, EVENTS_SPEC))
+    document = EVENTS_SPEC if policy == "keep" else {**EVENTS_SPEC, "duplicates": policy}
+    spec = load_spec(write_spec(tmp_path, document))
     result = ingest_source(spec, engine=engine)
-    assert result.duplicates == 2
+    assert result.duplicates == 2 and spec.keeps_duplicates == (policy == "keep")
     assert result.rows_quarantined == 2 + 2
-    assert result.rows_read == result.rows_loaded + result.rows_quarantined + result.duplicates
+    collapsed = 0 if policy == "keep" else result.duplicates
+    assert result.rows_read == result.rows_loaded + result.rows_quarantined + collapsed
     loaded_events = _count(engine, source_events)
+    other = pd.read_csv(tmp_path / "events" / "part-2.csv", dtype=str)
+    valid_events = len(events) + len(other) - 2  # the two unreadable rows are quarantined
+    assert loaded_events == valid_events - collapsed
     assert _count(engine, source_subscriptions) == 40 - 1
     again = ingest_source(spec, engine=engine)
     assert again.replaced == result.rows_loaded
