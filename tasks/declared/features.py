@@ -6,9 +6,15 @@ into the point-in-time query that training and online materialization both run.
 
 - snapshot: every contract column is an attribute of the latest snapshot row with
   ``snapshot_at <= as_of`` (read from its JSON document);
-- events: per event type, count and sum over (as_of - 7/30/90 days, as_of] and days since the
-  latest event up to as_of — ``tasks.features.spec.FeatureDef`` declarations compiled by
-  ``tasks.features.events``, exactly like the billing and helpdesk features.
+- events: per event type (the most frequent ``MAX_EVENT_TYPES``), count and sum over
+  (as_of - w days, as_of] for each of the spec's ``windows`` (default 7, 30, 90), days since its
+  latest event, and its recent-vs-earlier rate (first window over the second: events per day in
+  the last 7 days / per day in days 8-30); over all events: active days and events per active
+  day per window, days since the latest event and the account's age (days since its first event)
+  — ``tasks.features.spec.FeatureDef`` declarations compiled by ``tasks.features.events``,
+  exactly like the billing and helpdesk features. A source loaded before these shapes existed
+  (its stored contract has no ``feature_set``) keeps its original features, so its champion's
+  definitions hash does not change.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, and_, func
+from sqlalchemy import Float, Select, and_, func, literal
 from sqlalchemy.dialects import sqlite
 
 from core.tables import source_events, source_snapshots
@@ -28,9 +34,10 @@ from tasks.declared.contract import SnapshotContract
 from tasks.declared.reader import feature_key
 from tasks.features.compiler import compile_source_queries
 from tasks.features.lookup import OnlineView
-from tasks.features.spec import FeatureDef
+from tasks.features.spec import Dtype, FeatureDef
 
 EVENT_WINDOWS = (7, 30, 90)
+FEATURE_SET = 2  # 1: counts, sums and days since per type; 2: + rates, trends, activity, age
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,8 +118,24 @@ def snapshot_features(source: str, contract: SnapshotContract) -> SourceFeatures
     return SourceFeatures(source, "snapshot", defs, categories)
 
 
-def event_feature_defs(source: str, event_types: list[str], *, has_value: bool) -> list[FeatureDef]:
-    """Count (and sum) per event type over each window, and days since its latest event."""
+def event_feature_defs(
+    source: str,
+    event_types: list[str],
+    *,
+    has_value: bool,
+    windows: tuple[int, ...] = EVENT_WINDOWS,
+    feature_set: int = 1,
+) -> list[FeatureDef]:
+    """Count (and sum) per event type over each window and days since its latest event; with
+    ``feature_set`` 2 also each type's recent-vs-earlier rate and the activity features over
+    all events (see the module doc)."""
+    events = source_events.c
+    of_source = events.source == source
+
+    def feature(name: str, aggregate: Any, description: str, **kw: Any) -> FeatureDef:
+        dtype: Dtype = "int" if aggregate in {"count", "active_days"} else "float"
+        return FeatureDef(name, dtype, description, source_events, aggregate, **kw)
+
     defs: list[FeatureDef] = []
     used: set[str] = set()
     for event_type in event_types:
@@ -120,40 +143,84 @@ def event_feature_defs(source: str, event_types: list[str], *, has_value: bool) 
         while key in used:
             key += "_"
         used.add(key)
-        of_type = and_(source_events.c.source == source, source_events.c.event_type == event_type)
-        for days in EVENT_WINDOWS:
+        of_type = and_(of_source, events.event_type == event_type)
+        for days in windows:
             defs.append(
-                FeatureDef(
-                    name=f"{key}_count_{days}d",
-                    dtype="int",
-                    description=f"{event_type!r} events in the last {days} days",
-                    source=source_events,
-                    aggregate="count",
+                feature(
+                    f"{key}_count_{days}d",
+                    "count",
+                    f"{event_type!r} events in the last {days} days",
                     window_days=days,
                     filter=of_type,
                 )
             )
             if has_value:
                 defs.append(
-                    FeatureDef(
-                        name=f"{key}_sum_{days}d",
-                        dtype="float",
-                        description=f"sum of {event_type!r} values in the last {days} days",
-                        source=source_events,
-                        aggregate="sum",
-                        value=func.coalesce(source_events.c.value, 0.0),
+                    feature(
+                        f"{key}_sum_{days}d",
+                        "sum",
+                        f"sum of {event_type!r} values in the last {days} days",
+                        value=func.coalesce(events.value, 0.0),
                         window_days=days,
                         filter=of_type,
                     )
                 )
         defs.append(
-            FeatureDef(
-                name=f"days_since_last_{key}",
-                dtype="float",
-                description=f"days since the latest {event_type!r} event (NaN: never)",
-                source=source_events,
-                aggregate="days_since_last",
+            feature(
+                f"days_since_last_{key}",
+                "days_since_last",
+                f"days since the latest {event_type!r} event (NaN: never)",
                 filter=of_type,
+            )
+        )
+        if feature_set >= 2 and len(windows) >= 2:
+            recent, earlier = windows[0], windows[1]
+            defs.append(
+                feature(
+                    f"{key}_trend_{recent}d_vs_{earlier}d",
+                    "trend",
+                    f"{event_type!r} events per day in the last {recent} days / per day in days"
+                    f" {recent + 1}-{earlier} (NaN: none then)",
+                    value=literal(1.0, Float),
+                    window_days=recent,
+                    baseline_days=earlier,
+                    filter=of_type,
+                )
+            )
+    if feature_set >= 2:
+        for days in windows:
+            defs.append(
+                feature(
+                    f"active_days_{days}d",
+                    "active_days",
+                    f"days with any event in the last {days} days",
+                    window_days=days,
+                    filter=of_source,
+                )
+            )
+            defs.append(
+                feature(
+                    f"events_per_active_day_{days}d",
+                    "per_active_day",
+                    f"events per active day in the last {days} days (NaN: no active day)",
+                    window_days=days,
+                    filter=of_source,
+                )
+            )
+        defs.append(
+            feature(
+                "days_since_last_event",
+                "days_since_last",
+                "days since the latest event of any type (NaN: never)",
+                filter=of_source,
+            )
+        )
+        defs.append(
+            feature(
+                "account_age_days",
+                "days_since_first",
+                "days since the account's first event (its age in the log)",
+                filter=of_source,
             )
         )
     return defs
@@ -164,7 +231,13 @@ def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
     types = list(contract["event_types"])
     if not types:
         raise ValueError(f"source {source!r} has no valid events; nothing to build features from")
-    defs = event_feature_defs(source, types, has_value=bool(contract["has_value"]))
+    defs = event_feature_defs(
+        source,
+        types,
+        has_value=bool(contract["has_value"]),
+        windows=tuple(contract.get("windows") or EVENT_WINDOWS),
+        feature_set=int(contract.get("feature_set", 1)),
+    )
     return SourceFeatures(source, "events", tuple(defs))
 
 

@@ -29,6 +29,7 @@ from tasks.declared.contract import (
     normal_label,
     with_categories,
 )
+from tasks.declared.features import EVENT_WINDOWS, FEATURE_SET
 from tasks.declared.reader import find_columns, read_text_table
 from tasks.declared.spec import SourceSpec, SpecError
 from tasks.declared.store import run_source, save_contract
@@ -228,6 +229,8 @@ class DeclaredSource:
                     "has_value": bool(spec.value),
                     "horizon_days": spec.horizon_days,
                     "cutoff_every": spec.cutoff_every,
+                    "windows": list(spec.windows or EVENT_WINDOWS),
+                    "feature_set": FEATURE_SET,
                 }
                 save_contract(conn, spec=spec, contract=contract)
             return int(gone or 0)

@@ -71,6 +71,8 @@ class SourceSpec(BaseModel):
     horizon_days: int | None = Field(default=None, gt=0)
     # cutoffs every 7d, 2w, 1mo, ...; default: monthly for 14+ months of history, else weekly
     cutoff_every: str | None = None
+    # feature windows in days (each one of tasks.features.entity.WINDOW_DAYS); default 7, 30, 90
+    windows: list[int] | None = None
     # identical event rows: two real events (keep, the default) or one delivered twice (collapse);
     # a snapshot always collapses them (one row per id)
     duplicates: Literal["collapse", "keep"] | None = None
@@ -94,6 +96,18 @@ class SourceSpec(BaseModel):
 
             parse_cadence(value)  # ValueError: the field's one-line message
         return value
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return None
+        from tasks.features.entity import WINDOW_DAYS
+
+        wrong = [w for w in value if w not in WINDOW_DAYS]
+        if wrong or not value:
+            raise ValueError(f"windows {wrong or value} must each be one of {list(WINDOW_DAYS)}")
+        return sorted(set(value))
 
     @field_validator("name")
     @classmethod
@@ -120,7 +134,14 @@ class SourceSpec(BaseModel):
                 missing.append("positive")
             extra = [
                 k
-                for k in ("event_time", "event_type", "value", "subscriptions", "cutoff_every")
+                for k in (
+                    "event_time",
+                    "event_type",
+                    "value",
+                    "subscriptions",
+                    "cutoff_every",
+                    "windows",
+                )
                 if getattr(self, k) is not None
             ]
             if self.duplicates == "keep":

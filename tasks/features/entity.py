@@ -12,7 +12,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func,
 from sqlalchemy.sql.elements import ColumnElement
 
 # Every window a feature may use, in days. A new window is one more precomputed column.
-WINDOW_DAYS: tuple[int, ...] = (7, 30, 60, 90, 180, 365)
+WINDOW_DAYS: tuple[int, ...] = (7, 14, 28, 30, 60, 90, 180, 365)
 
 ENTITY = Table(
     "feature_entities",

@@ -154,6 +154,11 @@ def _event_aggregate(fd: FeatureDef, visible: ColumnElement[Any]) -> ColumnEleme
     time = fd.time_column
     if fd.aggregate == "count":
         return func.count(case((inside, 1)))
+    if fd.aggregate in {"active_days", "per_active_day"}:
+        days = func.count(func.distinct(case((inside, func.date(time)))))
+        if fd.aggregate == "active_days":
+            return days
+        return safe_ratio(func.count(case((inside, 1))), days)
     if fd.aggregate == "days_since_last":
         value = fd.value if fd.value is not None else time
         return days_between(AS_OF, func.max(case((inside, value))))

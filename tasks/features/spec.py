@@ -31,6 +31,8 @@ Aggregate = Literal[
     "trend",
     "avg_trend",
     "last",
+    "active_days",  # days with a matching event in the window (distinct calendar days)
+    "per_active_day",  # matching events per active day in the window
 ]
 
 # The timestamp that makes a row of each event source visible: nothing after as_of is read.
@@ -120,7 +122,14 @@ class FeatureDef:
         return EVENT_TIME[self.source.name]
 
 
-_NON_NEGATIVE = {"count", "days_since_last", "days_since_first", "ratio"}
+_NON_NEGATIVE = {
+    "count",
+    "days_since_last",
+    "days_since_first",
+    "ratio",
+    "active_days",
+    "per_active_day",
+}
 
 
 def _problems(fd: FeatureDef) -> list[str]:
@@ -137,7 +146,7 @@ def _problems(fd: FeatureDef) -> list[str]:
     if fd.source.name == "customers" and fd.aggregate == "days_since_last" and fd.value is None:
         # events default to their event time; a CRM version has none: name the date column
         out.append("days_since_last on the customers source needs a value (a date column)")
-    if fd.dtype == "int" and fd.aggregate != "count":
+    if fd.dtype == "int" and fd.aggregate not in {"count", "active_days"}:
         out.append("dtype 'int' is for counts (whole numbers); use 'float'")
     if fd.dtype == "category" and fd.aggregate != "attr":
         out.append("a category can only be an attribute (aggregate 'attr')")

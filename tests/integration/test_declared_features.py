@@ -97,6 +97,13 @@ def test_event_features_windows_and_recency(tmp_path: Path, engine: Engine) -> N
     assert u1["pay_sum_7d"] == 9.5 and u1["days_since_last_pay"] == 1.0
     assert u1["days_since_last_login"] == pytest.approx(12 - 10 / 24)
     assert np.isnan(u2["days_since_last_pay"]) and u2["login_count_7d"] == 1
+    # activity over all events: u1's days with events are 03-01, 03-20 and 03-31
+    activity = [f"active_days_{d}d" for d in (7, 30, 90)]
+    assert [u1[c] for c in activity] == [1, 2, 3] and [u2[c] for c in activity] == [1, 1, 1]
+    assert u1["events_per_active_day_90d"] == 1.0 and u1["days_since_last_event"] == 1.0
+    assert u1["account_age_days"] == 31.0 and u2["account_age_days"] == 2.0
+    # logins per day, last 7 days vs days 8-30: u1 none lately (0), u2 none before (NaN)
+    assert u1["login_trend_7d_vs_30d"] == 0.0 and np.isnan(u2["login_trend_7d_vs_30d"])
     # labels: u2 ends within 30 days of the 04-01 cutoff, u1 is open, u3 left before
     labels = events_labels(spec.name, [at], 30, engine=engine)
     assert labels[["customer_id", "label"]].values.tolist() == [["u1", 0], ["u2", 1]]

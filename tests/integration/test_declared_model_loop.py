@@ -85,7 +85,8 @@ def test_monitor_flow_monitors_the_declared_model(shop: Shop) -> None:
     labels = [json.loads(x) if isinstance(x, str) else (x or {}) for x in metrics["labels"]]
     features = {lab["feature"] for lab in labels if "feature" in lab}
     assert features and all(
-        f.startswith(("login_", "ticket_", "payment_", "days_")) for f in features
+        f.startswith(("login_", "ticket_", "payment_", "days_", "active_", "events_", "account_"))
+        for f in features
     )
     sources = {lab["source"] for lab in labels if "source" in lab}
     assert sources <= {"declared:shop", "online_features"}

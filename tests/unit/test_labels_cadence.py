@@ -58,3 +58,25 @@ def test_the_spec_names_a_bad_cadence_and_refuses_it_for_a_snapshot(tmp_path: Pa
         parse_spec({**EVENTS_SPEC, "cutoff_every": "weekly"}, base_dir=tmp_path)
     with pytest.raises(SpecError, match=r"kind snapshot does not take \['cutoff_every'\]"):
         parse_spec({**TELCO_SPEC, "cutoff_every": "7d"}, base_dir=tmp_path)
+
+
+def test_the_spec_takes_feature_windows_from_the_feature_store(tmp_path: Path) -> None:
+    from tasks.declared.features import event_feature_defs
+
+    spec = parse_spec({**EVENTS_SPEC, "windows": [90, 7, 28]}, base_dir=tmp_path)
+    assert spec.windows == [7, 28, 90]
+    names = [
+        fd.name
+        for fd in event_feature_defs("shop", ["login"], has_value=False, windows=(7, 28, 90),
+                                     feature_set=2)
+    ]  # fmt: skip
+    assert names == [
+        "login_count_7d", "login_count_28d", "login_count_90d", "days_since_last_login",
+        "login_trend_7d_vs_28d", "active_days_7d", "events_per_active_day_7d",
+        "active_days_28d", "events_per_active_day_28d", "active_days_90d",
+        "events_per_active_day_90d", "days_since_last_event", "account_age_days",
+    ]  # fmt: skip
+    with pytest.raises(SpecError, match=r"field 'windows' .*windows \[5\] must each be one of"):
+        parse_spec({**EVENTS_SPEC, "windows": [5, 7]}, base_dir=tmp_path)
+    with pytest.raises(SpecError, match=r"kind snapshot does not take \['windows'\]"):
+        parse_spec({**TELCO_SPEC, "windows": [7]}, base_dir=tmp_path)
