@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 DEFAULT_MODEL_NAME = "churn-model"
 # The gate: a candidate trained on the same data as the champion must beat it by this much.
 DEFAULT_MIN_GAIN = 0.002
-# The gate: a first model must beat a logistic regression on its own split by this much
-# (measured margins: docs/training.md#first-model-gate).
-DEFAULT_MIN_BASELINE_GAIN = 0.005
+# The gate: a first model's holdout AUC must reach a logistic regression's on the same split plus
+# this much; negative: it may trail it by that much. On par is enough by default: XGBoost does
+# not reliably beat the baseline on logistic-shaped tables (measured: README, "The gate").
+DEFAULT_MIN_BASELINE_GAIN = -0.01
 # The first-model floor of versions registered before baselines were recorded (and the former
 # default of min_auc): a version with no baseline figure is held to it unless min_auc is given.
 LEGACY_MIN_AUC = 0.75

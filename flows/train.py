@@ -143,7 +143,8 @@ def _parser() -> argparse.ArgumentParser:
         train,
         "min_baseline_gain",
         type=float,
-        help="AUC a first model must gain over a logistic regression on the same split, ≥ 0",
+        help="AUC a first model must gain over a logistic regression on the same split, in"
+        " [-0.5, 0.5] (negative: it may trail it)",
     )
     flow_option(parser, train, "n_trials", type=int, help="random-search trials (0: none)")
     flow_option(

@@ -50,9 +50,10 @@ AucGain = Annotated[
 BaselineGain = Annotated[
     float,
     Field(
-        ge=0.0,
+        ge=-0.5,
         le=0.5,
-        description="AUC a first model must gain over a logistic regression on its own split",
+        description="AUC a first model must gain over a logistic regression on its own split"
+        " (negative: it may trail the baseline by that much), in [-0.5, 0.5]",
     ),
 ]
 ModelName = Annotated[

@@ -165,15 +165,15 @@ def first_model_test(
             f"first model: roc_auc {candidate_auc:.4f} {'>=' if passed else '<'} {name} "
             f"{floor:.4f} (the version records no baseline to compare with)"
         )
-    bar = baseline_auc + min_baseline_gain
-    passed = candidate_auc >= bar
+    passed = candidate_auc >= baseline_auc + min_baseline_gain
+    sign = "+" if min_baseline_gain >= 0 else "-"
     reason = (
         f"first model: roc_auc {candidate_auc:.4f} {'>=' if passed else '<'} baseline "
-        f"{baseline_auc:.4f} + {min_baseline_gain:.4f} on the same holdout"
+        f"{baseline_auc:.4f} {sign} {abs(min_baseline_gain):.4f} on the same holdout"
     )
     if not passed:
         return False, (
-            f"{reason}: a logistic regression on the same features does about as well; "
+            f"{reason}: a logistic regression on the same features does as well or better; "
             "improve the features or lower min_baseline_gain"
         )
     return True, reason + ("" if min_auc is None else f", and >= min_auc {min_auc:.4f}")

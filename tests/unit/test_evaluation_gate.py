@@ -54,7 +54,7 @@ def test_decide_promotion_first_model_must_beat_the_baseline_by_the_margin(
 
 def test_decide_promotion_first_model_with_min_auc_needs_both() -> None:
     assert _first(0.74, baseline_auc=0.60, min_auc=0.75).decision == "rejected"
-    assert _first(0.76, baseline_auc=0.76, min_auc=0.75).decision == "rejected"
+    assert _first(0.76, baseline_auc=0.78, min_auc=0.75).decision == "rejected"
     decision = _first(0.76, baseline_auc=0.60, min_auc=0.75, min_baseline_gain=0.02)
     assert decision.decision == "promoted"
     assert decision.reason.endswith(
@@ -71,6 +71,17 @@ def test_decide_promotion_first_model_without_a_recorded_baseline_takes_the_old_
     assert "records no baseline" in decision.reason
     # a floor the user gave replaces the old one
     assert _first(below, baseline_auc=None, min_auc=0.6).decision == "promoted"
+
+
+def test_decide_promotion_first_model_may_trail_the_baseline_by_a_negative_gain() -> None:
+    # XGBoost on a logistic-shaped table: on par with the baseline, a little below it
+    decision = _first(0.695, min_baseline_gain=-0.01)
+    assert decision.decision == "promoted"
+    assert (
+        decision.reason
+        == "first model: roc_auc 0.6950 >= baseline 0.7000 - 0.0100 on the same holdout"
+    )
+    assert _first(0.689, min_baseline_gain=-0.01).decision == "rejected"
 
 
 def test_decide_promotion_without_min_auc_sets_no_floor_against_a_champion() -> None:
@@ -105,7 +116,7 @@ def test_decide_promotion_incomparable_champion_takes_the_first_model_test() -> 
     decision = _first(0.76, other)
     assert (decision.decision, decision.situation) == ("promoted", "first")
     assert "baseline 0.7000" in decision.reason and "other definitions" in decision.reason
-    assert _first(0.70, other).decision == "rejected"
+    assert _first(0.68, other).decision == "rejected"
 
 
 def test_decide_promotion_refuses_a_holdout_inside_the_champions_training_window() -> None:

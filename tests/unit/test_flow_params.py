@@ -61,7 +61,10 @@ def test_deployment_schema_carries_the_ranges() -> None:
     properties = parameter_schema(train).model_dump()["properties"]
     floor = properties["min_auc"]["anyOf"][0]  # or null: no absolute floor (the default)
     assert (floor["exclusiveMinimum"], floor["maximum"]) == (0.5, 1.0)
-    assert properties["min_baseline_gain"]["minimum"] == 0
+    assert (
+        properties["min_baseline_gain"]["minimum"],
+        properties["min_baseline_gain"]["maximum"],
+    ) == (-0.5, 0.5)
     assert properties["tolerance"]["minimum"] == 0
 
 
