@@ -4,7 +4,7 @@ One rule for every model (``churn-model`` and every ``churn-<name>``):
 
 | situation | promote when |
 |---|---|
-| no champion | the candidate clears the first-model test: holdout AUC ≥ the baseline's + ``min_baseline_gain`` |
+| no champion | the candidate clears the first-model test: holdout AUC ≥ the baseline's + ``min_baseline_gain`` (default −0.01: on par) |
 | candidate trained on newer data (later ``data.trained_through``) | its AUC ≥ the champion's − ``tolerance`` (and ≥ the best recent champion's − ``tolerance``) |
 | same (or older) data as the champion: a reload, a rerun | its AUC > the champion's + ``min_gain`` |
 
@@ -153,8 +153,9 @@ def first_model_test(
     min_baseline_gain: float,
     min_auc: float | None,
 ) -> tuple[bool, str]:
-    """(passed, reason) of the first-model test: beat the baseline on the same holdout by
-    ``min_baseline_gain``; with no baseline recorded, reach ``min_auc`` or ``LEGACY_MIN_AUC``.
+    """(passed, reason) of the first-model test: reach the baseline's AUC on the same holdout +
+    ``min_baseline_gain`` (negative: trail it by at most that much); with no baseline recorded,
+    reach ``min_auc`` or ``LEGACY_MIN_AUC``.
     ``min_auc``, when given, has been checked by the caller (a floor for every candidate)."""
     if baseline_auc is None:
         floor, name = (LEGACY_MIN_AUC, "former default min_auc") if min_auc is None else (
@@ -173,7 +174,7 @@ def first_model_test(
     )
     if not passed:
         return False, (
-            f"{reason}: a logistic regression on the same features does as well or better; "
-            "improve the features or lower min_baseline_gain"
+            f"{reason}: not enough over a logistic regression on the same features; improve the"
+            " features or lower min_baseline_gain"
         )
     return True, reason + ("" if min_auc is None else f", and >= min_auc {min_auc:.4f}")

@@ -125,8 +125,8 @@ def test_table_flow_event_log_trains_out_of_time(
     if min_auc is None:  # the reason names both AUCs and the margin missed
         assert str(summary["reason"]).startswith(
             f"first model: roc_auc {holdout_auc:.4f} < baseline {baseline:.4f} - "
-            f"{-DEFAULT_MIN_BASELINE_GAIN:.4f} on the same holdout: a logistic regression on the"
-            " same features does as well or better"
+            f"{-DEFAULT_MIN_BASELINE_GAIN:.4f} on the same holdout: not enough over a logistic"
+            " regression on the same features"
         )
     elif decision == "rejected":  # the reason names the floor the candidate missed
         assert "min_auc" in str(summary["reason"]) and f"{min_auc:.2f}" in str(summary["reason"])

@@ -176,3 +176,11 @@ def test_decide_promotion_situations() -> None:
     assert _decide(0.8, other).situation == "first"
     assert _decide(0.8, _scored("3", 0.8)).situation == "newer"
     assert _decide(0.8, _same_data("3", 0.8, 0.8)).situation == "same"
+
+
+def test_decide_promotion_issue_18_on_par_first_model_is_promoted_by_default() -> None:
+    """0.718 against 0.703 on the same holdout: refused by the former 0.75 floor, not any more."""
+    decision = decide_promotion(
+        version="1", candidate_auc=0.718, rescores=[], tolerance=0.01, baseline_auc=0.703
+    )
+    assert decision.decision == "promoted", decision.reason
