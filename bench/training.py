@@ -175,11 +175,20 @@ def _timed_training(url: str) -> None:
         fitted = time.perf_counter()
         evaluation = evaluate_model.fn(trained, frame)
         logged = record_training_run(trained, evaluation, frame, horizon_days=horizon)
-        register_version(logged, metrics=evaluation.metrics, definitions_hash=spec.definitions_hash)
+        baseline = evaluation.baseline
+        assert baseline is not None  # evaluate_model fits it on the train cutoffs
+        register_version(
+            logged,
+            metrics=evaluation.metrics,
+            definitions_hash=spec.definitions_hash,
+            baseline_auc=baseline.roc_auc,
+        )
         wall = time.perf_counter() - started
     print(
         f"# training set {built - started:.1f} s, fit {fitted - built:.1f} s, "
-        f"evaluate+log+register {wall - (fitted - started):.1f} s",
+        f"evaluate+log+register {wall - (fitted - started):.1f} s (of which the logistic "
+        f"baseline {baseline.fit_seconds:.1f} s on {baseline.train_rows} rows, holdout roc_auc "
+        f"{baseline.roc_auc:.4f})",
         file=sys.stderr,
     )
     figures = {

@@ -18,17 +18,18 @@ from typing import Any
 from prefect import flow
 
 from core.cli import UsageError, console_tracebacks, describe_error, fail_fast
-from core.names import DEFAULT_MIN_GAIN
+from core.names import DEFAULT_MIN_BASELINE_GAIN, DEFAULT_MIN_GAIN
 from ops.cli import check_parameters, flow_option, flow_parameters
-from ops.params import AucFloor, AucGain, AucTolerance
+from ops.params import AucFloor, AucGain, AucTolerance, BaselineGain
 
 
 @flow(name="declare")
 def declare(
     spec: str,
-    min_auc: AucFloor = 0.75,
+    min_auc: AucFloor | None = None,
     tolerance: AucTolerance = 0.01,
     min_gain: AucGain = DEFAULT_MIN_GAIN,
+    min_baseline_gain: BaselineGain = DEFAULT_MIN_BASELINE_GAIN,
 ) -> dict[str, Any]:
     """Ingest the source declared in the ``spec`` file, build its features, train and gate it,
     then refresh its online store for the champion (never with definitions it cannot read)."""
@@ -48,7 +49,13 @@ def declare(
     ingested = ingest_spec_task(source)
     frame, features = training_frame_task(source)
     trained = train_spec_task(
-        source, frame, features, min_auc=min_auc, tolerance=tolerance, min_gain=min_gain
+        source,
+        frame,
+        features,
+        min_auc=min_auc,
+        tolerance=tolerance,
+        min_gain=min_gain,
+        min_baseline_gain=min_baseline_gain,
     )
     # after the gate: a rejected candidate's new definitions must not replace the rows the
     # serving champion reads (its API would answer 503)
@@ -76,11 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         " file (see docs/declared-sources.md). Prints one JSON line.",
     )
     parser.add_argument("spec", help="path to the source spec (YAML)")
-    flow_option(parser, declare, "min_auc", type=float, help="holdout ROC-AUC floor")
+    flow_option(parser, declare, "min_auc", type=float, help="ROC-AUC floor", when_none="none")
     flow_option(parser, declare, "tolerance", type=float, help="allowed AUC drop vs the champion")
     flow_option(
         parser, declare, "min_gain", type=float, help="AUC a reload of the same data must gain"
     )
+    flow_option(parser, declare, "min_baseline_gain", type=float, help="first model's AUC gain")
     parser.add_argument(
         "--port",
         type=int,

@@ -26,7 +26,15 @@ from flows.ingest import SourceNames, ingest
 from flows.monitor import monitor
 from flows.train import train
 from ops.cli import flow_default, flow_main, flow_option
-from ops.params import AucFloor, AucTolerance, Count, CountOrZero, ModelName, TrialCount
+from ops.params import (
+    AucFloor,
+    AucTolerance,
+    BaselineGain,
+    Count,
+    CountOrZero,
+    ModelName,
+    TrialCount,
+)
 from ops.runtime import make_task_runner, notify_failure
 from tasks.orchestration import StageRecord, stage_summary, train_and_deploy_stages
 
@@ -46,6 +54,7 @@ def retrain(
     sources: SourceNames | None = None,
     min_auc: AucFloor | None = None,
     tolerance: AucTolerance | None = None,
+    min_baseline_gain: BaselineGain | None = None,
     n_trials: TrialCount | None = None,
     max_cutoffs: Count | None = None,
     max_train_rows: CountOrZero | None = None,
@@ -57,7 +66,7 @@ def retrain(
     from tasks.modeldata import is_builtin
     from tasks.orchestration.steps import publish_retrain_report  # loads mlflow
 
-    gate = _given(min_auc=min_auc, tolerance=tolerance)
+    gate = _given(min_auc=min_auc, tolerance=tolerance, min_baseline_gain=min_baseline_gain)
     builtin_only = _given(
         sources=sources, n_trials=n_trials, max_cutoffs=max_cutoffs, max_train_rows=max_train_rows
     )
@@ -172,14 +181,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     flow_option(parser, retrain, "sources", nargs="+", help="sources to ingest", when_none="all")
     for name, kind, text in (
-        ("min_auc", float, "gate floor"),
+        ("min_auc", float, "absolute ROC-AUC floor"),
         ("tolerance", float, "allowed AUC drop vs the champion"),
+        ("min_baseline_gain", float, "AUC a first model must gain over the logistic baseline"),
         ("n_trials", int, "random-search trials"),
         ("max_cutoffs", int, "latest N monthly cutoffs to train on"),
         ("max_train_rows", int, "row budget of the train cutoffs (0: no limit)"),
     ):  # None: the train flow's own default, shown from its signature
         default = flow_default(train, name)
-        shown = _TRAIN_NONE[name] if default is None else default
+        shown = _TRAIN_NONE.get(name, "none") if default is None else default
         flow_option(
             parser, retrain, name, type=kind, help=text, when_none=f"the train flow's, {shown}"
         )

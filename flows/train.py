@@ -13,13 +13,19 @@ from typing import Any
 
 from prefect import flow
 
-from core.names import DEFAULT_MAX_CUTOFFS, DEFAULT_MIN_GAIN, DEFAULT_MODEL_NAME
+from core.names import (
+    DEFAULT_MAX_CUTOFFS,
+    DEFAULT_MIN_BASELINE_GAIN,
+    DEFAULT_MIN_GAIN,
+    DEFAULT_MODEL_NAME,
+)
 from core.settings import Settings
 from ops.cli import flow_main, flow_option
 from ops.params import (
     AucFloor,
     AucGain,
     AucTolerance,
+    BaselineGain,
     Count,
     CountOrZero,
     HorizonDays,
@@ -33,9 +39,10 @@ from ops.params import (
 def train(
     model_name: ModelName = DEFAULT_MODEL_NAME,
     horizon_days: HorizonDays | None = None,
-    min_auc: AucFloor = 0.75,
+    min_auc: AucFloor | None = None,
     tolerance: AucTolerance = 0.01,
     min_gain: AucGain = DEFAULT_MIN_GAIN,
+    min_baseline_gain: BaselineGain = DEFAULT_MIN_BASELINE_GAIN,
     n_trials: TrialCount = 0,
     cutoffs: list[PastMoment] | None = None,
     max_cutoffs: Count | None = DEFAULT_MAX_CUTOFFS,
@@ -83,6 +90,7 @@ def train(
         min_auc=min_auc,
         tolerance=tolerance,
         min_gain=min_gain,
+        min_baseline_gain=min_baseline_gain,
     )
     decision = candidate.decision
     summary = publish_training_summary(trained, evaluation, candidate.logged, decision, model_name)
@@ -112,7 +120,14 @@ def _parser() -> argparse.ArgumentParser:
         help="label horizon in days, ≥ 1",
         when_none=f"the definition's ({settings['horizon_days'].default} for churn-model)",
     )
-    flow_option(parser, train, "min_auc", type=float, help="holdout ROC-AUC floor, in (0.5, 1]")
+    flow_option(
+        parser,
+        train,
+        "min_auc",
+        type=float,
+        help="absolute holdout ROC-AUC floor for every candidate, in (0.5, 1]",
+        when_none="none",
+    )
     flow_option(
         parser, train, "tolerance", type=float, help="allowed AUC drop vs the champion, ≥ 0"
     )
@@ -122,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
         "min_gain",
         type=float,
         help="AUC a candidate trained on the champion's data must gain over it, ≥ 0",
+    )
+    flow_option(
+        parser,
+        train,
+        "min_baseline_gain",
+        type=float,
+        help="AUC a first model must gain over a logistic regression on the same split, in"
+        " [-0.5, 0.5] (negative: it may trail it)",
     )
     flow_option(parser, train, "n_trials", type=int, help="random-search trials (0: none)")
     flow_option(

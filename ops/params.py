@@ -24,7 +24,8 @@ def _not_in_future(moment: datetime) -> datetime:
 NaiveUtc = Annotated[datetime, AfterValidator(to_naive_utc)]
 PastMoment = Annotated[datetime, AfterValidator(to_naive_utc), AfterValidator(_not_in_future)]
 AucFloor = Annotated[
-    float, Field(gt=0.5, le=1.0, description="holdout ROC-AUC a model must reach, in (0.5, 1]")
+    float,
+    Field(gt=0.5, le=1.0, description="holdout ROC-AUC every model must reach, in (0.5, 1]"),
 ]
 AucTolerance = Annotated[
     float, Field(ge=0.0, le=0.5, description="allowed AUC drop against the champion, ≥ 0")
@@ -44,6 +45,15 @@ AucGain = Annotated[
         ge=0.0,
         le=0.5,
         description="AUC a candidate trained on the champion's data must gain to replace it",
+    ),
+]
+BaselineGain = Annotated[
+    float,
+    Field(
+        ge=-0.5,
+        le=0.5,
+        description="AUC a first model must gain over a logistic regression on its own split"
+        " (negative: it may trail the baseline by that much), in [-0.5, 0.5]",
     ),
 ]
 ModelName = Annotated[

@@ -18,7 +18,13 @@ from prefect.cache_policies import NONE
 from sqlalchemy import Engine
 
 from core.db import make_engine
-from core.names import DEFAULT_MIN_GAIN, SOURCE_DTYPES_ARTIFACT, TAG_SOURCE, TAG_SOURCE_KIND
+from core.names import (
+    DEFAULT_MIN_BASELINE_GAIN,
+    DEFAULT_MIN_GAIN,
+    SOURCE_DTYPES_ARTIFACT,
+    TAG_SOURCE,
+    TAG_SOURCE_KIND,
+)
 from core.settings import get_settings
 from tasks.declared.features import SourceFeatures
 from tasks.declared.pipeline import build_training_frame, horizon_of, ingest_source
@@ -112,9 +118,10 @@ def train_spec_task(
     frame: pd.DataFrame,
     features: SourceFeatures,
     *,
-    min_auc: float,
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
+    min_baseline_gain: float = DEFAULT_MIN_BASELINE_GAIN,
+    min_auc: float | None = None,
 ) -> dict[str, Any]:
     """Fit, evaluate, log, register and gate ``churn-<name>`` on the one training path: the
     source's own horizon is its purge gap; the run and version name the source, and the run
@@ -126,9 +133,10 @@ def train_spec_task(
             spec=features.feature_spec(),
             model_name=spec.model_name,
             horizon_days=horizon_of(spec),
-            min_auc=min_auc,
             tolerance=tolerance,
             min_gain=min_gain,
+            min_baseline_gain=min_baseline_gain,
+            min_auc=min_auc,
             tags={TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind},
             dicts={SOURCE_DTYPES_ARTIFACT: features.dtypes},
         )
@@ -139,7 +147,7 @@ def train_spec_task(
 @task(cache_policy=NONE)
 def publish_declared_summary(summary: dict[str, Any]) -> str:
     """Attach the run's outcome to the flow run as a markdown artifact."""
-    cv = summary["cv_roc_auc"]
+    cv, baseline = summary["cv_roc_auc"], summary["baseline_roc_auc"]
     lines = [
         f"# {summary['model_name']} v{summary['version']}: **{summary['decision']}**",
         "",
@@ -151,6 +159,7 @@ def publish_declared_summary(summary: dict[str, Any]) -> str:
             f"| {k} | {v} |"
             for k, v in {
                 "holdout_roc_auc": f"{summary['holdout_roc_auc']:.4f}",
+                "baseline_roc_auc": "n/a" if baseline is None else f"{baseline:.4f}",
                 "cv_roc_auc": "n/a (out-of-time)" if cv is None else f"{cv:.4f}",
                 "rows_read": summary["rows_read"],
                 "rows_loaded": summary["rows_loaded"],

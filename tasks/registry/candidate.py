@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.names import DEFAULT_MIN_GAIN
+from core.names import DEFAULT_MIN_BASELINE_GAIN, DEFAULT_MIN_GAIN
 from core.settings import get_settings
 from models.preprocessing import FeatureSpec
 from tasks.registry.gate import GateDecision
@@ -60,9 +60,10 @@ def release_candidate(
     *,
     model_name: str,
     horizon_days: int,
-    min_auc: float,
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
+    min_baseline_gain: float = DEFAULT_MIN_BASELINE_GAIN,
+    min_auc: float | None = None,
     tags: Mapping[str, str] | None = None,
     dicts: Mapping[str, Any] | None = None,
 ) -> Candidate:
@@ -78,17 +79,23 @@ def release_candidate(
         dicts=dicts,
     )
     digest = trained.spec.definitions_hash
+    baseline = evaluation.baseline
     version = register_version(
-        logged, metrics=evaluation.metrics, definitions_hash=digest, name=model_name
+        logged,
+        metrics=evaluation.metrics,
+        definitions_hash=digest,
+        name=model_name,
+        baseline_auc=None if baseline is None else baseline.roc_auc,
     )
     decision = gate_version(
         version=version,
         candidate_auc=evaluation.metrics["roc_auc"],
         holdout=evaluation.reference,
         definitions_hash=digest,
-        min_auc=min_auc,
         tolerance=tolerance,
         min_gain=min_gain,
+        min_baseline_gain=min_baseline_gain,
+        min_auc=min_auc,
         name=model_name,
     )
     log.info("%s v%s: %s (%s)", model_name, version, decision.decision, decision.reason)
@@ -101,9 +108,10 @@ def train_candidate(
     spec: FeatureSpec,
     model_name: str,
     horizon_days: int,
-    min_auc: float,
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
+    min_baseline_gain: float = DEFAULT_MIN_BASELINE_GAIN,
+    min_auc: float | None = None,
     seed: int | None = None,
     tags: Mapping[str, str] | None = None,
     dicts: Mapping[str, Any] | None = None,
@@ -117,9 +125,10 @@ def train_candidate(
         frame,
         model_name=model_name,
         horizon_days=horizon_days,
-        min_auc=min_auc,
         tolerance=tolerance,
         min_gain=min_gain,
+        min_baseline_gain=min_baseline_gain,
+        min_auc=min_auc,
         tags=tags,
         dicts=dicts,
     )
@@ -131,6 +140,7 @@ def train_candidate(
         "gate_situation": decision.situation,
         "reason": decision.reason,
         "holdout_roc_auc": evaluation.metrics["roc_auc"],
+        "baseline_roc_auc": decision.baseline_auc,
         "cv_roc_auc": trained.cv_roc_auc if isinstance(trained, CrossValidatedModel) else None,
         "valid_roc_auc": trained.fitted.valid_auc,
         "run_id": done.logged.run_id,

@@ -13,7 +13,9 @@ from mlflow import MlflowClient
 from core.names import (
     CHALLENGER,
     CHAMPION,
+    DEFAULT_MIN_BASELINE_GAIN,
     DEFAULT_MIN_GAIN,
+    TAG_BASELINE_AUC,
     TAG_CHAMPION_PROMOTED_AT,
     TAG_CHAMPION_SEQ,
     TAG_CUTOFFS_VALIDATION,
@@ -147,6 +149,7 @@ def _commit(client: MlflowClient, name: str, decision: GateDecision) -> None:
         "gate.champion_version": decision.champion_version or "none",
         "gate.best_version": decision.best_version or "none",
         "gate.best_auc": _or_none(decision.best_auc),
+        "gate.baseline_auc": _or_none(decision.baseline_auc),
         "gate.situation": decision.situation,
         TAG_GATE_DECIDED_AT: now,
     }
@@ -165,14 +168,16 @@ def gate_version(
     candidate_auc: float,
     holdout: pd.DataFrame,
     definitions_hash: str,
-    min_auc: float,
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
+    min_baseline_gain: float = DEFAULT_MIN_BASELINE_GAIN,
+    min_auc: float | None = None,
     name: str | None = None,
     compare_last: int = COMPARE_LAST,
 ) -> GateDecision:
     """Promote ``version`` to champion or set it as challenger, under the registry lock
-    (the rule: ``tasks.registry.gate``)."""
+    (the rule: ``tasks.registry.gate``). The baseline's AUC is the version's ``baseline.roc_auc``
+    tag (``register_version``); a version without it takes the rule's no-baseline test."""
     client, name = registry_client(), model_name(name)
     with registry_lock(name):
         repair_registry(client, name)
@@ -181,6 +186,7 @@ def gate_version(
         if existing is not None:
             raise ValueError(f"{name} v{version} was already gated ({existing}); gate new versions")
         through = tags.get(TAG_TRAINED_THROUGH)
+        baseline = tags.get(TAG_BASELINE_AUC)
         recent = active_champions(client, name)[-compare_last:]
         rescores = [
             rescore_version(
@@ -197,9 +203,11 @@ def gate_version(
             version=version,
             candidate_auc=candidate_auc,
             rescores=rescores,
-            min_auc=min_auc,
             tolerance=tolerance,
             min_gain=min_gain,
+            baseline_auc=None if baseline is None else float(baseline),
+            min_baseline_gain=min_baseline_gain,
+            min_auc=min_auc,
         )
         _commit(client, name, decision)
     log.info("gate: %s v%s %s (%s)", name, version, decision.decision, decision.reason)

@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from core.names import (
     CHALLENGER,
     CHAMPION,
+    TAG_BASELINE_AUC,
     TAG_CHAMPION_PROMOTED_AT,
     TAG_CHAMPION_SEQ,
     TAG_CUTOFFS_HOLDOUT,
@@ -209,11 +210,13 @@ def register_version(
     metrics: dict[str, float],
     definitions_hash: str,
     name: str | None = None,
+    baseline_auc: float | None = None,
 ) -> str:
     """Register the run's model as a new version of ``name`` (default: settings); return it.
 
     The version carries the run's training window, so the gate can tell which holdouts are fair
-    to re-score it on later, and its declared source (serving builds its feature record).
+    to re-score it on later, its declared source (serving builds its feature record) and the
+    baseline's holdout AUC (``baseline_auc``, the first-model test's yardstick).
     """
     use_tracking_store()
     name = model_name(name)
@@ -227,6 +230,7 @@ def register_version(
             TAG_DEFINITIONS_HASH: definitions_hash,
             "run_id": logged.run_id,
             "holdout.roc_auc": f"{metrics['roc_auc']:.6f}",
+            **({} if baseline_auc is None else {TAG_BASELINE_AUC: f"{baseline_auc:.6f}"}),
             **window,
         },
     )

@@ -27,6 +27,7 @@ from models.estimator import (
     undo_class_weight,
 )
 from models.preprocessing import FeatureSpec, to_model_matrix
+from tasks.training.baseline import score_baseline
 from tasks.training.evaluation import Evaluation, score_holdout
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ def cv_folds(y: np.ndarray, rest: np.ndarray, *, seed: int) -> list[tuple[np.nda
 
 
 def fit_crossval(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> CrossValidatedModel:
-    """CV on the non-holdout rows, then the final fit on all of them, scored on the holdout."""
+    """CV on the non-holdout rows, then the final fit on all of them, scored on the holdout (and
+    the logistic baseline, fitted on the same rows)."""
     frame = frame.reset_index(drop=True)
     y = frame["label"].to_numpy(dtype="int64")
     _check_classes(y)
@@ -136,6 +138,9 @@ def fit_crossval(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> CrossV
         scale_pos_weight=spw,
     )
     evaluation = score_holdout(final.booster, frame.iloc[holdout], spec=spec)
+    # the baseline learns from the final fit's rows and is scored on the same holdout
+    baseline = score_baseline((x.iloc[rest], y[rest]), (x.iloc[holdout], y[holdout]), spec=spec)
+    evaluation = replace(evaluation, baseline=baseline)
     log.info(
         "cv roc_auc %.4f ± %.4f over %d folds; final fit of %d trees; holdout roc_auc %.4f on %d"
         " rows",

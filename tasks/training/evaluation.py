@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,9 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from models.estimator import predict_scores
 from models.preprocessing import FeatureSpec, to_model_matrix
 from models.signature import SCORE_COLUMN
+from tasks.training.baseline import BaselineScore, score_baseline
 from tasks.training.cutoffs import rows_at
-from tasks.training.fit import TrainedModel
+from tasks.training.fit import TrainedModel, partition_xy
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,13 @@ def compute_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Holdout metrics, the scored holdout (the drift reference profile) and gain importance."""
+    """Holdout metrics, the scored holdout (the drift reference profile), gain importance and
+    the logistic baseline's score on the same holdout (None: not fitted)."""
 
     metrics: dict[str, float]
     reference: pd.DataFrame
     importance: dict[str, float]
+    baseline: BaselineScore | None = None
 
 
 def compute_importance(booster: xgb.Booster, *, spec: FeatureSpec) -> dict[str, float]:
@@ -122,9 +125,16 @@ def score_holdout(booster: xgb.Booster, holdout: pd.DataFrame, *, spec: FeatureS
 
 
 def evaluate_holdout(trained: TrainedModel, frame: pd.DataFrame) -> Evaluation:
-    """Out-of-time evaluation of ``trained`` on its holdout cutoff's rows of ``frame``."""
+    """Out-of-time evaluation of ``trained`` on its holdout cutoff's rows of ``frame``, with the
+    baseline fitted on its train cutoffs' rows (their weights too) and scored on the same rows."""
     holdout = rows_at(frame, [trained.split.holdout])
     evaluation = score_holdout(trained.fitted.booster, holdout, spec=trained.spec)
+    x_train, y_train, weight = partition_xy(frame, trained.split.train, trained.spec)
+    x_holdout, y_holdout, _ = partition_xy(frame, (trained.split.holdout,), trained.spec)
+    baseline = score_baseline(
+        (x_train, y_train), (x_holdout, y_holdout), spec=trained.spec, weight=weight
+    )
+    evaluation = replace(evaluation, baseline=baseline)
     log.info(
         "holdout %s: %s",
         trained.split.holdout.date(),

@@ -32,6 +32,8 @@ def summarize_training(
         "previous_champion": decision.champion_version,
         "previous_champion_auc": decision.champion_auc,
         "metrics": dict(evaluation.metrics),
+        "baseline_roc_auc": decision.baseline_auc,
+        "baseline_fit_s": evaluation.baseline.fit_seconds if evaluation.baseline else None,
         "valid_roc_auc": trained.fitted.valid_auc,
         "best_iteration": trained.fitted.best_iteration,
         "rows": dict(trained.rows),
@@ -52,6 +54,9 @@ def training_markdown(summary: dict[str, Any]) -> str:
         else f"previous champion: {champion or 'none'}"
     )
     cutoffs = summary["cutoffs"]
+    baseline = summary.get("baseline_roc_auc")
+    if baseline is not None:
+        vs += f"  \nlogistic baseline on the same holdout: {baseline:.4f}"
     return (
         f"# {summary['model_name']} v{summary['model_version']}: **{summary['decision']}**\n\n"
         f"{summary['reason']}  \n{vs}\n\n"

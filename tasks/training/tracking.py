@@ -266,6 +266,15 @@ def record_training_run(
             model_id=model_id,
             dataset=holdout_dataset,
         )
+        if evaluation.baseline is not None:  # the first-model test's yardstick, same holdout
+            mlflow.log_metrics(
+                {
+                    "baseline_roc_auc": evaluation.baseline.roc_auc,
+                    "baseline_fit_s": evaluation.baseline.fit_seconds,
+                },
+                model_id=model_id,
+                dataset=holdout_dataset,
+            )
         log_evaluation_artifacts(evaluation, workdir, spec=trained.spec)
         for path, content in (dicts or {}).items():
             mlflow.log_dict(content, path)

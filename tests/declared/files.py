@@ -10,6 +10,10 @@ import yaml
 
 from simulator.tables import event_log, telco_table
 
+# For tests not about the first-model gate: on these small tables a logistic regression often
+# beats XGBoost (tables of a few hundred customers), so they let the candidate trail it.
+NOT_THE_BASELINE = -0.5
+
 TELCO_SPEC: dict[str, Any] = {
     "name": "telco",
     "kind": "snapshot",

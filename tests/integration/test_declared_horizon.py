@@ -25,7 +25,7 @@ from core.stores import prepare_stores
 from tasks.declared.pipeline import build_training_frame, ingest_source
 from tasks.declared.spec import SpecError, load_spec
 from tasks.declared.steps import train_spec_task
-from tests.declared.files import EVENTS_SPEC, write_events, write_spec
+from tests.declared.files import EVENTS_SPEC, NOT_THE_BASELINE, write_events, write_spec
 
 SETTING = 30  # CHURN_HORIZON_DAYS in this test
 HORIZON = 60  # the spec's: longer than the setting
@@ -49,7 +49,9 @@ def test_train_spec_task_events_purges_gaps_of_the_spec_horizon(
         frame, features = build_training_frame(spec, engine=engine)
     finally:
         engine.dispose()
-    summary = train_spec_task.fn(spec, frame, features, min_auc=0.501, tolerance=0.05)
+    summary = train_spec_task.fn(
+        spec, frame, features, min_auc=0.501, tolerance=0.05, min_baseline_gain=NOT_THE_BASELINE
+    )
 
     uri = get_settings().mlflow_tracking_uri
     tags = MlflowClient(tracking_uri=uri, registry_uri=uri).get_run(summary["run_id"]).data.tags

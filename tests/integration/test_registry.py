@@ -33,7 +33,7 @@ def _new_version(frame: pd.DataFrame) -> tuple[str, Evaluation, LoggedRun]:
     return version, evaluation, logged
 
 
-def _gate(version: str, evaluation: Evaluation, **kw: float) -> GateDecision:
+def _gate(version: str, evaluation: Evaluation, **kw: float | None) -> GateDecision:
     params = {"min_auc": 0.6, "tolerance": 0.01} | kw
     return gate_version(
         version=version,
@@ -70,7 +70,7 @@ def test_gate_first_model_above_min_auc_becomes_champion(
     version, evaluation, _ = _new_version(frame)
     decision = _gate(version, evaluation)
     assert decision.decision == "promoted"
-    assert "first champion" in decision.reason
+    assert "first model" in decision.reason
     assert _aliases() == {CHAMPION: version}
     tags = _tags(version)
     assert tags["gate.decision"] == "promoted"
@@ -78,6 +78,28 @@ def test_gate_first_model_above_min_auc_becomes_champion(
     assert tags["gate.champion_auc"] == "none"
     assert float(tags["gate.candidate_auc"]) == pytest.approx(evaluation.metrics["roc_auc"])
     assert [r.version for r in champion_history()] == [version]
+
+
+@pytest.mark.parametrize("margin", [-0.001, 0.001])  # just under, just over the gain
+def test_gate_first_model_against_the_baseline_recorded_on_the_version(
+    sqlite_registry: Path, frame: pd.DataFrame, margin: float
+) -> None:
+    _, evaluation, logged = train_and_log(frame)
+    assert evaluation.baseline is not None
+    baseline, auc = evaluation.baseline.roc_auc, evaluation.metrics["roc_auc"]
+    version = register_version(
+        logged,
+        metrics=evaluation.metrics,
+        definitions_hash=SPEC.definitions_hash,
+        baseline_auc=baseline,
+    )
+    assert float(_tags(version)["baseline.roc_auc"]) == pytest.approx(baseline, abs=1e-6)
+    gain = round(auc - baseline, 6) + margin  # the rounding of the tag: 1e-6 off at most
+    decision = _gate(version, evaluation, min_auc=None, min_baseline_gain=gain)
+    assert decision.decision == ("promoted" if margin < 0 else "rejected")
+    assert decision.baseline_auc == pytest.approx(baseline, abs=1e-6)
+    assert f"roc_auc {auc:.4f}" in decision.reason and f"baseline {baseline:.4f}" in decision.reason
+    assert float(_tags(version)["gate.baseline_auc"]) == pytest.approx(baseline, abs=1e-6)
 
 
 def test_gate_below_min_auc_becomes_challenger_with_reason(

@@ -51,8 +51,9 @@ def test_train_and_rollback_flows_end_to_end(
 ) -> None:
     monkeypatch.setenv("CHURN_DATABASE_URL", small_warehouse)
     get_settings.cache_clear()
-    # min_auc is in (0.5, 1]; a row budget under the train cutoffs' rows: negatives are sampled
-    params = {"min_auc": 0.51, "tolerance": 0.05, "max_cutoffs": 5, "max_train_rows": 500}
+    # the default gate (no absolute floor: the logistic baseline on the same split); a row
+    # budget under the train cutoffs' rows: negatives are sampled and weighted, for both models
+    params = {"tolerance": 0.05, "max_cutoffs": 5, "max_train_rows": 500}
 
     state = train(**params, return_state=True)
     first = state.result()
@@ -69,6 +70,15 @@ def test_train_and_rollback_flows_end_to_end(
     logged = MlflowClient(get_settings().mlflow_tracking_uri).get_run(first["run_id"]).data.params
     assert float(logged["train_negative_rate"]) == pytest.approx(rate, abs=1e-6)
     assert int(logged["train_negatives_dropped"]) > 0
+    # the baseline's AUC: in the summary, the reason, the run's metrics and the version's tags
+    auc, baseline = first["metrics"]["roc_auc"], first["baseline_roc_auc"]
+    assert first["reason"].startswith(f"first model: roc_auc {auc:.4f} >= baseline {baseline:.4f}")
+    assert f"logistic baseline on the same holdout: {baseline:.4f}" in markdown
+    run = MlflowClient(get_settings().mlflow_tracking_uri).get_run(first["run_id"])
+    assert run.data.metrics["baseline_roc_auc"] == pytest.approx(baseline)
+    assert run.data.metrics["baseline_fit_s"] == pytest.approx(first["baseline_fit_s"])
+    version = MlflowClient(get_settings().mlflow_tracking_uri).get_model_version("churn-model", "1")
+    assert float(version.tags["baseline.roc_auc"]) == pytest.approx(baseline, abs=1e-6)
 
     # same data and seed: the rerun ties the champion, is registered and leaves the alias alone
     second = train(**params)

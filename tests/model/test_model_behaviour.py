@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from core.names import DEFAULT_MIN_BASELINE_GAIN
 from models.pyfunc import ChurnModel
 from tests.model.conftest import DemoModel
 
@@ -73,3 +74,13 @@ def test_model_unknown_category_scores_like_missing(demo_model: DemoModel) -> No
     missing = _score(demo_model, rows.assign(plan=None))
     assert np.all(np.isfinite(unknown))
     np.testing.assert_array_equal(unknown, missing)
+
+
+def test_model_clears_the_first_model_gate_at_its_default_margin(demo_model: DemoModel) -> None:
+    """``make demo`` gets a champion with the default settings: the model beats a logistic
+    regression fitted on the same train rows by the default margin on the same holdout."""
+    baseline = demo_model.evaluation.baseline
+    assert baseline is not None and baseline.train_rows == demo_model.trained.rows["train"]
+    gain = demo_model.evaluation.metrics["roc_auc"] - baseline.roc_auc
+    assert gain >= DEFAULT_MIN_BASELINE_GAIN, (gain, baseline)
+    assert gain > 0, (gain, baseline)  # on the demo data the trees beat the linear model

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core.db import make_engine
 from core.settings import get_settings
 from core.tables import online_features
-from tests.declared.files import TELCO_SPEC, write_spec, write_telco
+from tests.declared.files import NOT_THE_BASELINE, TELCO_SPEC, write_spec, write_telco
 from tests.serving.conftest import Server, start_server, stop_server
 
 MODEL = "churn-telco"
@@ -60,7 +60,7 @@ def test_table_reload_with_new_definitions_keeps_the_champion_served(
     get_settings.cache_clear()
     frame = write_telco(tmp_path, rows=400, signal=1.6)
     spec = str(write_spec(tmp_path, TELCO_SPEC))
-    first = declare(spec=spec, min_auc=0.6)
+    first = declare(spec=spec, min_auc=0.6, min_baseline_gain=NOT_THE_BASELINE)
     assert (first["decision"], first["online_rows"]) == ("promoted", len(_online_hashes()))
     served = _serve_champion(outside_dir)
     try:
@@ -84,7 +84,8 @@ def test_table_reload_with_new_definitions_keeps_the_champion_served(
         stop_server(served)
 
     # (b) promoted: the store moves to the new champion's definitions, which its bento reads
-    promoted = declare(spec=spec, min_auc=0.501)
+    # (other definitions: the first-model test, which this test is not about)
+    promoted = declare(spec=spec, min_auc=0.501, min_baseline_gain=NOT_THE_BASELINE)
     assert promoted["decision"] == "promoted", promoted
     assert promoted["definitions_hash"] == rejected["definitions_hash"]
     assert promoted["online_as_of"] == "2024-06-30T00:00:00"

@@ -25,7 +25,7 @@ from core.db import make_engine
 from core.names import utc_now
 from core.settings import get_settings
 from core.tables import online_features, prediction_log
-from tests.declared.files import TELCO_SPEC, write_spec, write_telco
+from tests.declared.files import NOT_THE_BASELINE, TELCO_SPEC, write_spec, write_telco
 from tests.serving.conftest import (
     Server,
     modules_loaded_by_bento,
@@ -62,7 +62,7 @@ def source_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) 
         mp.delenv("CHURN_DATABASE_URL", raising=False)
         mp.delenv("CHURN_MLFLOW_TRACKING_URI", raising=False)
         get_settings.cache_clear()
-        summary = declare(spec=str(spec), min_auc=0.6)
+        summary = declare(spec=str(spec), min_auc=0.6, min_baseline_gain=NOT_THE_BASELINE)
         assert summary["decision"] == "promoted", summary
         version = champion_version(MODEL)
         built = build_bento(version, model_name=MODEL)

@@ -70,8 +70,9 @@ def test_flow_cli_given_options_reach_the_flow() -> None:
 def test_retrain_cli_help_shows_the_train_flows_defaults() -> None:
     """retrain's None means "the train flow's default": the help shows that one."""
     helps = {a.dest: a.help or "" for a in _options(retrain._parser(), retrain.retrain)}
-    for name in ("min_auc", "tolerance", "n_trials", "max_cutoffs"):
+    for name in ("min_baseline_gain", "tolerance", "n_trials", "max_cutoffs"):
         assert f"the train flow's, {flow_default(train_cli.train, name)})" in helps[name]
+    assert "the train flow's, none)" in helps["min_auc"]  # no absolute floor
 
 
 def test_flow_option_refuses_an_unexplained_none_default() -> None:

@@ -59,10 +59,12 @@ def test_other_flows_refuse_future_moments_and_unknown_sources() -> None:
 def test_deployment_schema_carries_the_ranges() -> None:
     """Prefect builds each deployment's parameter schema (and the UI form) from the signature."""
     properties = parameter_schema(train).model_dump()["properties"]
-    assert (properties["min_auc"]["exclusiveMinimum"], properties["min_auc"]["maximum"]) == (
-        0.5,
-        1.0,
-    )
+    floor = properties["min_auc"]["anyOf"][0]  # or null: no absolute floor (the default)
+    assert (floor["exclusiveMinimum"], floor["maximum"]) == (0.5, 1.0)
+    assert (
+        properties["min_baseline_gain"]["minimum"],
+        properties["min_baseline_gain"]["maximum"],
+    ) == (-0.5, 0.5)
     assert properties["tolerance"]["minimum"] == 0
 
 
