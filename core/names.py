@@ -61,6 +61,10 @@ REFERENCE_ARTIFACT = "reference/holdout.parquet"
 # A declared source's feature types ({name: "float" | "int" | "category"}): serving builds the
 # source's feature record from them.
 SOURCE_DTYPES_ARTIFACT = "source/feature_dtypes.json"
+# The stored contract a declared source's version was trained on ({"kind", "contract"}): its
+# champion's features are rebuilt from it (monitoring, batch scores) after a reload changed the
+# source's contract but the gate kept the champion.
+SOURCE_CONTRACT_ARTIFACT = "source/contract.json"
 
 
 def artifact_key(base: str, model_name: str) -> str:

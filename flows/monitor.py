@@ -76,7 +76,7 @@ def monitor(
         cooldown=timedelta(days=cooldown_days),
     )
     prepare_stores_task()  # a store that does not answer is reported as such, first
-    data = resolve_model(model_name)
+    data = resolve_model(model_name, as_served=True)
     ctx = start_run(data, window_hours=window_hours, window_end=window_end)
     reference = load_reference(data)
     if backfill_cutoffs:

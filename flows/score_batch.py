@@ -37,7 +37,7 @@ def score_batch(
         score_active_customers,
     )
 
-    data = resolve_model(model_name)
+    data = resolve_model(model_name, as_served=True)
     champion = load_champion_model(model_name)
     batch = score_active_customers(champion, data, top_k=top_k)
     publish_score_report(batch)

@@ -90,8 +90,9 @@ def is_builtin(model_name: str) -> bool:
     return model_name in builtin_definitions()
 
 
-def model_data(model_name: str, *, engine: Engine) -> ModelData:
-    """The data of ``churn-model`` or of a declared source's ``churn-<name>``.
+def model_data(model_name: str, *, engine: Engine, as_served: bool = False) -> ModelData:
+    """The data of ``churn-model`` or of a declared source's ``churn-<name>`` (``as_served``: on
+    the definitions its champion was trained on, see ``declared_data``).
 
     Raises LookupError, naming what to run, when ``churn-<name>``'s source was never ingested.
     """
@@ -100,7 +101,7 @@ def model_data(model_name: str, *, engine: Engine) -> ModelData:
 
     if is_builtin(model_name):
         return BuiltinData(model_name)
-    found = declared_data(model_name, engine=engine)
+    found = declared_data(model_name, engine=engine, as_served=as_served)
     if found is not None:
         return found
     raise LookupError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -118,8 +119,14 @@ class DeclaredData:
         return get_historical_features(entities, engine=engine, features=self.features.features)
 
 
-def declared_data(model_name: str, *, engine: Engine) -> DeclaredData | None:
-    """The data of ``churn-<name>`` when source ``<name>`` was ingested; None otherwise."""
+def declared_data(
+    model_name: str, *, engine: Engine, as_served: bool = False
+) -> DeclaredData | None:
+    """The data of ``churn-<name>`` when source ``<name>`` was ingested; None otherwise.
+
+    ``as_served``: the features the champion was trained on (the contract its run kept), not the
+    latest load's — a reload whose candidate the gate rejected changed the stored contract, but
+    the champion still serves (and is monitored and batch-scored) on its own definitions."""
     source = source_of(model_name)
     if source is None:
         return None
@@ -127,7 +134,32 @@ def declared_data(model_name: str, *, engine: Engine) -> DeclaredData | None:
         kind, contract = load_contract(source, engine=engine)
     except SpecError:
         return None
+    served = served_contract(model_name) if as_served else None
+    if served is not None:
+        kind, contract = served
     horizon = contract.get("horizon_days") if kind == "events" else None
     features = source_features(source, kind, contract)
     every = contract.get("cutoff_every") if kind == "events" else None
     return DeclaredData(model_name, source, features, int(horizon) if horizon else None, every)
+
+
+def served_contract(model_name: str) -> tuple[str, dict[str, Any]] | None:
+    """(kind, contract) the champion of ``model_name`` was trained on; None when there is no
+    champion, or its run predates logging the contract (then the stored contract is used)."""
+    import mlflow
+
+    from core.names import CHAMPION, SOURCE_CONTRACT_ARTIFACT
+    from tasks.registry.store import registry_client
+
+    client = registry_client()
+    found = client.search_registered_models(filter_string=f"name = '{model_name}'")
+    if not found or CHAMPION not in found[0].aliases:
+        return None
+    run_id = client.get_model_version_by_alias(model_name, CHAMPION).run_id
+    if run_id is None:
+        return None
+    folder = SOURCE_CONTRACT_ARTIFACT.rsplit("/", 1)[0]
+    if SOURCE_CONTRACT_ARTIFACT not in {a.path for a in client.list_artifacts(run_id, folder)}:
+        return None
+    document = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SOURCE_CONTRACT_ARTIFACT}")
+    return str(document["kind"]), dict(document["contract"])

@@ -20,10 +20,11 @@ retry_on_database_error = retry_if()
     cache_policy=NONE,
     task_run_name="model-data-{model_name}",
 )
-def resolve_model(model_name: str) -> ModelData:
-    """The data behind ``model_name`` (built-in sources, or its declared source)."""
+def resolve_model(model_name: str, *, as_served: bool = False) -> ModelData:
+    """The data behind ``model_name`` (built-in sources, or its declared source; ``as_served``:
+    on its champion's definitions, for monitoring and batch scores)."""
     engine = make_engine(get_settings().database_url)
     try:
-        return model_data(model_name, engine=engine)
+        return model_data(model_name, engine=engine, as_served=as_served)
     finally:
         engine.dispose()

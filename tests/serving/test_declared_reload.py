@@ -80,6 +80,16 @@ def test_table_reload_with_new_definitions_keeps_the_champion_served(
         assert set(_online_hashes().values()) == {first["definitions_hash"]}
         assert (rejected["online_rows"], rejected["online_as_of"]) == (None, None)
         assert str(rejected["online_store"]).startswith(f"kept for champion v{first['version']}")
+        # monitoring and batch scores read the champion's definitions (the contract its run
+        # kept), not the rejected load's: they used to fail with StaleFeaturesError
+        from flows.monitor import monitor
+        from flows.score_batch import score_batch
+
+        monitored = monitor(model_name=MODEL, reports=False)
+        assert monitored["model_version"] == first["version"], monitored
+        assert monitored["observed"]["rows"] > 0
+        scored = score_batch(model_name=MODEL)
+        assert scored["model_version"] == first["version"] and scored["rows"] > 0, scored
     finally:
         stop_server(served)
 
