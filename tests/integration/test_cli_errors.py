@@ -109,43 +109,58 @@ def test_ingest_cli_with_churn_home_a_file_says_so(prefect_server: str, tmp_path
     assert "Traceback (most recent call last)" in verbose.stderr
 
 
+SIMULATE = ["simulator", "--customers", "150", "--months", "3", "--quiet"]
+
+
 @pytest.mark.parametrize(
-    ("cli", "succeeds"),
+    "steps",
     [
-        (["simulator", "--customers", "150", "--months", "3", "--quiet"], True),
-        (["tasks.deploy", "build"], False),  # an empty registry: no champion
+        [(SIMULATE, True)],
+        [(["tasks.deploy", "build"], False)],  # an empty registry: no champion
+        # a flow run by hand: it starts this home's Prefect server and ingests into the warehouse
+        [(SIMULATE, True), (["flows.ingest"], True)],
     ],
+    ids=["simulator", "deploy", "ingest-flow"],
 )
 def test_clis_write_nothing_outside_churn_home(
-    tmp_path: Path, cli: list[str], succeeds: bool
+    tmp_path: Path, steps: list[tuple[list[str], bool]]
 ) -> None:
     """Run with a read-only, empty HOME: nothing is written there (``python -m tasks.deploy`` wrote
     ~/.config/mlflow/telemetry.json); every tool's state goes to CHURN_HOME."""
+    from tests.conftest import _free_port
+
     user_home = tmp_path / "user"
     user_home.mkdir(mode=0o555)
     tool_homes = ("PREFECT_", "BENTOML_", "MPLCONFIGDIR", "MLFLOW_", "XDG_")
     # MLflow sends no telemetry under pytest (PYTEST_CURRENT_TEST), nor when told not to track
     hidden = ("CHURN_", "PYTEST_", "DO_NOT_TRACK", "CI", *tool_homes)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(hidden)}
     home = tmp_path / "home"
-    args = [*cli, "--out", str(home / "sources")] if cli[0] == "simulator" else cli
-    try:
-        done = subprocess.run(
+    env = {k: v for k, v in os.environ.items() if not k.startswith(hidden)} | {
+        "PYTHONPATH": str(PROJECT),
+        "CHURN_HOME": str(home),
+        "HOME": str(user_home),
+        "PREFECT_PORT": str(_free_port()),
+    }
+
+    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+        args = [*args, "--out", str(home / "sources")] if args[0] == "simulator" else args
+        return subprocess.run(
             [sys.executable, "-m", *args],
-            env={
-                **env,
-                "PYTHONPATH": str(PROJECT),
-                "CHURN_HOME": str(home),
-                "HOME": str(user_home),
-            },
+            env=env,
             cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=300,
         )
-        assert (done.returncode == 0) == succeeds, done.stderr[-2000:]
-        if not succeeds:
-            assert "champion" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+    try:
+        for args, succeeds in steps:
+            done = run(args)
+            assert (done.returncode == 0) == succeeds, done.stderr[-2000:]
+            if not succeeds:
+                assert "champion" in done.stderr and "Traceback" not in done.stderr, done.stderr
         assert sorted(str(p.relative_to(user_home)) for p in user_home.rglob("*")) == []
     finally:
+        if (home / "prefect").exists():
+            run(["ops.server", "stop"])
         user_home.chmod(0o755)
