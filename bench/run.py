@@ -16,6 +16,7 @@ AREAS = (
     "declared",
     "definitions",
     "cli",
+    "events",
 )
 
 

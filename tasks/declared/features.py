@@ -49,6 +49,9 @@ class SourceFeatures:
     kind: str
     features: tuple[FeatureDef, ...]
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the stored contract they were derived from (not hashed): a model version keeps it, so its
+    # features can be rebuilt after a later load changed the source's contract
+    contract: dict[str, Any] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -115,7 +118,7 @@ def snapshot_features(source: str, contract: SnapshotContract) -> SourceFeatures
         for col in contract.columns
     )
     categories = {c.key: c.categories for c in contract.columns if c.dtype == "category"}
-    return SourceFeatures(source, "snapshot", defs, categories)
+    return SourceFeatures(source, "snapshot", defs, categories, contract.to_dict())
 
 
 def event_feature_defs(
@@ -238,7 +241,7 @@ def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
         windows=tuple(contract.get("windows") or EVENT_WINDOWS),
         feature_set=int(contract.get("feature_set", 1)),
     )
-    return SourceFeatures(source, "events", tuple(defs))
+    return SourceFeatures(source, "events", tuple(defs), contract=dict(contract))
 
 
 def source_features(source: str, kind: str, contract: dict[str, Any]) -> SourceFeatures:

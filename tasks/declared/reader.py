@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import glob
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -20,10 +21,7 @@ RESERVED = {"customer_id", "as_of", "label", "row_id", "score", "source"}
 
 def read_text_table(pattern: str, *, what: str = "file") -> pd.DataFrame:
     """All files matching ``pattern`` (CSV or Parquet), concatenated, every cell a string."""
-    paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-    paths = [p for p in paths if Path(p).is_file()]
-    if not paths:
-        raise SpecError(f"{what} {pattern!r}: no such file")
+    paths = _paths(pattern, what=what)
     frames = [_read_one(Path(p)) for p in paths]
     headers = [list(f.columns) for f in frames]
     if any(h != headers[0] for h in headers[1:]):
@@ -34,19 +32,72 @@ def read_text_table(pattern: str, *, what: str = "file") -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _read_one(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        frame = pd.read_parquet(path)
-        text = frame.astype(object).where(frame.notna(), "").astype(str)
-    elif path.suffix.lower() in {".csv", ".txt", ".tsv"}:
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        text = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, sep=sep)
-    else:
+def iter_text_tables(
+    pattern: str, *, what: str = "file", chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The files matching ``pattern`` in chunks of at most ``chunk_rows`` rows, every cell a
+    stripped string: memory bounded by the chunk, not the file. The files' headers must match."""
+    paths = _paths(pattern, what=what)
+    header = None
+    for path in paths:
+        for chunk in _read_chunks(Path(path), chunk_rows):
+            if header is None:
+                header = list(chunk.columns)
+            elif list(chunk.columns) != header:
+                raise SpecError(
+                    f"{what} {path!r} has other columns than {paths[0]!r}; one schema per source"
+                )
+            yield chunk
+
+
+def _paths(pattern: str, *, what: str) -> list[str]:
+    paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    paths = [p for p in paths if Path(p).is_file()]
+    if not paths:
+        raise SpecError(f"{what} {pattern!r}: no such file")
+    return paths
+
+
+def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            yield _as_text(batch.to_pandas())
+        return
+    with pd.read_csv(path, chunksize=chunk_rows, **_csv_options(path)) as reader:
+        for chunk in reader:
+            yield _strip(chunk)
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in {".parquet", ".pq"}
+
+
+def _csv_options(path: Path) -> dict[str, Any]:
+    """How pandas reads a text file of the source: every cell a string, nothing parsed."""
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".txt", ".tsv"}:
         raise SpecError(
             f"file {str(path)!r}: unsupported format {path.suffix!r}; use CSV or Parquet"
         )
+    sep = "\t" if suffix == ".tsv" else ","
+    return {"dtype": str, "keep_default_na": False, "na_filter": False, "sep": sep}
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return _strip(frame.astype(object).where(frame.notna(), "").astype(str))
+
+
+def _strip(text: pd.DataFrame) -> pd.DataFrame:
     text.columns = [str(c).strip() for c in text.columns]
     return text.apply(lambda col: col.str.strip())
+
+
+def _read_one(path: Path) -> pd.DataFrame:
+    if _is_parquet(path):
+        return _as_text(pd.read_parquet(path))
+    return _strip(pd.read_csv(path, **_csv_options(path)))
 
 
 def find_columns(frame: pd.DataFrame, wanted: Mapping[str, str], *, where: str) -> dict[str, str]:

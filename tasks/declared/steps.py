@@ -32,7 +32,7 @@ from tasks.declared.pipeline import build_training_frame, horizon_of, ingest_sou
 from tasks.declared.refresh import OnlineRefresh, refresh_online_store
 from tasks.declared.source import DeclaredIngestResult, check_source
 from tasks.declared.spec import SourceSpec, SpecError, load_spec, source_of
-from tasks.declared.store import load_contract, recorded_spec_path
+from tasks.declared.store import recorded_spec_path
 from tasks.registry.candidate import train_candidate
 from tasks.retries import RETRY_DELAYS, retry_if
 from tasks.training.crossval import TooFewRowsError
@@ -129,8 +129,6 @@ def train_spec_task(
     keeps the dtypes serving builds its feature record from (``tasks.deploy``). A table too
     small for a holdout and cross-validation is a SpecError: the data, not the run, is at fault.
     The run also keeps the source's contract, from which its features can be rebuilt."""
-    with _engine() as engine:
-        kind, contract = load_contract(spec.name, engine=engine)
     try:
         return train_candidate(
             frame,
@@ -144,7 +142,7 @@ def train_spec_task(
             tags={TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind},
             dicts={
                 SOURCE_DTYPES_ARTIFACT: features.dtypes,
-                SOURCE_CONTRACT_ARTIFACT: {"kind": kind, "contract": contract},
+                SOURCE_CONTRACT_ARTIFACT: {"kind": features.kind, "contract": features.contract},
             },
         )
     except TooFewRowsError as exc:

@@ -67,6 +67,40 @@ def write_rows(
     conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
+def insert_frame(conn: Connection, table: Table, df: pd.DataFrame) -> None:
+    """Plain bulk insert of ``df`` (columns of ``table``): COPY rendered by Arrow on PostgreSQL,
+    one executemany on SQLite."""
+    if df.empty:
+        return
+    if conn.dialect.name == "postgresql":
+        copy_frame(conn, table.name, df, table)
+    else:
+        write_rows(conn, table.name, list(df.columns), frame_rows(df, table))
+
+
+# Rebuilding a table's indexes after a bulk load beats maintaining them row by row (1M events on
+# SQLite: 2.2 s insert + 0.8 s index build against 7.1 s) unless the table holds many other rows,
+# which the rebuild would sort again.
+REBUILD_MAX_OTHER_ROWS = 2_000_000
+
+
+def drop_indexes_for_load(conn: Connection, table: Table, *, other_rows: int) -> list[Any]:
+    """Drop ``table``'s secondary indexes inside the load's transaction when the rows outside the
+    load number at most ``REBUILD_MAX_OTHER_ROWS``; return them for ``create_indexes``."""
+    if other_rows > REBUILD_MAX_OTHER_ROWS:
+        return []
+    dropped = sorted(table.indexes, key=lambda ix: str(ix.name))
+    for index in dropped:
+        index.drop(conn)
+    return dropped
+
+
+def create_indexes(conn: Connection, indexes: Sequence[Any]) -> None:
+    """Build again the indexes ``drop_indexes_for_load`` dropped (same transaction)."""
+    for index in indexes:
+        index.create(conn)
+
+
 def stage_frame(conn: Connection, run: RunContext, table: Table, df: pd.DataFrame) -> str:
     """Load ``df`` into an emptied temp copy of ``table`` (made once per run); return its name."""
     name = f"_stage_{table.name}"

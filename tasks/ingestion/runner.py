@@ -132,6 +132,9 @@ def _load(
             )
             if on_chunk is not None:
                 on_chunk(src.name, tally.read)
+    finish = getattr(src, "finish", None)  # optional: work after the last chunk's write
+    if finish is not None:
+        finish(conn, run)
     drop_stages(conn, run)
 
 

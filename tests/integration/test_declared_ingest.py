@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 
 from core.locks import database_lock
+from core.settings import get_settings
 from core.tables import (
     ingestion_runs,
     quarantine,
@@ -95,12 +96,25 @@ def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> No
     assert len(runs) == 1 and runs[0].status == "failed" and "maybe" in runs[0].error
 
 
-@pytest.mark.parametrize("policy", ["collapse", "keep"])
+@pytest.mark.parametrize(("policy", "chunk_rows"), [("collapse", None), ("keep", None),
+                                                    ("collapse", 97), ("keep", 97)])  # fmt: skip
 def test_events_ingest_checks_rows_and_replaces_on_reload(
-    tmp_path: Path, engine: Engine, policy: str
+    tmp_path: Path,
+    engine: Engine,
+    policy: str,
+    chunk_rows: int | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Identical event rows are counted either way; kept (the default) they are loaded as
-    distinct events, and a reload of the whole history never doubles them."""
+    distinct events, and a reload of the whole history never doubles them. Streamed in chunks of
+    97 rows, a duplicate of a row in an earlier chunk counts the same, and the event table's
+    indexes, dropped for the load, are there again after it."""
+    if chunk_rows is not None:
+        import tasks.declared.source as declared_source
+
+        monkeypatch.setattr(declared_source, "EVENT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setenv("CHURN_CHUNK_ROWS", str(chunk_rows))
+        get_settings.cache_clear()
     write_events(tmp_path, customers=40)
     part = tmp_path / "events" / "part-1.csv"
     events = pd.read_csv(part, dtype=str, keep_default_na=False)
@@ -126,6 +140,9 @@ def test_events_ingest_checks_rows_and_replaces_on_reload(
     again = ingest_source(spec, engine=engine)
     assert again.replaced == result.rows_loaded
     assert _count(engine, source_events) == loaded_events
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes(source_events.name)}
+    assert indexes == {str(ix.name) for ix in source_events.indexes}
+    get_settings.cache_clear()
 
 
 def test_concurrent_loads_of_one_source_take_turns(
