@@ -29,6 +29,8 @@ class BakedModel:
     path: Path
     source: str | None = None  # a declared source's name; None: the built-in sources
     feature_dtypes: dict[str, str] | None = None  # a declared source's {feature: dtype}
+    # a declared source's {feature: (lowest, highest)} valid values (None: unbounded / unknown)
+    feature_bounds: dict[str, tuple[float | None, float | None]] | None = None
 
 
 def baked_document(*, tag: str) -> dict[str, Any]:
@@ -57,8 +59,21 @@ def load_baked(file: Path = BAKED_FILE) -> BakedModel:
         path=Path(model.path),
         source=str(meta["source"]) if meta.get("source") else None,
         feature_dtypes=_dtypes(meta.get("feature_dtypes")),
+        feature_bounds=_bounds(meta.get("feature_bounds")),
     )
 
 
 def _dtypes(value: Any) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in value.items()} if value else None
+
+
+def _bounds(value: Any) -> dict[str, tuple[float | None, float | None]] | None:
+    """The ``feature_bounds`` metadata (JSON text: ``{feature: [lowest, highest]}``)."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        value = json.loads(value)
+    return {
+        str(k): (None if lo is None else float(lo), None if hi is None else float(hi))
+        for k, (lo, hi) in value.items()
+    }

@@ -181,7 +181,10 @@ def _view_and_record(baked: BakedModel, spec: FeatureSpec) -> tuple[OnlineView, 
             f" {list(spec.names)}; rebuild the bento"
         )
     record = feature_record_model(
-        baked.feature_dtypes, spec.categories, name=f"{baked.source}FeatureRecord"
+        baked.feature_dtypes,
+        spec.categories,
+        name=f"{baked.source}FeatureRecord",
+        bounds=baked.feature_bounds,
     )
     view = OnlineView(baked.source, baked.feature_dtypes, spec.definitions_hash)
     return view, features_request_model(record, name=f"{baked.source}PredictFeaturesRequest")

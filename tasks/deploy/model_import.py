@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from core.names import SOURCE_DTYPES_ARTIFACT, TAG_DEFINITIONS_HASH, TAG_SOURCE
+from core.names import (
+    SOURCE_CONTRACT_ARTIFACT,
+    SOURCE_DTYPES_ARTIFACT,
+    TAG_DEFINITIONS_HASH,
+    TAG_SOURCE,
+)
 from core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -113,6 +118,9 @@ def import_model(model_version: str, *, model_name: str | None = None) -> Import
     if source:
         metadata["source"] = source
         metadata["feature_dtypes"] = source_dtypes(run_id, list(spec.names), name=name)
+        bounds = source_bounds(run_id, source, list(spec.names))
+        if bounds is not None:
+            metadata["feature_bounds"] = json.dumps(bounds)  # BentoML metadata holds no None
     labels = {"model_version": str(version.version), "run_id": run_id[:12]}
     with bentoml.models.create(tag, labels=labels, metadata=metadata, _model_store=store) as model:
         churn.booster.save_model(model.path_of("booster.json"))
@@ -139,3 +147,23 @@ def source_dtypes(run_id: str, names: list[str], *, name: str) -> dict[str, str]
             f" takes {sorted(names)}; the run is inconsistent"
         )
     return {n: str(dtypes[n]) for n in names}
+
+
+def source_bounds(
+    run_id: str, source: str, names: list[str]
+) -> dict[str, list[float | None]] | None:
+    """The valid range of each of the declared source's features (``FeatureDef.valid_range``),
+    rebuilt from the contract run ``run_id`` kept; None for a run from before contracts were
+    kept (its bento checks counts and finiteness only)."""
+    import mlflow
+
+    from tasks.declared.features import source_features
+
+    folder = SOURCE_CONTRACT_ARTIFACT.rsplit("/", 1)[0]
+    kept = {a.path for a in registry_client().list_artifacts(run_id, folder)}
+    if SOURCE_CONTRACT_ARTIFACT not in kept:
+        return None
+    document = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SOURCE_CONTRACT_ARTIFACT}")
+    features = source_features(source, str(document["kind"]), dict(document["contract"]))
+    ranges = {fd.name: list(fd.valid_range) for fd in features.features}
+    return {n: ranges.get(n, [None, None]) for n in names}

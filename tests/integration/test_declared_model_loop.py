@@ -113,6 +113,29 @@ def test_score_flow_scores_the_declared_population(shop: Shop) -> None:
     assert scores["reasons"].map(len).eq(3).all()
 
 
+def test_an_event_models_bento_refuses_what_its_features_cannot_be(shop: Shop) -> None:
+    """The bento of a declared source's version carries its features' valid ranges, rebuilt from
+    the contract its run kept: a negative "days since" is a 400 naming the field."""
+    import bentoml
+    from pydantic import ValidationError
+
+    from bentos.baked import _bounds
+    from bentos.schemas import feature_record_model
+    from tasks.deploy.model_import import import_model
+
+    imported = import_model(shop.trained["version"], model_name=MODEL)
+    meta = bentoml.models.get(imported.tag).info.metadata
+    bounds = _bounds(meta["feature_bounds"])
+    assert bounds is not None and set(bounds) == set(meta["feature_dtypes"])
+    assert bounds["days_since_last_login"] == (0.0, None)
+    assert bounds["active_days_30d"] == (0.0, None)
+    record = feature_record_model(meta["feature_dtypes"], {}, name="ShopRecord", bounds=bounds)
+    unknown = dict.fromkeys(meta["feature_dtypes"])
+    record.model_validate(unknown)  # every value missing is a valid record
+    with pytest.raises(ValidationError, match="days_since_last_login"):
+        record.model_validate({**unknown, "days_since_last_login": -1.0})
+
+
 @pytest.mark.system
 def test_retrain_flow_reingests_the_spec_trains_deploys_and_monitors(shop: Shop) -> None:
     from flows.retrain import retrain
