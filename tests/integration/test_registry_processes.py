@@ -117,9 +117,9 @@ def _gate_here(name: str, version: str, holdout: Path, definitions_hash: str) ->
     return str(decision.champion_version)
 
 
-# Gating v2 writes 12 times (gate.decision, the commit, is the 11th; the alias the 12th);
+# Gating v2 writes 13 times (gate.decision, the commit, is the 12th; the alias the 13th);
 # rolling back writes 5 times (rolled_back_at, the commit, is the 3rd).
-GATE_WRITES, GATE_COMMIT, ROLLBACK_WRITES, ROLLBACK_COMMIT = 12, 11, 5, 3
+GATE_WRITES, GATE_COMMIT, ROLLBACK_WRITES, ROLLBACK_COMMIT = 13, 12, 5, 3
 
 
 @pytest.mark.system
