@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -25,7 +26,6 @@ from typing import Any
 
 import yaml
 
-from core.tmp import temporary_directory
 from tasks.deploy.model_import import DeployError, ImportedModel, import_model, use_bentoml_home
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,9 @@ def build_bento(model_version: str, *, model_name: str | None = None) -> BuiltBe
     BentoML and build (or reuse) its bento."""
     home = use_bentoml_home()
     model = import_model(str(model_version), model_name=model_name)
-    with temporary_directory("churn-bento-") as tmp:
+    # the system's temporary folder, not $CHURN_HOME/tmp: bentoml build refuses a build context
+    # under a hidden folder (the default CHURN_HOME is .churn); it holds only the project's code
+    with tempfile.TemporaryDirectory(prefix="churn-bento-") as tmp:
         ctx = Path(tmp)
         files = collect_sources()
         for rel in files:

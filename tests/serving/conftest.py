@@ -147,7 +147,8 @@ def serving_stack(tmp_path_factory: pytest.TempPathFactory, prefect_server: str)
     from tasks.deploy import build_bento, champion_version, serve_env
     from tasks.features import data_watermark, materialize
 
-    home = tmp_path_factory.mktemp("serving-home")
+    # hidden, like the default CHURN_HOME (.churn): bentoml build refuses hidden build contexts
+    home = tmp_path_factory.mktemp("serving-home") / ".churn"
     url = build_warehouse(home, customers=600, months=8, seed=3)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CHURN_HOME", str(home))
