@@ -19,7 +19,6 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from core.names import (
-    SOURCE_CONTRACT_ARTIFACT,
     SOURCE_DTYPES_ARTIFACT,
     TAG_DEFINITIONS_HASH,
     TAG_SOURCE,
@@ -155,15 +154,12 @@ def source_bounds(
     """The valid range of each of the declared source's features (``FeatureDef.valid_range``),
     rebuilt from the contract run ``run_id`` kept; None for a run from before contracts were
     kept (its bento checks counts and finiteness only)."""
-    import mlflow
-
     from tasks.declared.features import source_features
+    from tasks.modeldata.declared import run_contract
 
-    folder = SOURCE_CONTRACT_ARTIFACT.rsplit("/", 1)[0]
-    kept = {a.path for a in registry_client().list_artifacts(run_id, folder)}
-    if SOURCE_CONTRACT_ARTIFACT not in kept:
+    kept = run_contract(registry_client(), run_id)
+    if kept is None:
         return None
-    document = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SOURCE_CONTRACT_ARTIFACT}")
-    features = source_features(source, str(document["kind"]), dict(document["contract"]))
+    features = source_features(source, *kept)
     ranges = {fd.name: list(fd.valid_range) for fd in features.features}
     return {n: ranges.get(n, [None, None]) for n in names}

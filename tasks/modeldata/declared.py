@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Engine
 
+from core.names import CHAMPION, SOURCE_CONTRACT_ARTIFACT
 from core.settings import get_settings
 from tasks.declared.features import SourceFeatures, source_features
 from tasks.declared.labels import (
@@ -24,6 +25,9 @@ from tasks.declared.store import load_contract, run_source
 from tasks.features.lookup import OnlineFeatures, get_online_features
 from tasks.features.retrieval import get_historical_features
 from tasks.modeldata.base import LabelsUnavailableError
+
+if TYPE_CHECKING:  # mlflow loads only where a run is read
+    from mlflow import MlflowClient
 
 SNAPSHOT_NO_LABELS = (
     "a snapshot source has no delayed labels: its churn flag is the outcome at the snapshot the"
@@ -146,9 +150,6 @@ def declared_data(
 def served_contract(model_name: str) -> tuple[str, dict[str, Any]] | None:
     """(kind, contract) the champion of ``model_name`` was trained on; None when there is no
     champion, or its run predates logging the contract (then the stored contract is used)."""
-    import mlflow
-
-    from core.names import CHAMPION, SOURCE_CONTRACT_ARTIFACT
     from tasks.registry.store import registry_client
 
     client = registry_client()
@@ -156,8 +157,14 @@ def served_contract(model_name: str) -> tuple[str, dict[str, Any]] | None:
     if not found or CHAMPION not in found[0].aliases:
         return None
     run_id = client.get_model_version_by_alias(model_name, CHAMPION).run_id
-    if run_id is None:
-        return None
+    return None if run_id is None else run_contract(client, run_id)
+
+
+def run_contract(client: MlflowClient, run_id: str) -> tuple[str, dict[str, Any]] | None:
+    """(kind, contract) a declared source's run kept (``SOURCE_CONTRACT_ARTIFACT``); None for a
+    run from before runs kept it."""
+    import mlflow
+
     folder = SOURCE_CONTRACT_ARTIFACT.rsplit("/", 1)[0]
     if SOURCE_CONTRACT_ARTIFACT not in {a.path for a in client.list_artifacts(run_id, folder)}:
         return None
