@@ -133,6 +133,8 @@ def train_candidate(
         dicts=dicts,
     )
     decision = done.decision
+    # out of time: the cutoff the holdout rows are as of (None: cross-validated, id-hash holdout)
+    holdout = None if isinstance(trained, CrossValidatedModel) else trained.split.holdout
     return {
         "model_name": model_name,
         "version": decision.version,
@@ -142,6 +144,8 @@ def train_candidate(
         "holdout_roc_auc": evaluation.metrics["roc_auc"],
         "baseline_roc_auc": decision.baseline_auc,
         "cv_roc_auc": trained.cv_roc_auc if isinstance(trained, CrossValidatedModel) else None,
+        "holdout_cutoff": holdout,
+        "horizon_days": horizon_days,
         "valid_roc_auc": trained.fitted.valid_auc,
         "run_id": done.logged.run_id,
         "definitions_hash": spec.definitions_hash,

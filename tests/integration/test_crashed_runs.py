@@ -72,6 +72,7 @@ def _wait(predicate, timeout_s: float, what: str):  # type: ignore[no-untyped-de
     raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
 
 
+@pytest.mark.system  # moved out of make test (its 12-minute budget): several processes
 def test_killed_deployment_run_is_marked_crashed(prefect_server: str, tmp_path: Path) -> None:
     (tmp_path / "sleepy.py").write_text(SLEEPY)
     env = {

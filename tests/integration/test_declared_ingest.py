@@ -145,6 +145,7 @@ def test_events_ingest_checks_rows_and_replaces_on_reload(
     get_settings.cache_clear()
 
 
+@pytest.mark.system  # moved out of make test (its 12-minute budget): several processes
 def test_concurrent_loads_of_one_source_take_turns(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:

@@ -134,6 +134,7 @@ def _wait_for_retrying_migration(deadline_s: float) -> None:
     raise AssertionError("prepare_stores_task never failed into a retry")
 
 
+@pytest.mark.system  # moved out of make test (its 12-minute budget): several processes
 def test_retrain_deployment_recovers_from_a_transient_failure_and_promotes_a_champion(
     worker: subprocess.Popen[bytes], worker_home: Path
 ) -> None:

@@ -43,6 +43,7 @@ def _assert_intact(uri: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.system  # moved out of make test (its 12-minute budget): several processes
 @pytest.mark.timeout(1500)  # two full trainings in parallel on a shared 2-core machine
 def test_two_trainings_at_once_on_an_empty_home_both_register(
     prefect_server: str, tmp_path: Path

@@ -24,9 +24,10 @@ def test_settings_database_url_env_overrides(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _openmp_spin_count(env: dict[str, str]) -> str:
-    """GOMP_SPINCOUNT as xgboost's OpenMP runtime reports it in a fresh training process."""
+    """GOMP_SPINCOUNT as xgboost's OpenMP runtime reports it in a fresh process of the project
+    (``core`` sets the policy; every entry point imports it before xgboost)."""
     out = subprocess.run(
-        [sys.executable, "-c", "import tasks.training, xgboost"],
+        [sys.executable, "-c", "import core, xgboost"],
         env={**env, "OMP_DISPLAY_ENV": "VERBOSE"},
         capture_output=True,
         text=True,
