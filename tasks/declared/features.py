@@ -8,9 +8,10 @@ into the point-in-time query that training and online materialization both run.
   ``snapshot_at <= as_of`` (read from its JSON document);
 - events: per event type (the most frequent ``MAX_EVENT_TYPES``), count and sum over
   (as_of - w days, as_of] for each of the spec's ``windows`` (default 7, 30, 90), days since its
-  latest event, and its recent-vs-earlier rate (first window over the second: events per day in
-  the last 7 days / per day in days 8-30); over all events: active days and events per active
-  day per window, days since the latest event and the account's age (days since its first event)
+  latest event, and its recent-vs-earlier rates (each window over the next: events per day in
+  the last 7 days / per day in days 8-30, in the last 30 / in days 31-90); over all events: the
+  same rates, active days and events per active day per window, days since the latest event and
+  the account's age (days since its first event)
   — ``tasks.features.spec.FeatureDef`` declarations compiled by ``tasks.features.events``,
   exactly like the billing and helpdesk features. A source loaded before these shapes existed
   (its stored contract has no ``feature_set``) keeps its original features, so its champion's
@@ -23,6 +24,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Float, Select, and_, func, literal
@@ -37,7 +39,9 @@ from tasks.features.lookup import OnlineView
 from tasks.features.spec import Dtype, FeatureDef
 
 EVENT_WINDOWS = (7, 30, 90)
-FEATURE_SET = 2  # 1: counts, sums and days since per type; 2: + rates, trends, activity, age
+# 1: counts, sums and days since per type; 2: + rates, trends, activity, age; 3: + a trend for
+# every consecutive pair of windows, per type and over all events
+FEATURE_SET = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +143,18 @@ def event_feature_defs(
         dtype: Dtype = "int" if aggregate in {"count", "active_days"} else "float"
         return FeatureDef(name, dtype, description, source_events, aggregate, **kw)
 
+    def trend(name: str, what: str, where: Any, recent: int, earlier: int) -> FeatureDef:
+        return feature(
+            name,
+            "trend",
+            f"{what} events per day in the last {recent} days / per day in days"
+            f" {recent + 1}-{earlier} (NaN: none then)",
+            value=literal(1.0, Float),
+            window_days=recent,
+            baseline_days=earlier,
+            filter=where,
+        )
+
     defs: list[FeatureDef] = []
     used: set[str] = set()
     for event_type in event_types:
@@ -176,20 +192,17 @@ def event_feature_defs(
                 filter=of_type,
             )
         )
-        if feature_set >= 2 and len(windows) >= 2:
-            recent, earlier = windows[0], windows[1]
-            defs.append(
-                feature(
-                    f"{key}_trend_{recent}d_vs_{earlier}d",
-                    "trend",
-                    f"{event_type!r} events per day in the last {recent} days / per day in days"
-                    f" {recent + 1}-{earlier} (NaN: none then)",
-                    value=literal(1.0, Float),
-                    window_days=recent,
-                    baseline_days=earlier,
-                    filter=of_type,
-                )
-            )
+        if feature_set >= 2:
+            defs += [
+                trend(f"{key}_trend_{recent}d_vs_{earlier}d", repr(event_type), of_type,
+                      recent, earlier)
+                for recent, earlier in trend_pairs(windows, feature_set)
+            ]  # fmt: skip
+    if feature_set >= 3:  # the decline of all activity, whatever the type
+        defs += [
+            trend(f"events_trend_{recent}d_vs_{earlier}d", "all", of_source, recent, earlier)
+            for recent, earlier in trend_pairs(windows, feature_set)
+        ]
     if feature_set >= 2:
         for days in windows:
             defs.append(
@@ -227,6 +240,13 @@ def event_feature_defs(
             )
         )
     return defs
+
+
+def trend_pairs(windows: tuple[int, ...], feature_set: int) -> list[tuple[int, int]]:
+    """(recent, earlier) windows of the trend features: the first two (feature set 2), every
+    consecutive pair (3: e.g. 7 vs 30 and 30 vs 90 days, for declines slower than a week)."""
+    pairs = list(pairwise(windows))
+    return pairs[:1] if feature_set < 3 else pairs
 
 
 def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
