@@ -76,6 +76,17 @@ def test_the_spec_takes_feature_windows_from_the_feature_store(tmp_path: Path) -
         "active_days_28d", "events_per_active_day_28d", "active_days_90d",
         "events_per_active_day_90d", "days_since_last_event", "account_age_days",
     ]  # fmt: skip
+    # set 3 (new loads): a trend per consecutive pair of windows, per type and over all events;
+    # a set-2 contract keeps exactly the names above (its champion's definitions hash holds)
+    set3 = [
+        fd.name
+        for fd in event_feature_defs("shop", ["login"], has_value=False, windows=(7, 28, 90),
+                                     feature_set=3)
+    ]  # fmt: skip
+    assert set3 == [
+        *names[:5], "login_trend_28d_vs_90d", "events_trend_7d_vs_28d", "events_trend_28d_vs_90d",
+        *names[5:],
+    ]  # fmt: skip
     with pytest.raises(SpecError, match=r"field 'windows' .*windows \[5\] must each be one of"):
         parse_spec({**EVENTS_SPEC, "windows": [5, 7]}, base_dir=tmp_path)
     with pytest.raises(SpecError, match=r"kind snapshot does not take \['windows'\]"):
