@@ -34,7 +34,7 @@ SPEC ?=
 MODEL ?=
 MODEL_ARG := $(if $(strip $(MODEL)),--model-name $(MODEL))
 
-.PHONY: setup demo test test-system lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve declare clean help
+.PHONY: setup demo replay test test-system lint typecheck pytest bench up down status prefect-server stop deploy worker mlflow-ui evidently-ui monitor rollback retrain score bento serve declare clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -121,3 +121,7 @@ serve: setup  ## serve the champion's bento on http://127.0.0.1:$(PORT) (POST /p
 
 clean: down  ## stop the platform and remove local state (CHURN_HOME)
 	$(if $(strip $(CHURN_HOME)),rm -rf "$(CHURN_HOME)")
+
+REPLAY_ARGS ?=
+replay: setup  ## months of operation week by week on the platform: drift, retrain, gate (REPLAY_ARGS="--months 6 --drift-month 3 --seed 42")
+	PORT=$(PORT) $(PY) -m flows.replay $(REPLAY_ARGS)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.clock import simulated_now, wall_now
+
 DEFAULT_MODEL_NAME = "churn-model"
 # The gate: a candidate trained on the same data as the champion must beat it by this much.
 DEFAULT_MIN_GAIN = 0.002
@@ -76,8 +78,9 @@ def artifact_key(base: str, model_name: str) -> str:
 
 
 def utc_now() -> datetime:
-    """Current time as naive UTC, the project's one time convention inside the boundary."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Current time as naive UTC, the project's one time convention inside the boundary: the
+    simulated time of a replay when this home's clock file says so (``core.clock``)."""
+    return simulated_now() or wall_now()
 
 
 def to_naive_utc(value: datetime) -> datetime:

@@ -98,27 +98,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = simulate(config, settings.sources_dir, progress=True)
     console.print(summary)
 
-    from flows.build_features import build_features
-    from flows.ingest import ingest
-    from flows.train import train
-    from ops.cli import run_flow
-
-    console.rule("2/5 ingest (flow: ingest)")
-    console.print(run_flow(ingest, {}))
-    console.rule("3/5 build features (flow: build_features)")
-    console.print(run_flow(build_features, {}))
-    console.rule("4/5 train, evaluate, register, gate (flow: train)")
-    console.print(run_flow(train, {}))
-    from tasks.deploy import build_bento, champion_version
-
-    bento = build_bento(champion_version())  # built by train on a promotion; reused here
-
-    from flows.monitor import monitor
-
-    console.rule(
-        "5/5 monitor: drift, quality, performance on backfilled predictions (flow: monitor)"
-    )
-    console.print(run_flow(monitor, {"backfill_cutoffs": 2}))
+    bento = train_first_champion()
 
     ui = api_url.removesuffix("/api")
     console.print(
@@ -138,6 +118,30 @@ def _run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def train_first_champion() -> Any:
+    """The demo's path to a champion on the sources already there: ingest → build_features →
+    train + gate → the champion's bento → monitor with two backfilled cutoffs; the bento."""
+    from flows.build_features import build_features
+    from flows.ingest import ingest
+    from flows.monitor import monitor
+    from flows.train import train
+    from ops.cli import run_flow
+    from tasks.deploy import build_bento, champion_version
+
+    console.rule("2/5 ingest (flow: ingest)")
+    console.print(run_flow(ingest, {}))
+    console.rule("3/5 build features (flow: build_features)")
+    console.print(run_flow(build_features, {}))
+    console.rule("4/5 train, evaluate, register, gate (flow: train)")
+    console.print(run_flow(train, {}))
+    bento = build_bento(champion_version())  # built by train on a promotion; reused here
+    console.rule(
+        "5/5 monitor: drift, quality, performance on backfilled predictions (flow: monitor)"
+    )
+    console.print(run_flow(monitor, {"backfill_cutoffs": 2}))
+    return bento
 
 
 def main(argv: list[str] | None = None) -> int:

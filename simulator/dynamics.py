@@ -25,6 +25,8 @@ from simulator.records import CrmRows
 from simulator.timeutil import DAY, HOUR
 
 MONTH_DAYS = 30.44
+# A price shock (SimConfig.drift_month) reaches its customers within this many days of the month.
+DRIFT_ROLLOUT_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def crm_changes(
     if drift is not None:
         hit = drift_rng.random(n) < drift.share
         add(hit, DRIFT, drift.increase)
-        times.append(t0 + drift_rng.integers(0, 10 * DAY, int(hit.sum())))
+        times.append(t0 + drift_rng.integers(0, DRIFT_ROLLOUT_DAYS * DAY, int(hit.sum())))
 
     pos, kind = np.concatenate(pos_l), np.concatenate(kind_l)
     val, t = np.concatenate(val_l), np.concatenate(times)

@@ -129,11 +129,19 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def last_retrain_time(model_name: str) -> Any:
-    """Creation time (naive UTC) of the newest registered version of the model, or None."""
+    """When the newest registered version of the model was made, naive UTC, or None: its gate's
+    decision time (``gate.decided_at``, taken from ``core.names.utc_now``, so a replay's cooldown
+    counts simulated time), else the version's creation time in the registry (wall clock)."""
     from datetime import UTC, datetime
+
+    from core.names import TAG_GATE_DECIDED_AT
 
     versions = client().search_model_versions(f"name = '{model_name}'")
     if not versions:
         return None
-    newest = max(int(v.creation_timestamp) for v in versions)
-    return datetime.fromtimestamp(newest / 1000, tz=UTC).replace(tzinfo=None)
+    newest = max(versions, key=lambda v: int(v.version))
+    decided = (newest.tags or {}).get(TAG_GATE_DECIDED_AT)
+    if decided:
+        return datetime.fromisoformat(decided)
+    created = int(newest.creation_timestamp)
+    return datetime.fromtimestamp(created / 1000, tz=UTC).replace(tzinfo=None)

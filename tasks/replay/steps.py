@@ -1,0 +1,86 @@
+"""Prefect tasks of the replay: reveal a week of exports, send a week of traffic, read back the
+week's drift figures, publish the timeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+from sqlalchemy import select
+
+from core.db import make_engine
+from core.settings import get_settings
+from core.tables import monitoring_metrics
+from simulator.reveal import Revealed, reveal
+from tasks.replay.timeline import WeekRow, plot_timeline, timeline_markdown
+from tasks.replay.traffic import TrafficResult, send_traffic
+
+log = logging.getLogger(__name__)
+TIMELINE_KEY = "replay-timeline"
+
+
+@task(cache_policy=NONE)
+def reveal_exports(history: str, until: datetime) -> Revealed:
+    """Show ingestion the simulated exports up to ``until`` (settings.sources_dir)."""
+    revealed = reveal(Path(history), get_settings().sources_dir, until)
+    log.info(
+        "exports up to %s: %d rows in month files, %d new billing events",
+        until,
+        revealed.file_rows,
+        revealed.billing_events,
+    )
+    return revealed
+
+
+@task(cache_policy=NONE)
+def send_week_traffic(url: str, *, seed: int, week: int, customers: int) -> TrafficResult:
+    """Ask the API for ``customers`` customers of the online store, drawn by (seed, week)."""
+    from tasks.features.lookup import builtin_view, online_customer_ids
+
+    engine = make_engine(get_settings().database_url)
+    ids = sorted(online_customer_ids(builtin_view().name, engine=engine))
+    rng = np.random.default_rng([seed, week])
+    chosen = sorted(rng.choice(ids, size=min(customers, len(ids)), replace=False).tolist())
+    result = send_traffic(url, chosen)
+    log.info(
+        "%d requests (%d customers) to %s: %d failed, versions %s",
+        result.requests,
+        len(chosen),
+        url,
+        result.failed,
+        result.versions,
+    )
+    return result
+
+
+@task(cache_policy=NONE)
+def drift_figures(monitor_run_id: str) -> dict[str, float | None]:
+    """The monitoring run's drift share and verdict, as it stored them."""
+    engine = make_engine(get_settings().database_url)
+    query = select(monitoring_metrics.c.metric, monitoring_metrics.c.value).where(
+        monitoring_metrics.c.monitor_run_id == monitor_run_id,
+        monitoring_metrics.c.metric.in_(["drift.share", "drift.detected"]),
+    )
+    with engine.connect() as conn:
+        return {str(metric): value for metric, value in conn.execute(query)}
+
+
+@task(cache_policy=NONE)
+def publish_timeline(rows: list[WeekRow], *, title: str, drift_from: datetime | None) -> Path:
+    """The ``replay-timeline`` markdown artifact, ``reports/replay-timeline.png`` and the rows
+    as ``reports/replay-timeline.json``."""
+    path = plot_timeline(
+        rows, get_settings().reports_dir / "replay-timeline.png", drift_from=drift_from
+    )
+    rows_json = [{**asdict(row), "until": row.until.isoformat()} for row in rows]
+    path.with_suffix(".json").write_text(json.dumps(rows_json, indent=1), encoding="utf-8")
+    markdown = timeline_markdown(rows, title=title) + f"\nPlot: `{path}`\n"
+    create_markdown_artifact(markdown=markdown, key=TIMELINE_KEY, description=title)
+    return path

@@ -1,0 +1,106 @@
+"""A short replay on the real platform: a Prefect server and worker, the BentoML API, MLflow,
+Evidently — two simulated months after a year of history, a price shock from the first.
+
+The replay runs as a user runs it (``make replay``) in a home of its own; the assertions read
+the timeline it wrote (``reports/replay-timeline.json``, the same rows as the Prefect artifact).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from simulator.dynamics import DRIFT_ROLLOUT_DAYS
+
+PROJECT = Path(__file__).resolve().parents[2]
+K_RUNS, COOLDOWN_DAYS = 2, 21.0
+ARGS = (
+    f"--customers 1000 --history-months 12 --months 2 --drift-month 1 --traffic 400"
+    f" --k-runs {K_RUNS} --cooldown-days {COOLDOWN_DAYS} --rollout-timeout 30"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    home = tmp_path_factory.mktemp("replay") / "home"
+    ports = {name: str(_free_port()) for name in ("PREFECT", "MLFLOW", "EVIDENTLY", "BENTO")}
+    make = ["make", "-C", str(PROJECT), f"CHURN_HOME={home}", f"PORT={ports['BENTO']}"]
+    make += [f"{name}_PORT={ports[name]}" for name in ("PREFECT", "MLFLOW", "EVIDENTLY")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "PREFECT_"))}
+    try:
+        done = subprocess.run(
+            [*make, "replay", f"REPLAY_ARGS={ARGS}"], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        rows = json.loads((home / "reports" / "replay-timeline.json").read_text())
+        artifact = httpx.post(
+            f"http://127.0.0.1:{ports['PREFECT']}/api/artifacts/filter",
+            json={"artifacts": {"key": {"any_": ["replay-timeline"]}}},
+        ).json()
+        yield {"home": home, "rows": rows, "artifacts": artifact, "log": done.stdout}
+    finally:
+        subprocess.run([*make, "down"], env=env, capture_output=True)
+
+
+def _weeks(replay: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(replay["rows"])
+
+
+@pytest.mark.system
+def test_replay_drift_flagged_retrain_requested_once_no_failed_request(
+    replay: dict[str, Any],
+) -> None:
+    rows = _weeks(replay)
+    assert len(rows) == 8  # two months of whole weeks
+    drift_from = datetime.fromisoformat(rows[0]["until"]) - timedelta(days=7)  # drift month 1
+    assert all(not r["drift"] for r in rows if datetime.fromisoformat(r["until"]) <= drift_from)
+    # the shock reaches its customers over its first DRIFT_ROLLOUT_DAYS: the first week whose
+    # window holds all of it is flagged (the one before may hold too little of it to be)
+    rolled_out = drift_from + timedelta(days=DRIFT_ROLLOUT_DAYS)
+    first_full = next(r for r in rows if datetime.fromisoformat(r["until"]) >= rolled_out)
+    assert first_full["drift"], f"the first week after the shock was not flagged: {first_full}"
+    requested = [i for i, r in enumerate(rows) if r["retrain_requested"]]
+    assert requested, "no retrain was requested"
+    first = requested[0]
+    streak = rows[first - K_RUNS + 1 : first + 1]
+    assert len(streak) == K_RUNS and all(r["drift"] for r in streak)
+    at = datetime.fromisoformat(rows[first]["until"])
+    cooldown = [
+        i
+        for i in requested
+        if datetime.fromisoformat(rows[i]["until"]) - at < timedelta(days=COOLDOWN_DAYS)
+    ]
+    assert cooldown == [first]
+    assert "retrain" in rows[first]["decision"] and "Completed" in rows[first]["decision"]
+    assert sum(r["requests"] for r in rows) > 0
+    assert [r["failed"] for r in rows] == [0] * len(rows)
+    assert (replay["home"] / "reports" / "replay-timeline.png").stat().st_size > 0
+    assert replay["artifacts"] and replay["artifacts"][0]["key"] == "replay-timeline"
+
+
+@pytest.mark.system
+def test_replay_promoted_model_reaches_the_api(replay: dict[str, Any]) -> None:
+    """Needs the rollout follower (issue 20, rollout part): fails while the API keeps serving
+    the version it started with."""
+    rows = _weeks(replay)
+    promoted = [r for r in rows if "promoted" in r["decision"]]
+    assert promoted, "no retrain promoted a model"
+    after = rows[rows.index(promoted[0]) + 1 :]
+    assert after and all(r["served"] == r["champion"] for r in after), [
+        (r["week"], r["served"], r["champion"]) for r in after
+    ]
