@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from core.settings import get_settings
 from models.estimator import (
     BoosterParams,
     FittedModel,
@@ -69,7 +70,13 @@ def _check_classes(y: np.ndarray) -> None:
 
 
 def _fit_fold(
-    x: pd.DataFrame, y: np.ndarray, rows: np.ndarray, *, spec: FeatureSpec, seed: int
+    x: pd.DataFrame,
+    y: np.ndarray,
+    rows: np.ndarray,
+    *,
+    spec: FeatureSpec,
+    seed: int,
+    weight: np.ndarray,
 ) -> FittedModel:
     """Fit on ``rows``, early-stopping on a stratified slice of them, keeping at least MIN_TREES
     trees (training ran early_stopping_rounds past the best tree, so they are there to keep)."""
@@ -82,8 +89,41 @@ def _fit_fold(
         params=BoosterParams(),
         seed=seed,
         monotone=spec.monotone,
+        weight=weight[fit_rows],
         min_trees=MIN_TREES,
     )
+
+
+def within_budget(
+    y: np.ndarray, rest: np.ndarray, *, max_rows: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``rest`` positions CV and the final fit use, every row's weight).
+
+    The training row budget of out-of-time training, for a table: when ``rest`` holds more than
+    ``max_rows`` rows (0: no limit), every churned row stays and stayed rows are kept at the rate
+    that fills the budget, each weighted 1/rate. A uniform sample of one class leaves ROC-AUC
+    unbiased, so the folds' scores still estimate the whole table's; the holdout is never
+    sampled. Same labels + seed → same rows."""
+    weight = np.ones(len(y))
+    if not max_rows or len(rest) <= max_rows:
+        return rest, weight
+    stayed = y[rest] == 0
+    positives = int(np.sum(~stayed))
+    rate = min(1.0, max(FOLDS * 2, max_rows - positives) / int(np.sum(stayed)))
+    draw = np.random.default_rng(seed).random(len(rest))
+    kept = rest[~stayed | (draw < rate)]
+    weight[y == 0] = 1.0 / rate
+    log.info(
+        "%d rows to cross-validate (%d churned), over the budget of %d: stayed rows kept at rate"
+        " %.3f and weighted %.2f (%d left out); the holdout keeps all its rows",
+        len(rest),
+        positives,
+        max_rows,
+        rate,
+        1.0 / rate,
+        len(rest) - len(kept),
+    )
+    return kept, weight
 
 
 def split_holdout(ids: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,24 +151,35 @@ def cv_folds(y: np.ndarray, rest: np.ndarray, *, seed: int) -> list[tuple[np.nda
     return [(rest[tr], rest[te]) for tr, te in skf.split(rest, y[rest])]
 
 
-def fit_crossval(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> CrossValidatedModel:
+def fit_crossval(
+    frame: pd.DataFrame, *, spec: FeatureSpec, seed: int, max_rows: int | None = None
+) -> CrossValidatedModel:
     """CV on the non-holdout rows, then the final fit on all of them, scored on the holdout (and
-    the logistic baseline, fitted on the same rows)."""
+    the logistic baseline, fitted on the same rows). ``max_rows`` (default: the settings'
+    ``train_max_rows``) is the row budget of CV and the final fit (``within_budget``)."""
     frame = frame.reset_index(drop=True)
     y = frame["label"].to_numpy(dtype="int64")
     _check_classes(y)
     x = to_model_matrix(frame, spec=spec)
     rest, holdout = split_holdout(frame["customer_id"].to_numpy(), y, seed=seed)
+    budget = get_settings().train_max_rows if max_rows is None else max_rows
+    rest, weight = within_budget(y, rest, max_rows=budget, seed=seed)
     aucs, trees = [], []
     for i, (train_rows, test_rows) in enumerate(cv_folds(y, rest, seed=seed)):
-        fold = _fit_fold(x, y, train_rows, spec=spec, seed=seed)
+        fold = _fit_fold(x, y, train_rows, spec=spec, seed=seed, weight=weight)
         aucs.append(
             float(roc_auc_score(y[test_rows], predict_scores(fold.booster, x.iloc[test_rows])))
         )
         trees.append(fold.best_iteration + 1)
         log.info("fold %d/%d: roc_auc %.4f (%d trees)", i + 1, FOLDS, aucs[-1], trees[-1])
     params = replace(BoosterParams(), num_boost_round=max(MIN_TREES, round(float(np.mean(trees)))))
-    booster, spw = boost((x.iloc[rest], y[rest]), params=params, seed=seed, monotone=spec.monotone)
+    booster, spw = boost(
+        (x.iloc[rest], y[rest]),
+        params=params,
+        seed=seed,
+        monotone=spec.monotone,
+        weight=weight[rest],
+    )
     final = FittedModel(
         booster=undo_class_weight(booster, weight=spw),
         params=params,
@@ -139,7 +190,9 @@ def fit_crossval(frame: pd.DataFrame, *, spec: FeatureSpec, seed: int) -> CrossV
     )
     evaluation = score_holdout(final.booster, frame.iloc[holdout], spec=spec)
     # the baseline learns from the final fit's rows and is scored on the same holdout
-    baseline = score_baseline((x.iloc[rest], y[rest]), (x.iloc[holdout], y[holdout]), spec=spec)
+    baseline = score_baseline(
+        (x.iloc[rest], y[rest]), (x.iloc[holdout], y[holdout]), spec=spec, weight=weight[rest]
+    )
     evaluation = replace(evaluation, baseline=baseline)
     log.info(
         "cv roc_auc %.4f ± %.4f over %d folds; final fit of %d trees; holdout roc_auc %.4f on %d"

@@ -54,3 +54,21 @@ def test_fit_candidate_cross_validates_a_single_snapshot_only() -> None:
     trained, evaluation = fit_candidate(cutoffs, spec=SPEC, horizon_days=30, seed=1)
     assert isinstance(trained, TrainedModel)
     assert set(evaluation.reference["as_of"]) == {CUTOFFS[-1]}
+
+
+def test_fit_crossval_keeps_to_the_row_budget_and_scores_the_whole_holdout() -> None:
+    """A 5.8-million-row table cross-validated every row five times over (4.5 min): CV and the
+    final fit now work on the training row budget, like out-of-time training."""
+    frame = make_training_set(rows_per_cutoff=6000, cutoffs=SNAPSHOT)
+    churned = int(frame["label"].sum())
+    full = fit_crossval(frame, spec=SPEC, seed=1, max_rows=0)
+    budget = 1200 + churned
+    sampled = fit_crossval(frame, spec=SPEC, seed=1, max_rows=budget)
+    assert full.rows["train"] == 4800 and full.rows["holdout"] == sampled.rows["holdout"] == 1200
+    # every churned row outside the holdout stays; stayed rows fill the rest of the budget
+    assert 0.8 * budget < sampled.rows["train"] < 1.2 * budget
+    # the holdout is scored whole; weighting the kept rows keeps the model as good
+    assert abs(sampled.evaluation.metrics["roc_auc"] - full.evaluation.metrics["roc_auc"]) < 0.03
+    assert abs(sampled.cv_roc_auc - full.cv_roc_auc) < 0.04
+    same = fit_crossval(frame, spec=SPEC, seed=1, max_rows=budget)
+    assert same.evaluation.metrics == sampled.evaluation.metrics  # same rows, same model
