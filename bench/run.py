@@ -17,6 +17,7 @@ AREAS = (
     "definitions",
     "cli",
     "events",
+    "rollout",
 )
 
 
