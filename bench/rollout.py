@@ -8,9 +8,11 @@ other, with ``bench.rollout_load`` (16 keep-alive connections, 5 s timeout, no r
 - baseline: ``bentoml serve`` v1 on a port, SIGTERM it, ``bentoml serve`` v2 on the same port
   (BentoML binds without SO_REUSEPORT: the two cannot overlap) — ``rollout.baseline_restart.*``;
 - the platform's rollout (``python -m ops.rollout``): the alias moves v1 → v2, then back to v1.
-Figures: ``rollout.requests``, ``rollout.failed``, ``rollout.switch_s`` (alias move → first
-answer from the new version, the slower of the two moves), ``rollout.baseline_restart.failed``,
-``rollout.baseline_restart.gap_s`` (longest time without a successful answer).
+Before each, 8 s of ``bench.serving_load`` at 16 connections gives the requests per second of the
+bento alone and through the proxy (in ``rollout.requests``). Figures: ``rollout.requests``,
+``rollout.failed``, ``rollout.switch_s`` (alias move → first answer from the new version, the
+slower of the two moves), ``rollout.baseline_restart.failed``, ``rollout.baseline_restart.gap_s``
+(longest time without a successful answer).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         bodies.write_text("\n".join(json.dumps({"customer_ids": [i]}) for i in ids))
         port = _free_port()
         old = _serve(serve_command(tags[first], port=port), serve_env(), port)
+        direct = _rps(port, bodies)
         load = _start_load(port, bodies, Path(tmp) / "baseline.json")
         time.sleep(args.settle_s)
         _stop(old)
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"# naive restart: {baseline}")
         rollout = _rollout(first, second, bodies, Path(tmp), args.poll_s, args.settle_s)
     load_avg = round(os.getloadavg()[0], 2)
-    emit("rollout.requests", rollout["requests"], "requests", load_avg_1m=load_avg)
+    emit("rollout.requests", rollout["requests"], "requests", load_avg_1m=load_avg,
+         rps_c16_through_proxy=rollout["proxied_rps"], rps_c16_direct=direct)  # fmt: skip
     emit("rollout.failed", rollout["failed"], "requests", by_kind=rollout["failed_by_kind"])
     emit("rollout.switch_s", max(rollout["switch_s"]), "s", promote_s=rollout["switch_s"][0],
          rollback_s=rollout["switch_s"][1], poll_s=args.poll_s)  # fmt: skip
@@ -95,6 +99,7 @@ def _rollout(
     )
     try:
         _wait(lambda: _version(port) == first, 300, "the follower never served v1")
+        proxied = _rps(port, bodies)
         load = _start_load(port, bodies, tmp / "rollout.json")
         moves = []
         for version in (second, first):
@@ -109,12 +114,21 @@ def _rollout(
         follower.wait(timeout=60)
         console.print(f"# follower log:\n{(tmp / 'rollout.log').read_text()[-2000:]}")
     changes = [(float(t), str(v)) for t, v in result["changes"]]
+    result["proxied_rps"] = proxied
     result["switch_s"] = [
         round(min(t for t, v in changes if v == version and t >= moved) - moved, 3)
         for moved, version in moves
     ]
     console.print(f"# rollout: {result}")
     return result
+
+
+def _rps(port: int, bodies: Path, seconds: float = 8.0) -> float:
+    """Successful requests per second at 16 connections (``bench.serving_load``)."""
+    cmd = [sys.executable, "-m", "bench.serving_load", "--url", f"http://127.0.0.1:{port}/predict",
+           "--bodies", str(bodies), "-c", "16", "-d", str(seconds)]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return round(float(json.loads(out.stdout.strip().splitlines()[-1])["rps"]), 1)
 
 
 def _second_version(first: str) -> str:

@@ -42,6 +42,10 @@ def caddy_config(models: list[str], *, port: int, host: str = "127.0.0.1") -> di
     routes = [_route(m) for m in sorted(models) if m != DEFAULT_MODEL_NAME]
     if DEFAULT_MODEL_NAME in models:
         routes.append(_route(DEFAULT_MODEL_NAME))
+    else:  # not Caddy's empty 200: say why nothing answers
+        body = f"no {DEFAULT_MODEL_NAME} champion is served yet; train one (make demo)\n"
+        routes.append({"handle": [{"handler": "static_response", "status_code": 503,
+                                   "body": body}]})  # fmt: skip
     return {
         "admin": {"listen": f"unix/{admin_socket()}", "config": {"persist": False}},
         "logging": {"logs": {"default": {"level": "WARN"}}},

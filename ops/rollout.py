@@ -173,8 +173,12 @@ class Follower:
         return Served(name, version, port, process)
 
     def stop_all(self) -> None:
+        """Stop every server and drop its record."""
+        from ops.platform import run_dir
+
         for served in self.served.values():
             _stop(served.process)
+            (run_dir() / f"bento-{served.model_name}.json").unlink(missing_ok=True)
 
 
 def _record(served: Served, public_port: int) -> None:
@@ -227,6 +231,8 @@ def follow(*, port: int, poll_s: float, drain_s: float) -> None:
 
     point_tool_homes()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per readiness probe
+    for handler in logging.getLogger().handlers:  # a long-running log: each line has its time
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     follower = Follower(port=port, drain_s=drain_s)
     champions = read_champions()

@@ -8,7 +8,6 @@ load-client processes (``bench.rollout_load``: no retry, 5 s timeout)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,26 +24,10 @@ from core.db import make_engine
 from core.names import CHAMPION
 from core.tables import online_features
 from tests.serving.conftest import REPO, Stack, free_port
+from tests.serving.rollout import follower_process, until_served
 
 pytestmark = pytest.mark.system
 NAME = "churn-model"
-
-
-def _served(url: str, customer: str) -> str | None:
-    try:
-        answer = httpx.post(f"{url}/predict", json={"customer_ids": [customer]}, timeout=5)
-    except httpx.HTTPError:
-        return None
-    return str(answer.json()["model_version"]) if answer.status_code == 200 else None
-
-
-def _until_served(url: str, customer: str, version: str, timeout_s: float) -> float:
-    """Seconds until ``version`` answers at ``url``."""
-    started = time.monotonic()
-    while _served(url, customer) != version:
-        assert time.monotonic() - started < timeout_s, f"v{version} not served in {timeout_s} s"
-        time.sleep(0.2)
-    return time.monotonic() - started
 
 
 def _load(url: str, bodies: Path, out: Path) -> subprocess.Popen[bytes]:
@@ -75,30 +58,27 @@ def test_rollout_follows_promotion_and_rollback_without_failed_requests(
     bodies.write_text("\n".join(json.dumps({"customer_ids": [i]}) for i in ids))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "ops.rollout", "--port", str(port), "--poll-s", "1"]
-    log = tmp_path / "rollout.log"
-    follower = subprocess.Popen(
-        cmd, cwd=outside_dir, env=serving_stack.env, stdout=log.open("wb"),
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    loads: list[subprocess.Popen[bytes]] = []
     try:
-        _until_served(url, ids[0], first, 240)
-        loads = [_load(url, bodies, tmp_path / f"load-{i}.json") for i in range(2)]
-        time.sleep(3)
-        promoted_at = time.time()
-        client.set_registered_model_alias(NAME, CHAMPION, second)  # as the gate promotes
-        _until_served(url, ids[0], second, 120)
-        time.sleep(3)
-        rolled_back_at = time.time()
-        client.set_registered_model_alias(NAME, CHAMPION, first)  # as a rollback does
-        _until_served(url, ids[0], first, 120)
-        time.sleep(3)
-        results = [_result(load, tmp_path / f"load-{i}.json") for i, load in enumerate(loads)]
+        with follower_process(port, serving_stack.env, outside_dir, tmp_path / "rollout.log"):
+            until_served(url, ids[0], first, 240)
+            loads += [_load(url, bodies, tmp_path / f"load-{i}.json") for i in range(2)]
+            time.sleep(3)
+            promoted_at = time.time()
+            client.set_registered_model_alias(NAME, CHAMPION, second)  # as the gate promotes
+            until_served(url, ids[0], second, 120)
+            time.sleep(3)
+            rolled_back_at = time.time()
+            client.set_registered_model_alias(NAME, CHAMPION, first)  # as a rollback does
+            until_served(url, ids[0], first, 120)
+            time.sleep(3)
+            results = [_result(load, tmp_path / f"load-{i}.json") for i, load in enumerate(loads)]
     finally:
         client.set_registered_model_alias(NAME, CHAMPION, first)
-        os.killpg(follower.pid, signal.SIGTERM)
-        follower.wait(timeout=60)
-    text = log.read_text()
+        for load in loads:  # ended already unless the test failed midway
+            if load.poll() is None:
+                load.kill()
+    text = (tmp_path / "rollout.log").read_text()
     assert f"{NAME}: v{first} → v{second}" in text, text[-3000:]
     assert f"{NAME}: v{second} → v{first}" in text, text[-3000:]
     for result in results:
