@@ -28,6 +28,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from core.names import DEFAULT_MODEL_NAME
 from core.settings import get_settings
 from ops.server import (
     BIN,
@@ -86,7 +87,8 @@ def _spawn(name: str, cmd: list[str], *, env: dict[str, str], url: str, stop: in
     return service
 
 
-def _wait_http(service: Service, probe: str, timeout_s: float) -> None:
+def _wait_http(service: Service, probe: str, timeout_s: float, also: int | None = None) -> None:
+    """Wait until ``probe`` answers below 500 (or with status ``also``)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not _alive(service):
@@ -94,7 +96,8 @@ def _wait_http(service: Service, probe: str, timeout_s: float) -> None:
                 f"{service.name} exited while starting; see {run_dir() / service.name}.log"
             )
         try:
-            if httpx.get(probe, timeout=2).status_code < 500:
+            status = httpx.get(probe, timeout=2).status_code
+            if status < 500 or status == also:
                 return
         except httpx.HTTPError:
             pass
@@ -177,7 +180,10 @@ def up(
         if "evidently-ui" in running:
             _wait_http(running["evidently-ui"], running["evidently-ui"].url, 300)
         if champions:  # the proxy answers 502 until the first champion's server is ready
-            _wait_http(running["rollout"], f"{running['rollout'].url}/readyz", 600)
+            path = "" if DEFAULT_MODEL_NAME in champions else f"/{min(champions)}"
+            _wait_http(running["rollout"], f"{running['rollout'].url}{path}/readyz", 600)
+        elif "rollout" in running:  # nothing to serve yet: the proxy's 503 says so
+            _wait_http(running["rollout"], running["rollout"].url, 120, also=503)
     return list(running.values())
 
 

@@ -95,6 +95,11 @@ class Follower:
 
     def start_proxy(self, models: list[str]) -> subprocess.Popen[bytes]:
         """Start the proxy on the public port with a route for each of ``models``."""
+        if _listening(self.port):
+            raise RuntimeError(
+                f"port {self.port} is taken by another process; choose another: PORT=... "
+                "(make variable) or --port"
+            )
         config = proxy.write_config(models, port=self.port)
         self.routed = sorted(models)
         out = (proxy.proxy_dir() / "proxy.log").open("ab")
@@ -106,7 +111,7 @@ class Follower:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise RuntimeError(
-                    f"the proxy could not listen on 127.0.0.1:{self.port} (taken?); "
+                    f"the proxy could not listen on 127.0.0.1:{self.port}; "
                     f"see {proxy.proxy_dir() / 'proxy.log'}"
                 )
             time.sleep(0.1)
