@@ -26,7 +26,7 @@ import httpx
 import psutil
 
 from core.cli import run_cli
-from core.names import CHAMPION
+from core.names import CHAMPION, DEFAULT_MODEL_NAME
 from core.settings import get_settings
 from ops import proxy
 
@@ -102,17 +102,17 @@ class Follower:
             )
         config = proxy.write_config(models, port=self.port)
         self.routed = sorted(models)
-        out = (proxy.proxy_dir() / "proxy.log").open("ab")
-        process = subprocess.Popen(
-            proxy.proxy_command(config), env=proxy.proxy_env(), stdout=out, stderr=out
-        )
+        log_path = proxy.proxy_dir() / "proxy.log"
+        with log_path.open("ab") as out:
+            process = subprocess.Popen(
+                proxy.proxy_command(config), env=proxy.proxy_env(), stdout=out, stderr=out
+            )
         deadline = time.monotonic() + 30
         while not _listening(self.port):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise RuntimeError(
-                    f"the proxy could not listen on 127.0.0.1:{self.port}; "
-                    f"see {proxy.proxy_dir() / 'proxy.log'}"
+                    f"the proxy could not listen on 127.0.0.1:{self.port}; see {log_path}"
                 )
             time.sleep(0.1)
         return process
@@ -127,18 +127,25 @@ class Follower:
 
     def switch(self, switch: Switch) -> None:
         """Start ``switch.new``, move the traffic to it, drain and stop the old server."""
+        from mlflow.exceptions import MlflowException
+
         from tasks.deploy import build_bento
         from tasks.deploy.model_import import DeployError
 
         name, started = switch.model_name, time.monotonic()
+        before = f"v{switch.old}" if switch.old else "nothing served"
         try:
             tag = build_bento(switch.new, model_name=name).tag
             built = time.monotonic()
             new = self._start(name, switch.new, tag)
+        except MlflowException as exc:  # the store did not answer: the next poll tries again
+            log.warning("%s: v%s not built yet (%s); %s still served", name, switch.new, exc,
+                        before)  # fmt: skip
+            return
         except (DeployError, RuntimeError, ValueError) as exc:
             self.failed[name] = switch.new
-            log.error("%s: v%s not served (%s); v%s keeps serving", name, switch.new, exc,
-                      switch.old)  # fmt: skip
+            log.error("%s: v%s not served (%s); %s still served", name, switch.new, exc,
+                      before)  # fmt: skip
             return
         ready = time.monotonic()
         if name not in self.routed:
@@ -148,7 +155,6 @@ class Follower:
         old = self.served.get(name)
         self.served[name] = new
         _record(new, self.port)
-        before = f"v{switch.old}" if switch.old else "nothing served"
         log.info(
             "%s: %s → v%s, traffic moved %.1f s after the move was seen "
             "(bento %.1f s, ready %.1f s)",
@@ -164,15 +170,16 @@ class Follower:
         from tasks.deploy import serve_command, serve_env
 
         port = _free_port()
-        out = (proxy.proxy_dir() / f"bento-{name}-v{version}.log").open("ab")
-        cmd = serve_command(tag, port=port)
-        process = subprocess.Popen(cmd, env=serve_env(), stdout=out, stderr=subprocess.STDOUT)
+        log_path = proxy.proxy_dir() / f"bento-{name}-v{version}.log"
+        with log_path.open("ab") as out:
+            cmd = serve_command(tag, port=port)
+            process = subprocess.Popen(cmd, env=serve_env(), stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not _ready(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 _stop(process)
                 raise RuntimeError(
-                    f"bentoml serve {tag} did not become ready; see {out.name}"
+                    f"bentoml serve {tag} did not become ready; see {log_path}"
                 )  # fmt: skip
             time.sleep(0.3)
         return Served(name, version, port, process)
@@ -191,7 +198,7 @@ def _record(served: Served, public_port: int) -> None:
     follower's process group, which holds it)."""
     from ops.platform import Service, record_service
 
-    path = "" if served.model_name == "churn-model" else f"/{served.model_name}"
+    path = "" if served.model_name == DEFAULT_MODEL_NAME else f"/{served.model_name}"
     url = f"http://127.0.0.1:{public_port}{path} → v{served.version} (:{served.port})"
     pid = served.process.pid
     started = psutil.Process(pid).create_time()
