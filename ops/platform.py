@@ -249,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefect-port", type=int, default=settings.prefect_port)
     parser.add_argument("--mlflow-port", type=int, default=settings.mlflow_port)
     parser.add_argument("--evidently-port", type=int, default=settings.evidently_port)
-    parser.add_argument("--bento-port", type=int, default=3000, help="the champion's BentoML API")
+    parser.add_argument(
+        "--bento-port", type=int, default=3000, help="public port of the served champions (proxy)"
+    )
     parser.add_argument("--timeout", type=float, default=5, help="down: seconds before SIGKILL")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
