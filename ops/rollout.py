@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import httpx
 import psutil
 
-from core.cli import run_cli
+from core.cli import FAIL_FAST_ENV, run_cli
 from core.names import CHAMPION, DEFAULT_MODEL_NAME
 from core.settings import get_settings
 from ops import proxy
@@ -173,7 +173,8 @@ class Follower:
         log_path = proxy.proxy_dir() / f"bento-{name}-v{version}.log"
         with log_path.open("ab") as out:
             cmd = serve_command(tag, port=port)
-            process = subprocess.Popen(cmd, env=serve_env(), stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(cmd, env=_server_env(serve_env()), stdout=out,
+                                       stderr=subprocess.STDOUT)  # fmt: skip
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not _ready(port):
             if process.poll() is not None or time.monotonic() > deadline:
@@ -205,6 +206,12 @@ def _record(served: Served, public_port: int) -> None:
     record_service(
         Service(f"bento-{served.model_name}", pid, os.getpgid(pid), started, url, signal.SIGTERM)
     )
+
+
+def _server_env(env: dict[str, str]) -> dict[str, str]:
+    """A server is no command line: without the fail-fast settings ``run_cli`` gave this
+    process (as ``make serve`` starts its server)."""
+    return {k: v for k, v in env.items() if FAIL_FAST_ENV.get(k) != v}
 
 
 def _listening(port: int) -> bool:
@@ -255,7 +262,10 @@ def follow(*, port: int, poll_s: float, drain_s: float) -> None:
         while True:
             follower.step(champions)
             if proxy_process.poll() is not None:
-                raise RuntimeError(f"the proxy exited ({proxy_process.returncode}); see its log")
+                raise RuntimeError(
+                    f"the proxy exited ({proxy_process.returncode}); see "
+                    f"{proxy.proxy_dir() / 'proxy.log'}"
+                )
             time.sleep(poll_s)
             try:
                 champions = read_champions()
