@@ -18,6 +18,7 @@ AREAS = (
     "cli",
     "events",
     "bigdata",
+    "rollout",
 )
 
 

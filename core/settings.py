@@ -98,6 +98,17 @@ class Settings(BaseSettings):
         description="a flow run that sends no heartbeat for this long is marked Crashed; more "
         "than the 30 s heartbeat (Prefect's minimum), so a busy run is never marked",
     )
+    rollout_poll_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="make up's rollout follower reads the registry's champion aliases this often",
+    )
+    rollout_drain_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="after traffic moved to a new version, the old server keeps running this "
+        "long (answering what it had) before its graceful stop",
+    )
     notify_block: str | None = Field(
         default=None,
         description="Prefect notification block slug (e.g. slack-webhook/churn-alerts) told of "

@@ -1,11 +1,13 @@
 """The local platform in one command: ``make up`` / ``make down`` / ``make status``.
 
 ``up`` starts in the background a Prefect server, a process worker (pool ``churn-local``), the
-MLflow UI, the Evidently UI and — when there is a champion — its BentoML service (bento built or
-reused), then prints their URLs. Each started process is recorded in ``$CHURN_HOME/run/<name>.json``
-(PID, process group, start time); ``down`` signals exactly those process groups (SIGINT for the
-worker, which ignores SIGTERM for 20+ s; SIGTERM otherwise), waits, and kills what is left, within
-``--timeout`` seconds. Every process gets PREFECT_HOME and every store from CHURN_HOME.
+MLflow UI, the Evidently UI and the rollout follower (``ops.rollout``): the proxy on the API's
+port and, for every model with a champion, its BentoML service (bento built or reused), switched
+to each new champion on its own; then prints their URLs. Each started process is recorded in
+``$CHURN_HOME/run/<name>.json`` (PID, process group, start time); ``down`` signals exactly those
+process groups (SIGINT for the worker, which ignores SIGTERM for 20+ s; SIGTERM otherwise), waits,
+and kills what is left, within ``--timeout`` seconds. Every process gets PREFECT_HOME and every
+store from CHURN_HOME.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from core.names import DEFAULT_MODEL_NAME
 from core.settings import get_settings
 from ops.server import (
     BIN,
@@ -56,7 +59,8 @@ def run_dir() -> Path:
     return get_settings().home.resolve() / "run"
 
 
-def _record(service: Service) -> None:
+def record_service(service: Service) -> None:
+    """Write (or replace) the record of a started service."""
     (run_dir() / f"{service.name}.json").write_text(json.dumps(asdict(service)))
 
 
@@ -79,11 +83,12 @@ def _spawn(name: str, cmd: list[str], *, env: dict[str, str], url: str, stop: in
         cmd, env=env, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     service = Service(name, proc.pid, proc.pid, psutil.Process(proc.pid).create_time(), url, stop)
-    _record(service)
+    record_service(service)
     return service
 
 
-def _wait_http(service: Service, probe: str, timeout_s: float) -> None:
+def _wait_http(service: Service, probe: str, timeout_s: float, also: int | None = None) -> None:
+    """Wait until ``probe`` answers below 500 (or with status ``also``)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not _alive(service):
@@ -91,24 +96,13 @@ def _wait_http(service: Service, probe: str, timeout_s: float) -> None:
                 f"{service.name} exited while starting; see {run_dir() / service.name}.log"
             )
         try:
-            if httpx.get(probe, timeout=2).status_code < 500:
+            status = httpx.get(probe, timeout=2).status_code
+            if status < 500 or status == also:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
     raise RuntimeError(f"{service.name} gave no answer at {probe} in {timeout_s:.0f} s")
-
-
-def _champion_bento() -> tuple[str | None, str]:
-    """The champion's bento tag (built now if missing), or None and why there is none."""
-    from tasks.deploy import build_bento, champion_version
-
-    try:
-        version = champion_version()
-    except RuntimeError as exc:
-        return None, f"no champion yet ({exc}); run `make demo` or the retrain deployment"
-    with console.status(f"building (or reusing) the bento of champion v{version}"):
-        return build_bento(version).tag, ""
 
 
 def _home_prefect(port: int) -> Service:
@@ -132,7 +126,7 @@ def up(
     running = {s.name: s for s in recorded() if _alive(s)}
     if "prefect-server" not in running:
         server = _home_prefect(prefect_port)
-        _record(server)
+        record_service(server)
         running[server.name] = server
     env = {
         **os.environ,
@@ -166,28 +160,30 @@ def up(
         running["evidently-ui"] = _spawn(
             "evidently-ui", cmd, env=ui_env, url=url, stop=signal.SIGTERM
         )
-    if "bento" not in running:
-        tag, why = _champion_bento()
-        if tag is None:
-            console.print(f"BentoML service not started: {why}")
-        else:
-            from tasks.deploy import serve_command, serve_env
+    champions: dict[str, str] = {}
+    if "rollout" not in running:
+        from ops.rollout import read_champions
+        from tasks.deploy import serve_env
 
-            url = f"http://127.0.0.1:{bento_port}"
-            running["bento"] = _spawn(
-                "bento",
-                serve_command(tag, port=bento_port),
-                env=serve_env(),
-                url=url,
-                stop=signal.SIGTERM,
+        champions = read_champions()
+        if not champions:
+            console.print(
+                "no champion yet: the API on port "
+                f"{bento_port} serves the first one as soon as it is promoted (make demo)"
             )
+        cmd = [sys.executable, "-m", "ops.rollout", "--port", str(bento_port)]
+        url = f"http://127.0.0.1:{bento_port}"
+        running["rollout"] = _spawn("rollout", cmd, env=serve_env(), url=url, stop=signal.SIGTERM)
     with console.status("waiting for the services to answer"):
         if "mlflow-ui" in running:
             _wait_http(running["mlflow-ui"], f"{running['mlflow-ui'].url}/health", 300)
         if "evidently-ui" in running:
             _wait_http(running["evidently-ui"], running["evidently-ui"].url, 300)
-        if "bento" in running:
-            _wait_http(running["bento"], f"{running['bento'].url}/livez", 300)
+        if champions:  # the proxy answers 502 until the first champion's server is ready
+            path = "" if DEFAULT_MODEL_NAME in champions else f"/{min(champions)}"
+            _wait_http(running["rollout"], f"{running['rollout'].url}{path}/readyz", 600)
+        elif "rollout" in running:  # nothing to serve yet: the proxy's 503 says so
+            _wait_http(running["rollout"], running["rollout"].url, 120, also=503)
     return list(running.values())
 
 
@@ -253,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefect-port", type=int, default=settings.prefect_port)
     parser.add_argument("--mlflow-port", type=int, default=settings.mlflow_port)
     parser.add_argument("--evidently-port", type=int, default=settings.evidently_port)
-    parser.add_argument("--bento-port", type=int, default=3000, help="the champion's BentoML API")
+    parser.add_argument(
+        "--bento-port", type=int, default=3000, help="public port of the served champions (proxy)"
+    )
     parser.add_argument("--timeout", type=float, default=5, help="down: seconds before SIGKILL")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)

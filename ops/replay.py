@@ -50,10 +50,11 @@ def start_platform(
             bento_port=bento_port,
         )
     }
-    if "bento" not in services:
-        raise RuntimeError("the platform started no BentoML service: there is no champion")
+    if "rollout" not in services:
+        raise RuntimeError("the platform started no API (ops.rollout); see make status")
     deploy_all(f"{services['prefect-server'].url}/api")
-    return services["bento"].url
+    # the follower's proxy: churn-model at its root, switched to each new champion on its own
+    return services["rollout"].url
 
 
 @contextmanager

@@ -25,7 +25,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 K_RUNS, COOLDOWN_DAYS = 2, 21.0
 ARGS = (
     f"--customers 1000 --history-months 12 --months 2 --drift-month 1 --traffic 400"
-    f" --k-runs {K_RUNS} --cooldown-days {COOLDOWN_DAYS} --rollout-timeout 30"
+    f" --k-runs {K_RUNS} --cooldown-days {COOLDOWN_DAYS} --rollout-timeout 120"
 )
 
 
@@ -95,8 +95,8 @@ def test_replay_drift_flagged_retrain_requested_once_no_failed_request(
 
 @pytest.mark.system
 def test_replay_promoted_model_reaches_the_api(replay: dict[str, Any]) -> None:
-    """Needs the rollout follower (issue 20, rollout part): fails while the API keeps serving
-    the version it started with."""
+    """The rollout follower (``ops.rollout``, started by ``make up``) switches the API to each
+    promoted version: every week after a promotion is served by the champion."""
     rows = _weeks(replay)
     promoted = [r for r in rows if "promoted" in r["decision"]]
     assert promoted, "no retrain promoted a model"

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ops.platform import Service, _record, down, recorded, run_dir
+from ops.platform import Service, down, record_service, recorded, run_dir
 
 # ignores SIGTERM (like a busy worker), and starts a child in a session of its own
 STUBBORN = """
@@ -30,7 +30,7 @@ def _start(name: str, code: str, stop: int) -> tuple[Service, subprocess.Popen[s
         [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     service = Service(name, proc.pid, proc.pid, psutil.Process(proc.pid).create_time(), "-", stop)
-    _record(service)
+    record_service(service)
     return service, proc
 
 
@@ -60,7 +60,7 @@ def test_down_never_signals_a_reused_pid(churn_home: Path) -> None:
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         # a record whose PID now belongs to another process (different start time)
-        _record(Service("stale", other.pid, other.pid, 1.0, "-", signal.SIGTERM))
+        record_service(Service("stale", other.pid, other.pid, 1.0, "-", signal.SIGTERM))
         assert down(timeout_s=1) == []
         assert other.poll() is None
         assert recorded() == []

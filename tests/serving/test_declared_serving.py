@@ -7,6 +7,7 @@ HTTP server; one bento build."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -286,3 +287,38 @@ def test_served_predictions_are_logged_by_model_and_monitored(
     assert {r.model_name for r in served} == {MODEL}
     assert out["performance"] == {}
     assert "snapshot source has no delayed labels" in out["performance_unavailable"]
+
+
+@pytest.mark.system
+def test_rollout_serves_a_declared_model_under_its_prefix(
+    source_stack: SourceStack, outside_dir: Path, tmp_path: Path
+) -> None:
+    """The rollout follower serves ``churn-telco`` at ``/churn-telco/`` of the public port from
+    its first champion on (a model that appears adds its route to the running proxy), and follows
+    its alias to another version."""
+    from mlflow import MlflowClient
+
+    from core.names import CHAMPION
+    from tests.serving.conftest import free_port
+    from tests.serving.rollout import follower_process, until_served
+
+    client = MlflowClient(tracking_uri=source_stack.tracking_uri)
+    source = client.get_model_version(MODEL, source_stack.version)
+    other = client.create_model_version(  # another version of the same run: another bento
+        MODEL, str(source.source), run_id=source.run_id, tags=dict(source.tags)
+    ).version
+    customer = next(iter(_online(source_stack, 1)))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/{MODEL}"
+    client.delete_registered_model_alias(MODEL, CHAMPION)  # nothing served when it starts
+    try:
+        with follower_process(port, source_stack.env, outside_dir, tmp_path / "rollout.log"):
+            time.sleep(3)
+            client.set_registered_model_alias(MODEL, CHAMPION, source_stack.version)
+            until_served(url, customer, source_stack.version, 180)
+            client.set_registered_model_alias(MODEL, CHAMPION, str(other))
+            until_served(url, customer, str(other), 180)
+    finally:
+        client.set_registered_model_alias(MODEL, CHAMPION, source_stack.version)
+    log = (tmp_path / "rollout.log").read_text()
+    assert f"{MODEL}: v{source_stack.version} → v{other}" in log, log[-3000:]
