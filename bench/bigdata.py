@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from bench._common import emit
-from bench.events import free_port, home_env, measured
+from bench.events import declare_measured
 from core.settings import get_settings
 
 COLUMNS = [
@@ -70,15 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     scale = f"{args.rows} rows x {len(COLUMNS)} columns"
     emit("bigdata.rows", args.rows, "rows", scale=scale)
     emit("bigdata.file_mb", (folder / "table.csv").stat().st_size / 2**20, "MiB", scale=scale)
-    with tempfile.TemporaryDirectory(prefix="bench-bigdata-home-") as tmp:
-        env = home_env(Path(tmp), free_port())
-        server = [sys.executable, "-m", "ops.server"]
-        subprocess.run([*server, "start"], env=env, check=True, capture_output=True)
-        try:
-            command = [sys.executable, "-m", "flows.declare", str(folder / "spec.yaml")]
-            table = measured(command, env)
-        finally:
-            subprocess.run([*server, "stop"], env=env, check=False, capture_output=True)
+    table = declare_measured(folder / "spec.yaml")
     extra = {"scale": scale, "decision": table["decision"], "training_rows": table["training_rows"]}
     emit("bigdata.table_wall_s", table["wall_s"], "s", **extra)
     emit("bigdata.table_peak_rss_mb", table["peak_rss_mb"], "MiB", scale=scale)

@@ -131,18 +131,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def table_and_notebook(folder: Path, scale: str) -> None:
-    """``make declare`` on the files in a fresh home (its Prefect server up first), then the
-    notebook on the same files and the system's holdout cutoff, in this one run."""
-    with tempfile.TemporaryDirectory(prefix="bench-events-home-") as tmp:
+def declare_measured(spec: Path) -> dict[str, Any]:
+    """``make declare`` of ``spec`` as a user runs it, in a fresh home whose Prefect server is
+    already up: its JSON line, wall seconds and process-tree peak RSS (the server not counted)."""
+    with tempfile.TemporaryDirectory(prefix="bench-declare-home-") as tmp:
         env = home_env(Path(tmp), free_port())
         server = [sys.executable, "-m", "ops.server"]
         subprocess.run([*server, "start"], env=env, check=True, capture_output=True)
         try:
-            command = [sys.executable, "-m", "flows.declare", str(folder / "spec.yaml")]
-            table = measured(command, env)
+            return measured([sys.executable, "-m", "flows.declare", str(spec)], env)
         finally:
             subprocess.run([*server, "stop"], env=env, check=False, capture_output=True)
+
+
+def table_and_notebook(folder: Path, scale: str) -> None:
+    """``make declare`` on the files in a fresh home (its Prefect server up first), then the
+    notebook on the same files and the system's holdout cutoff, in this one run."""
+    table = declare_measured(folder / "spec.yaml")
     if table.get("holdout_cutoff") is None:
         raise RuntimeError(f"the declared model has no out-of-time holdout cutoff: {table}")
     horizon = int(table.get("horizon_days") or get_settings().horizon_days)
