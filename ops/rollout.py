@@ -127,6 +127,7 @@ class Follower:
 
     def switch(self, switch: Switch) -> None:
         """Start ``switch.new``, move the traffic to it, drain and stop the old server."""
+        from bentoml.exceptions import BentoMLException
         from mlflow.exceptions import MlflowException
 
         from tasks.deploy import build_bento
@@ -138,7 +139,7 @@ class Follower:
             tag = build_bento(switch.new, model_name=name).tag
             built = time.monotonic()
             new = self._start(name, switch.new, tag)
-        except MlflowException as exc:  # the store did not answer: the next poll tries again
+        except (MlflowException, BentoMLException) as exc:  # the next poll tries again
             log.warning("%s: v%s not built yet (%s); %s still served", name, switch.new, exc,
                         before)  # fmt: skip
             return

@@ -26,11 +26,14 @@ from typing import Any
 
 import yaml
 
+from core.locks import file_lock
+from core.settings import get_settings
 from tasks.deploy.model_import import DeployError, ImportedModel, import_model, use_bentoml_home
 
 log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SERVICE = "bentos.service:ChurnService"
+BUILD_WAIT_S = 900.0  # another process building the same bento: wait for it, then reuse it
 SERVICE_NAME = "churn-service"  # bentos/service.py SERVICE_NAME (a test keeps them equal)
 BAKED_FILE = "bentos/bento_model.json"  # bentos/baked.py BAKED_FILE
 SOURCES = (
@@ -78,9 +81,20 @@ def collect_sources(root: Path = PROJECT_DIR) -> list[str]:
 
 def build_bento(model_version: str, *, model_name: str | None = None) -> BuiltBento:
     """Import version ``model_version`` of ``model_name`` (default: the built-in model) into
-    BentoML and build (or reuse) its bento."""
+    BentoML and build (or reuse) its bento.
+
+    One process at a time per model version (a file lock in the BentoML home): a retrain that
+    builds the bento of the version it promoted and the rollout follower that serves it build
+    the same one at the same moment, and BentoML refuses the second import ("already exists")."""
     home = use_bentoml_home()
-    model = import_model(str(model_version), model_name=model_name)
+    name = model_name or get_settings().model_name
+    lock = Path(home) / "locks" / f"{name}-v{model_version}.lock"
+    with file_lock(lock, timeout_s=BUILD_WAIT_S, what=f"the bento of {name} v{model_version}"):
+        return _build_bento(home, str(model_version), model_name=name)
+
+
+def _build_bento(home: str, model_version: str, *, model_name: str) -> BuiltBento:
+    model = import_model(model_version, model_name=model_name)
     # the system's temporary folder, not $CHURN_HOME/tmp: bentoml build refuses a build context
     # under a hidden folder (the default CHURN_HOME is .churn); it holds only the project's code
     with tempfile.TemporaryDirectory(prefix="churn-bento-") as tmp:

@@ -66,3 +66,28 @@ def test_caddy_config_is_valid_for_caddy(tmp_path: Path, monkeypatch: pytest.Mon
         get_settings.cache_clear()
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Valid configuration" in done.stdout + done.stderr
+
+
+def test_a_build_that_bentoml_refuses_keeps_the_follower_and_the_old_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a replay the retrain built its promoted version's bento while the follower built it
+    too; BentoML refused the second import ("already exists"), the exception left the follower's
+    loop and the follower, with the proxy and the API, went down. Now the follower keeps serving
+    the old version and tries again at the next poll (build_bento also takes a per-version lock
+    so that the two builds no longer collide)."""
+    from bentoml.exceptions import BentoMLException
+
+    import tasks.deploy
+    from ops.rollout import Follower
+
+    def refused(version: str, *, model_name: str | None = None) -> None:
+        raise BentoMLException(f"Item '{model_name}:v{version}-abc' already exists in the store")
+
+    monkeypatch.setattr(tasks.deploy, "build_bento", refused)
+    follower = Follower(port=1, drain_s=0)
+    follower.switch(Switch("churn-model", "1", "3"))  # did raise BentoMLException
+    assert follower.served == {} and follower.failed == {}  # not given up: the next poll retries
+    assert plan_switches({"churn-model": "1"}, {"churn-model": "3"}, follower.failed) == [
+        Switch("churn-model", "1", "3")
+    ]
