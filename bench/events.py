@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from typing import Any
 
 import psutil
 
-from bench._common import emit
+from bench._common import emit, free_port
 from bench.ingestion import create_database, drop_database, postgres_admin
 from core.db import upgrade_database
 from core.settings import get_settings
@@ -123,12 +122,6 @@ def home_env(home: Path, prefect_port: int) -> dict[str, str]:
         "PREFECT_PORT": str(prefect_port),
         "PYTHONPATH": str(PROJECT),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def declare_measured(spec: Path) -> dict[str, Any]:

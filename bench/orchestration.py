@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,7 +20,7 @@ from uuid import UUID
 
 from rich.console import Console
 
-from bench._common import emit
+from bench._common import emit, free_port
 
 console = Console(stderr=True)
 
@@ -40,12 +39,6 @@ def busy_seconds(intervals: Sequence[tuple[datetime, datetime]]) -> float:
     if current is not None:
         total += (current[1] - current[0]).total_seconds()
     return total
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _measure(flow_run_id: UUID) -> tuple[float, float]:
@@ -109,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
                 get_settings().sources_dir,
             )
         with console.status("starting a Prefect server"):
-            url = start_server(_free_port()).api_url
+            url = start_server(free_port()).api_url
         os.environ["PREFECT_API_URL"] = url
         try:
             summary, wall, busy = _run_retrain()

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from bench._common import emit
+from bench._common import emit, free_port
 from core.settings import get_settings
 
 console = Console(stderr=True)
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["CHURN_HOME"] = str(home)
     os.environ.pop("CHURN_MLFLOW_TRACKING_URI", None)
     get_settings.cache_clear()
-    from bench.serving import _champion, _free_port, _samples
+    from bench.serving import _champion, _samples
     from tasks.deploy import build_bento, serve_command, serve_env
 
     with console.status("champion, second version, bentos (cached after the first run)"):
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="churn-bench-rollout-") as tmp:
         bodies = Path(tmp) / "ids.jsonl"
         bodies.write_text("\n".join(json.dumps({"customer_ids": [i]}) for i in ids))
-        port = _free_port()
+        port = free_port()
         old = _serve(serve_command(tags[first], port=port), serve_env(), port)
         direct = _rps(port, bodies)
         load = _start_load(port, bodies, Path(tmp) / "baseline.json")
@@ -87,11 +87,10 @@ def _rollout(
     first: str, second: str, bodies: Path, tmp: Path, poll_s: float, settle_s: float
 ) -> dict[str, Any]:
     """The follower on v1; v1 → v2 → v1 under load; the tally and both switch times."""
-    from bench.serving import _free_port
     from tasks.deploy import serve_env
 
     _alias(first)
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "ops.rollout", "--port", str(port), "--poll-s", str(poll_s)]
     log = (tmp / "rollout.log").open("wb")
     follower = subprocess.Popen(

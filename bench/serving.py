@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from bench._common import emit
+from bench._common import emit, free_port
 from core.settings import get_settings
 
 console = Console(stderr=True)
@@ -57,13 +56,13 @@ def main(argv: list[str] | None = None) -> None:
         by_id = Path(tmp) / "ids.jsonl"
         features.write_text("\n".join(json.dumps({"records": [r]}) for r in records))
         by_id.write_text("\n".join(json.dumps({"customer_ids": [i]}) for i in ids))
-        port = _free_port()
+        port = free_port()
         with _server(serve_command(built.tag, port=port), serve_env(), port) as proc:
             c1 = _load(port, "/predict_features", features, 1, args.duration, proc)
             c16 = _load(port, "/predict_features", features, 16, args.duration, proc)
             ids16 = _load(port, "/predict", by_id, 16, args.duration, proc)
         model_dir = model_store().get(built.model.tag).path
-        port = _free_port()
+        port = free_port()
         cmd = [sys.executable, "-m", "bench.serving_baseline", "--model-dir", model_dir]
         with _server([*cmd, "--port", str(port)], dict(os.environ), port, probe="/docs") as proc:
             base1 = _load(port, "/predict_features", features, 1, args.duration, proc)
@@ -237,12 +236,6 @@ def _until_stopped(
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 if __name__ == "__main__":
