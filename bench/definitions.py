@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         frames, aucs = {}, {}
         for label, definition in (("catalog", catalog), ("yaml", declared)):
-            frame = read_training_set(BuiltinData(definition.name), engine=engine)
+            frame = read_training_set(BuiltinData(definition), engine=engine)
             trained = fit_model(frame, spec=definition.feature_spec())
             aucs[label] = evaluate_holdout(trained, frame).metrics["roc_auc"]
             frames[label] = frame

@@ -47,11 +47,11 @@ def declare(
     source = check_spec_task(spec)
     prepare_stores_task()
     ingested = ingest_spec_task(source)
-    frame, features = training_frame_task(source)
+    frame, definition = training_frame_task(source)
     trained = train_spec_task(
         source,
         frame,
-        features,
+        definition,
         min_auc=min_auc,
         tolerance=tolerance,
         min_gain=min_gain,
@@ -59,7 +59,7 @@ def declare(
     )
     # after the gate: a rejected candidate's new definitions must not replace the rows the
     # serving champion reads (its API would answer 503)
-    online = refresh_online_task(source, features, candidate=trained["version"])
+    online = refresh_online_task(source, definition, candidate=trained["version"])
     summary = {
         **trained,
         "source": source.name,

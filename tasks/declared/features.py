@@ -22,20 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, func, literal
+from sqlalchemy import Float, and_, func, literal
 from sqlalchemy.dialects import sqlite
 
-from core.tables import source_events, source_snapshots
-from models.preprocessing import FeatureSpec
+from core.settings import get_settings
+from core.tables import source_events, source_snapshots, source_subscriptions
 from tasks.declared.contract import SnapshotContract
 from tasks.declared.reader import feature_key
-from tasks.features.compiler import compile_source_queries
-from tasks.features.lookup import OnlineView
+from tasks.declared.spec import model_name_of
+from tasks.definitions.objects import ChurnDefinition, Entity, FeatureView, Source
 from tasks.features.spec import Dtype, FeatureDef
 
 EVENT_WINDOWS = (7, 30, 90)
@@ -45,35 +46,28 @@ FEATURE_SET = 3
 
 
 @dataclass(frozen=True, eq=False)
-class SourceFeatures:
-    """A declared source's feature view: its ``FeatureDef``s (compiled by the one compiler) and
-    the allowed values of its categoricals."""
+class DeclaredDefinition(ChurnDefinition):
+    """``churn-<source>``: a declared source as a ``ChurnDefinition`` — the customer entity, the
+    source (and, for an event log, the subscriptions that label it) and one feature view derived
+    from the stored contract, named after the source (its key of the online store).
 
-    source: str
-    kind: str
-    features: tuple[FeatureDef, ...]
-    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # the stored contract they were derived from (not hashed): a model version keeps it, so its
-    # features can be rebuilt after a later load changed the source's contract
-    contract: dict[str, Any] = field(default_factory=dict)
+    ``kind`` is the spec's (``snapshot`` | ``events``); ``contract`` the stored contract the view
+    was derived from (not hashed): a model version keeps it, so its features can be rebuilt after
+    a later load changed the source's contract."""
 
-    @property
-    def names(self) -> list[str]:
-        return [fd.name for fd in self.features]
+    kind: str = "events"
+    contract: Mapping[str, Any] = field(default_factory=dict)
+    cutoff_every: str | None = None  # events: the spec's cadence; None: from the history's span
 
     @property
-    def dtypes(self) -> dict[str, str]:
-        return {fd.name: fd.dtype for fd in self.features}
-
-    @cached_property
-    def queries(self) -> dict[str, Select[Any]]:
-        """Per-source SELECTs (row_id + feature columns, one row per entity row)."""
-        return compile_source_queries(self.features)
+    def source(self) -> str:
+        return self.views[0].name
 
     @cached_property
     def definitions_hash(self) -> str:
         """sha256 of what the features compute: source, names, dtypes, categories, SQL (the
-        same document since declared sources began, so their champions keep serving)."""
+        document declared sources have always been hashed with, so their champions keep
+        serving)."""
         dialect = sqlite.dialect()
         document = {
             "source": self.source,
@@ -87,21 +81,42 @@ class SourceFeatures:
         }
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
-    @property
-    def online_view(self) -> OnlineView:
-        """The source's key of the online store: its rows carry the source's name."""
-        return OnlineView(self.source, self.dtypes, self.definitions_hash)
 
-    def feature_spec(self) -> FeatureSpec:
-        """The model's input spec (order, categories, definitions hash)."""
-        return FeatureSpec(
-            names=tuple(self.names),
-            categories=dict(self.categories),
-            definitions_hash=self.definitions_hash,
+def declared_definition(
+    source: str,
+    kind: str,
+    contract: Mapping[str, Any],
+    features: tuple[FeatureDef, ...],
+    categories: Mapping[str, tuple[str, ...]] | None = None,
+) -> DeclaredDefinition:
+    """The definition of ``churn-<source>`` over ``features`` (derived from ``contract``)."""
+    if kind == "snapshot":
+        sources: tuple[Source, ...] = (
+            Source(source, "attributes", source_snapshots.name, "declared table (snapshots)"),
         )
+        label = "the spec's churn column at the snapshot the features come from"
+    else:
+        sources = (
+            Source(source, "events", source_events.name, "declared event log"),
+            Source(f"{source}-subscriptions", "lifecycle", source_subscriptions.name,
+                   "declared subscriptions (population and labels)"),
+        )  # fmt: skip
+        label = "every active subscription ends within (as_of, as_of + horizon]"
+    horizon = contract.get("horizon_days") if kind == "events" else None
+    return DeclaredDefinition(
+        name=model_name_of(source),
+        entity=Entity(),
+        sources=sources,
+        views=(FeatureView(source, sources[0], features, dict(categories or {})),),
+        label=label,
+        horizon_days=int(horizon or get_settings().horizon_days),
+        kind=kind,
+        contract=dict(contract),
+        cutoff_every=contract.get("cutoff_every") if kind == "events" else None,
+    )
 
 
-def snapshot_features(source: str, contract: SnapshotContract) -> SourceFeatures:
+def snapshot_features(source: str, contract: SnapshotContract) -> DeclaredDefinition:
     """One feature per contract column: its attribute in the latest snapshot at or before as_of."""
     attributes = source_snapshots.c.attributes
     of_source = source_snapshots.c.source == source
@@ -122,7 +137,7 @@ def snapshot_features(source: str, contract: SnapshotContract) -> SourceFeatures
         for col in contract.columns
     )
     categories = {c.key: c.categories for c in contract.columns if c.dtype == "category"}
-    return SourceFeatures(source, "snapshot", defs, categories, contract.to_dict())
+    return declared_definition(source, "snapshot", contract.to_dict(), defs, categories)
 
 
 def event_feature_defs(
@@ -249,7 +264,7 @@ def trend_pairs(windows: tuple[int, ...], feature_set: int) -> list[tuple[int, i
     return pairs[:1] if feature_set < 3 else pairs
 
 
-def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
+def event_features(source: str, contract: Mapping[str, Any]) -> DeclaredDefinition:
     """Per-event-type features of an events source (see ``event_feature_defs``)."""
     types = list(contract["event_types"])
     if not types:
@@ -261,11 +276,11 @@ def event_features(source: str, contract: dict[str, Any]) -> SourceFeatures:
         windows=tuple(contract.get("windows") or EVENT_WINDOWS),
         feature_set=int(contract.get("feature_set", 1)),
     )
-    return SourceFeatures(source, "events", tuple(defs), contract=dict(contract))
+    return declared_definition(source, "events", contract, tuple(defs))
 
 
-def source_features(source: str, kind: str, contract: dict[str, Any]) -> SourceFeatures:
-    """The feature set of a source from its stored contract (``tasks.declared.store``)."""
+def source_definition(source: str, kind: str, contract: Mapping[str, Any]) -> DeclaredDefinition:
+    """The definition of a source from its stored contract (``tasks.declared.store``)."""
     if kind == "snapshot":
-        return snapshot_features(source, SnapshotContract.from_dict(contract))
+        return snapshot_features(source, SnapshotContract.from_dict(dict(contract)))
     return event_features(source, contract)

@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine
 
-from core.settings import get_settings
-from tasks.declared.features import SourceFeatures, source_features
+from tasks.declared.features import DeclaredDefinition, source_definition
 from tasks.declared.labels import latest_population, snapshot_labels
 from tasks.declared.source import DeclaredIngestResult, ingest_declared
 from tasks.declared.spec import SourceSpec, SpecError
@@ -31,42 +30,31 @@ def ingest_source(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult:
     return ingest_declared(spec, engine=engine)
 
 
-def load_features(spec: SourceSpec, *, engine: Engine) -> SourceFeatures:
-    """The source's feature definitions, from the contract stored at its last ingest."""
-    features = stored_features(spec.name, engine=engine)
-    if features.kind != spec.kind:
+def load_definition(spec: SourceSpec, *, engine: Engine) -> DeclaredDefinition:
+    """The source's definition, from the contract stored at its last ingest."""
+    kind, contract = load_contract(spec.name, engine=engine)
+    if kind != spec.kind:
         raise SpecError(
-            f"source {spec.name!r} was ingested as kind {features.kind}, the spec now says"
+            f"source {spec.name!r} was ingested as kind {kind}, the spec now says"
             f" {spec.kind}; use another name for the other kind"
         )
-    return features
-
-
-def stored_features(source: str, *, engine: Engine) -> SourceFeatures:
-    """The feature definitions of an ingested source, by name (its stored contract)."""
-    kind, contract = load_contract(source, engine=engine)
-    return source_features(source, kind, contract)
-
-
-def horizon_of(spec: SourceSpec) -> int:
-    """The label horizon of an events source (spec, else settings)."""
-    return spec.horizon_days or get_settings().horizon_days
+    return source_definition(spec.name, kind, contract)
 
 
 def build_training_frame(
     spec: SourceSpec, *, engine: Engine, max_cutoffs: int | None = None
-) -> tuple[pd.DataFrame, SourceFeatures]:
+) -> tuple[pd.DataFrame, DeclaredDefinition]:
     """customer_id, as_of, label + every feature as known at as_of; and the definitions.
 
     An events source trains on its latest ``max_cutoffs`` cutoffs (default: those of the last
     year, at its cadence: 12 monthly or 52 weekly ones)."""
-    features = load_features(spec, engine=engine)
+    definition = load_definition(spec, engine=engine)
     if spec.kind == "snapshot":
         labels = snapshot_labels(spec.name, engine=engine)
-        frame = get_historical_features(labels, engine=engine, features=features.features)
+        frame = get_historical_features(labels, engine=engine, features=definition.features)
     else:
-        horizon = horizon_of(spec)
-        data = DeclaredData(spec.model_name, spec.name, features, horizon, spec.cutoff_every)
+        horizon = definition.horizon_days
+        data = DeclaredData(definition)
         cutoffs = data.cutoffs(engine=engine, horizon_days=horizon)
         if max_cutoffs is not None:
             cutoffs = cutoffs[-max_cutoffs:]
@@ -86,10 +74,10 @@ def build_training_frame(
         "%s: training set of %d rows, %d features, churn rate %.3f",
         spec.name,
         len(frame),
-        len(features.names),
+        len(definition.names),
         float(frame["label"].mean()),
     )
-    return frame, features
+    return frame, definition
 
 
 def materialize_spec(
@@ -97,13 +85,13 @@ def materialize_spec(
     *,
     engine: Engine,
     as_of: datetime | None = None,
-    features: SourceFeatures | None = None,
+    definition: DeclaredDefinition | None = None,
 ) -> MaterializeResult:
     """Refresh the source's online store at ``as_of`` (default: its latest data) with
-    ``features`` (default: the definitions of its last ingest)."""
-    if features is None:
-        features = load_features(spec, engine=engine)
+    ``definition`` (default: the one of its last ingest)."""
+    if definition is None:
+        definition = load_definition(spec, engine=engine)
     moment, population = latest_population(spec.name, spec.kind, engine=engine, as_of=as_of)
     return materialize_view(
-        features.online_view, features.queries, population, moment, engine=engine
+        definition.online_view, definition.queries, population, moment, engine=engine
     )

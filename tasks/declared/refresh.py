@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from core.names import CHAMPION, TAG_DEFINITIONS_HASH
 from core.settings import get_settings
-from tasks.declared.features import SourceFeatures
+from tasks.declared.features import DeclaredDefinition
 from tasks.declared.pipeline import materialize_spec
 from tasks.declared.spec import SourceSpec
 from tasks.features.online import MaterializeResult
@@ -87,18 +87,18 @@ def decide_refresh(
 
 
 def refresh_online_store(
-    spec: SourceSpec, features: SourceFeatures, *, candidate: str, engine: Engine
+    spec: SourceSpec, definition: DeclaredDefinition, *, candidate: str, engine: Engine
 ) -> OnlineRefresh:
-    """Materialize the source's online store with ``features`` (the gated candidate's) when the
-    champion reads them or there is none; else leave the champion's rows as they are."""
+    """Materialize the source's online store with ``definition`` (the gated candidate's) when
+    the champion reads it or there is none; else leave the champion's rows as they are."""
     materialize, reason = decide_refresh(
         candidate=candidate,
-        definitions_hash=features.definitions_hash,
+        definitions_hash=definition.definitions_hash,
         champion=champion_of(spec.model_name),
     )
     if not materialize:
         log.warning("%s: online store %s", spec.name, reason)
         return OnlineRefresh(None, reason)
-    result = materialize_spec(spec, engine=engine, features=features)
+    result = materialize_spec(spec, engine=engine, definition=definition)
     log.info("%s: online store %s", spec.name, reason)
     return OnlineRefresh(result, reason)

@@ -27,8 +27,8 @@ from core.names import (
     TAG_SOURCE_KIND,
 )
 from core.settings import get_settings
-from tasks.declared.features import SourceFeatures
-from tasks.declared.pipeline import build_training_frame, horizon_of, ingest_source
+from tasks.declared.features import DeclaredDefinition
+from tasks.declared.pipeline import build_training_frame, ingest_source
 from tasks.declared.refresh import OnlineRefresh, refresh_online_store
 from tasks.declared.source import DeclaredIngestResult, check_source
 from tasks.declared.spec import SourceSpec, SpecError, load_spec, source_of
@@ -93,12 +93,12 @@ def ingest_spec_task(spec: SourceSpec) -> DeclaredIngestResult:
     cache_policy=NONE,
 )
 def refresh_online_task(
-    spec: SourceSpec, features: SourceFeatures, *, candidate: str
+    spec: SourceSpec, definition: DeclaredDefinition, *, candidate: str
 ) -> OnlineRefresh:
     """After the gate: the online store at the source's latest data, with the definitions its
     champion reads (a rejected candidate's other definitions leave the champion's rows)."""
     with _engine() as engine:
-        return refresh_online_store(spec, features, candidate=candidate, engine=engine)
+        return refresh_online_store(spec, definition, candidate=candidate, engine=engine)
 
 
 @task(
@@ -107,7 +107,7 @@ def refresh_online_task(
     retry_condition_fn=retry_on_database_error,
     cache_policy=NONE,
 )
-def training_frame_task(spec: SourceSpec) -> tuple[pd.DataFrame, SourceFeatures]:
+def training_frame_task(spec: SourceSpec) -> tuple[pd.DataFrame, DeclaredDefinition]:
     """Point-in-time features + labels of the source."""
     with _engine() as engine:
         return build_training_frame(spec, engine=engine)
@@ -117,7 +117,7 @@ def training_frame_task(spec: SourceSpec) -> tuple[pd.DataFrame, SourceFeatures]
 def train_spec_task(
     spec: SourceSpec,
     frame: pd.DataFrame,
-    features: SourceFeatures,
+    definition: DeclaredDefinition,
     *,
     tolerance: float,
     min_gain: float = DEFAULT_MIN_GAIN,
@@ -132,17 +132,20 @@ def train_spec_task(
     try:
         return train_candidate(
             frame,
-            spec=features.feature_spec(),
-            model_name=spec.model_name,
-            horizon_days=horizon_of(spec),
+            spec=definition.feature_spec(),
+            model_name=definition.name,
+            horizon_days=definition.horizon_days,
             tolerance=tolerance,
             min_gain=min_gain,
             min_baseline_gain=min_baseline_gain,
             min_auc=min_auc,
             tags={TAG_SOURCE: spec.name, TAG_SOURCE_KIND: spec.kind},
             dicts={
-                SOURCE_DTYPES_ARTIFACT: features.dtypes,
-                SOURCE_CONTRACT_ARTIFACT: {"kind": features.kind, "contract": features.contract},
+                SOURCE_DTYPES_ARTIFACT: definition.dtypes,
+                SOURCE_CONTRACT_ARTIFACT: {
+                    "kind": definition.kind,
+                    "contract": dict(definition.contract),
+                },
             },
         )
     except TooFewRowsError as exc:

@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
+
+from sqlalchemy import Select
 
 from models.preprocessing import FeatureSpec
+from tasks.features.compiler import compile_source_queries
 from tasks.features.definitions import definitions_hash
 from tasks.features.lookup import OnlineView
 from tasks.features.spec import FeatureDef
@@ -101,8 +104,22 @@ class ChurnDefinition:
         return tuple(fd for view in self.views for fd in view.features)
 
     @property
+    def names(self) -> list[str]:
+        return [fd.name for fd in self.features]
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        """Feature name → ``float`` | ``int`` | ``category``, in model order."""
+        return {fd.name: fd.dtype for fd in self.features}
+
+    @property
     def categories(self) -> dict[str, tuple[str, ...]]:
         return {k: tuple(v) for view in self.views for k, v in view.categories.items()}
+
+    @cached_property
+    def queries(self) -> dict[str, Select[Any]]:
+        """Per-table SELECTs (row_id + feature columns, one row per entity row)."""
+        return compile_source_queries(self.features)
 
     @cached_property
     def definitions_hash(self) -> str:
@@ -113,8 +130,7 @@ class ChurnDefinition:
     def online_view(self) -> OnlineView:
         """The definition's key of the online store: its views' names, so definitions sharing
         every view share their rows (materialized once)."""
-        dtypes = {fd.name: fd.dtype for fd in self.features}
-        return OnlineView("+".join(v.name for v in self.views), dtypes, self.definitions_hash)
+        return OnlineView("+".join(v.name for v in self.views), self.dtypes, self.definitions_hash)
 
     def feature_spec(self) -> FeatureSpec:
         """The model's input spec: column order, categories, definitions hash, monotonicity."""

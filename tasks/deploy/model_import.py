@@ -154,12 +154,11 @@ def source_bounds(
     """The valid range of each of the declared source's features (``FeatureDef.valid_range``),
     rebuilt from the contract run ``run_id`` kept; None for a run from before contracts were
     kept (its bento checks counts and finiteness only)."""
-    from tasks.declared.features import source_features
+    from tasks.declared.features import source_definition
     from tasks.modeldata.declared import run_contract
 
     kept = run_contract(registry_client(), run_id)
     if kept is None:
         return None
-    features = source_features(source, *kept)
-    ranges = {fd.name: list(fd.valid_range) for fd in features.features}
+    ranges = {fd.name: list(fd.valid_range) for fd in source_definition(source, *kept).features}
     return {n: ranges.get(n, [None, None]) for n in names}

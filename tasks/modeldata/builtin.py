@@ -4,44 +4,28 @@ sources, their shared feature views and their one key of the online store
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from tasks.definitions import ChurnDefinition, get_definition
+from tasks.definitions import ChurnDefinition
 from tasks.features.lookup import OnlineFeatures, get_online_features, online_customer_ids
 from tasks.features.population import data_watermark
-from tasks.features.retrieval import get_historical_features
 from tasks.ingestion.registry import list_sources
 from tasks.labels import available_cutoffs, build_labels, check_elapsed
+from tasks.modeldata.base import ModelData
 
 
 @dataclass(frozen=True)
-class BuiltinData:
+class BuiltinData(ModelData):
     """A built-in definition's features, its rows of ``online_features`` and ``tasks.labels``."""
 
-    model_name: str
+    definition: ChurnDefinition
     source: None = None
     labels_unavailable: None = None
-
-    @property
-    def definition(self) -> ChurnDefinition:
-        return get_definition(self.model_name)
-
-    @property
-    def dtypes(self) -> Mapping[str, str]:
-        return {fd.name: fd.dtype for fd in self.definition.features}
-
-    @property
-    def definitions_hash(self) -> str:
-        return self.definition.definitions_hash
-
-    @property
-    def horizon_days(self) -> int:
-        return self.definition.horizon_days
 
     @property
     def ingestion_sources(self) -> tuple[str, ...]:
@@ -73,6 +57,3 @@ class BuiltinData:
         self, cutoffs: Sequence[datetime], *, horizon_days: int, engine: Engine
     ) -> None:
         check_elapsed(cutoffs, horizon_days, engine=engine)
-
-    def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
-        return get_historical_features(entities, engine=engine, features=self.definition.features)

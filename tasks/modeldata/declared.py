@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -11,8 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from core.names import CHAMPION, SOURCE_CONTRACT_ARTIFACT
-from core.settings import get_settings
-from tasks.declared.features import SourceFeatures, source_features
+from tasks.declared.features import DeclaredDefinition, source_definition
 from tasks.declared.labels import (
     available_cutoffs,
     events_labels,
@@ -23,8 +22,7 @@ from tasks.declared.labels import (
 from tasks.declared.spec import SpecError, source_of
 from tasks.declared.store import load_contract, run_source
 from tasks.features.lookup import OnlineFeatures, get_online_features
-from tasks.features.retrieval import get_historical_features
-from tasks.modeldata.base import LabelsUnavailableError
+from tasks.modeldata.base import LabelsUnavailableError, ModelData
 
 if TYPE_CHECKING:  # mlflow loads only where a run is read
     from mlflow import MlflowClient
@@ -37,30 +35,18 @@ SNAPSHOT_NO_LABELS = (
 
 
 @dataclass(frozen=True, eq=False)
-class DeclaredData:
+class DeclaredData(ModelData):
     """A declared source's features, online rows, population and labels."""
 
-    model_name: str
-    source: str
-    features: SourceFeatures
-    horizon: int | None  # the spec's horizon_days (events), else the settings'
-    every: str | None = None  # the spec's cutoff_every (events); None: from the history's span
+    definition: DeclaredDefinition
+
+    @property
+    def source(self) -> str:
+        return self.definition.source
 
     @property
     def kind(self) -> str:
-        return self.features.kind
-
-    @property
-    def dtypes(self) -> Mapping[str, str]:
-        return self.features.dtypes
-
-    @property
-    def definitions_hash(self) -> str:
-        return self.features.definitions_hash
-
-    @property
-    def horizon_days(self) -> int:
-        return self.horizon or get_settings().horizon_days
+        return self.definition.kind
 
     @property
     def ingestion_sources(self) -> tuple[str, ...]:
@@ -80,7 +66,7 @@ class DeclaredData:
         _, population = latest_population(self.source, self.kind, engine=engine)
         with engine.connect() as conn:
             ids = [str(cid) for cid in conn.execute(population).scalars()]
-        return get_online_features(sorted(ids), engine=engine, view=self.features.online_view)
+        return get_online_features(sorted(ids), engine=engine, view=self.definition.online_view)
 
     def labels(
         self,
@@ -98,8 +84,9 @@ class DeclaredData:
         if self.kind == "snapshot":
             return []
         return available_cutoffs(
-            self.source, engine=engine, horizon_days=horizon_days, every=self.every
-        )
+            self.source, engine=engine, horizon_days=horizon_days,
+            every=self.definition.cutoff_every,
+        )  # fmt: skip
 
     def check_elapsed(
         self, cutoffs: Sequence[datetime], *, horizon_days: int, engine: Engine
@@ -118,9 +105,6 @@ class DeclaredData:
                 f" label horizon ends after source {self.source!r}'s watermark {now.isoformat()};"
                 f" use cutoffs <= {(now - timedelta(days=horizon_days)).isoformat()}"
             )
-
-    def historical_features(self, entities: pd.DataFrame, *, engine: Engine) -> pd.DataFrame:
-        return get_historical_features(entities, engine=engine, features=self.features.features)
 
 
 def declared_data(
@@ -141,10 +125,7 @@ def declared_data(
     served = served_contract(model_name) if as_served else None
     if served is not None:
         kind, contract = served
-    horizon = contract.get("horizon_days") if kind == "events" else None
-    features = source_features(source, kind, contract)
-    every = contract.get("cutoff_every") if kind == "events" else None
-    return DeclaredData(model_name, source, features, int(horizon) if horizon else None, every)
+    return DeclaredData(source_definition(source, kind, contract))
 
 
 def served_contract(model_name: str) -> tuple[str, dict[str, Any]] | None:

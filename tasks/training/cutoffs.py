@@ -24,6 +24,7 @@ from core.names import (
     to_naive_utc,
 )
 from core.settings import get_settings
+from tasks.definitions import get_definition
 from tasks.labels import check_label_rates
 from tasks.modeldata.base import ModelData
 from tasks.modeldata.builtin import BuiltinData
@@ -139,7 +140,7 @@ def read_training_set(
     (``tasks.training.sampling``). What was left out is recorded in ``frame.attrs``.
     """
     settings = get_settings()
-    data = data or BuiltinData(settings.model_name)
+    data = data or BuiltinData(get_definition(settings.model_name))
     horizon_days = horizon_days or data.horizon_days
     chosen = choose_cutoffs(
         data, engine=engine, horizon_days=horizon_days, cutoffs=cutoffs, max_cutoffs=max_cutoffs

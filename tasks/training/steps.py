@@ -59,7 +59,7 @@ def load_training_set(
     engine = make_engine(database_url or get_settings().database_url)
     try:
         return read_training_set(
-            BuiltinData(get_definition(model_name).name),
+            BuiltinData(get_definition(model_name)),
             engine=engine,
             horizon_days=horizon_days,
             cutoffs=cutoffs,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tasks.declared.labels import available_cutoffs, events_labels
-from tasks.declared.pipeline import ingest_source, load_features, materialize_spec
+from tasks.declared.pipeline import ingest_source, load_definition, materialize_spec
 from tasks.declared.spec import load_spec
 from tasks.features.lookup import (
     OnlineView,
@@ -43,7 +43,7 @@ def test_snapshot_features_are_point_in_time(tmp_path: Path, engine: Engine) -> 
     _telco(tmp_path, "2024-02-29", ["2", "6", "9"])
     spec = load_spec(tmp_path / "spec.yaml")
     ingest_source(spec, engine=engine)
-    features = load_features(spec, engine=engine)
+    features = load_definition(spec, engine=engine)
     assert features.names == ["plan", "tenure"]  # gender ignored, id and label are not features
     entities = pd.DataFrame(
         {
@@ -84,7 +84,7 @@ def test_event_features_windows_and_recency(tmp_path: Path, engine: Engine) -> N
     _events(tmp_path)
     spec = load_spec(tmp_path / "spec.yaml")
     ingest_source(spec, engine=engine)
-    features = load_features(spec, engine=engine)
+    features = load_definition(spec, engine=engine)
     at = datetime(2024, 4, 1)
     frame = get_historical_features(
         pd.DataFrame({"customer_id": ["u1", "u2"], "as_of": [at, at]}),
@@ -122,7 +122,7 @@ def test_online_equals_historical_and_refuses_other_definitions(
     _events(tmp_path)
     spec = load_spec(tmp_path / "spec.yaml")
     ingest_source(spec, engine=engine)
-    features = load_features(spec, engine=engine)
+    features = load_definition(spec, engine=engine)
     result = materialize_spec(spec, engine=engine)
     # as of the last fact (u2's end, 04-20) only u1 is still a customer
     assert result.rows == 1 and result.as_of == datetime(2024, 4, 20)

@@ -19,7 +19,7 @@ from core.db import make_engine
 from core.names import DEFAULT_MIN_BASELINE_GAIN
 from core.tables import online_features
 from flows.declare import declare, main
-from tasks.declared.pipeline import load_features
+from tasks.declared.pipeline import load_definition
 from tasks.declared.spec import load_spec
 from tasks.features.lookup import get_online_features
 from tests.declared.files import (
@@ -72,7 +72,7 @@ def test_make_table_snapshot_trains_gates_and_serves(tmp_path: Path, prefect_ser
     version = client.get_model_version_by_alias("churn-telco", "champion")
     assert version.tags["source.name"] == "telco" and version.tags["gate.decision"] == "promoted"
     engine = make_engine(f"sqlite:///{(home / 'warehouse.db').resolve()}")
-    features = load_features(load_spec(spec_path), engine=engine)
+    features = load_definition(load_spec(spec_path), engine=engine)
     assert features.definitions_hash == version.tags["features.definitions_hash"]
     with engine.connect() as conn:
         ids = (

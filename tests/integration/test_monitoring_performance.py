@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from core.tables import customers, prediction_log
+from tasks.definitions import get_definition
 from tasks.modeldata.builtin import BuiltinData
 from tasks.monitoring.data import load_predictions
 from tasks.monitoring.performance import label_predictions, performance_metrics
 
-BUILTIN = BuiltinData("churn-model")
+BUILTIN = BuiltinData(get_definition("churn-model"))
 
 AS_OF = datetime(2024, 3, 1)
 NOW = datetime(2024, 5, 1)

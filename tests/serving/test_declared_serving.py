@@ -106,12 +106,12 @@ def _online(stack: SourceStack, n: int = 25) -> dict[str, dict[str, Any]]:
 
 def _registry_scores(stack: SourceStack, ids: list[str]) -> np.ndarray:
     """The registry model's scores of the source's online features of ``ids``."""
-    from tasks.declared.pipeline import load_features
+    from tasks.declared.pipeline import load_definition
     from tasks.declared.spec import load_spec
     from tasks.features.lookup import get_online_features
 
     engine = make_engine(stack.database_url)
-    features = load_features(load_spec(stack.spec), engine=engine)
+    features = load_definition(load_spec(stack.spec), engine=engine)
     online = get_online_features(ids, engine=engine, view=features.online_view)
     engine.dispose()
     assert online.frame["customer_id"].tolist() == ids

@@ -5,7 +5,7 @@ must not change, or every declared champion would answer 503 after an upgrade.""
 
 from __future__ import annotations
 
-from tasks.declared.features import source_features
+from tasks.declared.features import source_definition
 
 SNAPSHOT_CONTRACT = {
     "id_column": "id",
@@ -20,7 +20,7 @@ EVENTS_CONTRACT = {"event_types": ["login", "pay ment"], "has_value": True}
 
 
 def test_snapshot_hash_is_the_one_its_champions_were_trained_with() -> None:
-    features = source_features("telco", "snapshot", SNAPSHOT_CONTRACT)
+    features = source_definition("telco", "snapshot", SNAPSHOT_CONTRACT)
     assert features.definitions_hash == (
         "45111e3a49605a9496c50dbf364a55331816207f8f7c093d024ac16ac0dee1bd"
     )
@@ -28,7 +28,7 @@ def test_snapshot_hash_is_the_one_its_champions_were_trained_with() -> None:
 
 
 def test_events_hash_is_the_one_its_champions_were_trained_with() -> None:
-    features = source_features("shop", "events", EVENTS_CONTRACT)
+    features = source_definition("shop", "events", EVENTS_CONTRACT)
     assert features.definitions_hash == (
         "d3ba0a6ed826eecd02f5d727bd1783249e8064dbc53cad844ad68199beca8efc"
     )
