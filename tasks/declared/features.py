@@ -41,8 +41,9 @@ from tasks.features.spec import Dtype, FeatureDef
 
 EVENT_WINDOWS = (7, 30, 90)
 # 1: counts, sums and days since per type; 2: + rates, trends, activity, age; 3: + a trend for
-# every consecutive pair of windows, per type and over all events
-FEATURE_SET = 3
+# every consecutive pair of windows, per type and over all events; 4: + the same pairs' trend of
+# events per active day (a fading intensity of use, whatever the account's habit)
+FEATURE_SET = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,6 +217,19 @@ def event_feature_defs(
     if feature_set >= 3:  # the decline of all activity, whatever the type
         defs += [
             trend(f"events_trend_{recent}d_vs_{earlier}d", "all", of_source, recent, earlier)
+            for recent, earlier in trend_pairs(windows, feature_set)
+        ]
+    if feature_set >= 4:
+        defs += [
+            feature(
+                f"events_per_active_day_trend_{recent}d_vs_{earlier}d",
+                "per_active_day_trend",
+                f"events per active day in the last {recent} days / in days"
+                f" {recent + 1}-{earlier} (NaN: no active day then)",
+                window_days=recent,
+                baseline_days=earlier,
+                filter=of_source,
+            )
             for recent, earlier in trend_pairs(windows, feature_set)
         ]
     if feature_set >= 2:

@@ -154,6 +154,8 @@ def _event_aggregate(fd: FeatureDef, visible: ColumnElement[Any]) -> ColumnEleme
     time = fd.time_column
     if fd.aggregate == "count":
         return func.count(case((inside, 1)))
+    if fd.aggregate == "per_active_day_trend":
+        return _per_active_day_trend(fd)
     if fd.aggregate in {"active_days", "per_active_day"}:
         days = func.count(func.distinct(case((inside, func.date(time)))))
         if fd.aggregate == "active_days":
@@ -200,6 +202,21 @@ def _trend(fd: FeatureDef, aggregate: Any, *, else_: int | None) -> ColumnElemen
     if fd.aggregate == "avg_trend":
         return safe_ratio(recent, baseline)
     return safe_ratio(recent * (fd.baseline_days - fd.window_days), baseline * fd.window_days)
+
+
+def _per_active_day_trend(fd: FeatureDef) -> ColumnElement[Any]:
+    """Events per active day in the recent window over events per active day in the window
+    before it, ``(as_of - baseline_days, as_of - window_days]``: how intense a day of use still
+    is, whatever the account's habit (NULL when either window has no active day)."""
+    assert fd.window_days is not None and fd.baseline_days is not None
+
+    def per_active_day(inside: ColumnElement[bool]) -> ColumnElement[Any]:
+        days = func.count(func.distinct(case((inside, func.date(fd.time_column)))))
+        return safe_ratio(func.count(case((inside, 1))), days)
+
+    recent = per_active_day(_in_window(fd, fd.window_days, AS_OF))
+    earlier = per_active_day(_in_window(fd, fd.baseline_days, window_start(fd.window_days)))
+    return safe_ratio(recent, earlier)
 
 
 def _latest(fd: FeatureDef) -> ColumnElement[Any]:

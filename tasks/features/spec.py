@@ -33,6 +33,7 @@ Aggregate = Literal[
     "last",
     "active_days",  # days with a matching event in the window (distinct calendar days)
     "per_active_day",  # matching events per active day in the window
+    "per_active_day_trend",  # per_active_day in the window / in (window, baseline] before it
 ]
 
 # The timestamp that makes a row of each event source visible: nothing after as_of is read.
@@ -129,6 +130,7 @@ _NON_NEGATIVE = {
     "ratio",
     "active_days",
     "per_active_day",
+    "per_active_day_trend",
 }
 
 
@@ -161,7 +163,7 @@ def _problems(fd: FeatureDef) -> list[str]:
         out.append(f"its valid range is empty: ge {fd.ge} > le {fd.le}")
     if fd.window_days is not None and fd.window_days not in WINDOW_DAYS:
         out.append(f"window_days must be one of {WINDOW_DAYS}")
-    trends = {"trend", "avg_trend"}
+    trends = {"trend", "avg_trend", "per_active_day_trend"}
     if fd.aggregate in {"change", "pct_change"} | trends and fd.window_days is None:
         out.append(f"aggregate {fd.aggregate!r} needs window_days")
     if fd.aggregate == "ratio" and fd.denominator is None:

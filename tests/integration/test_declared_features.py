@@ -80,6 +80,36 @@ def _events(folder: Path) -> None:
     write_spec(folder, EVENTS_SPEC)
 
 
+def test_events_per_active_day_trend_compares_the_intensity_of_active_days(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Feature set 4: events per active day in the recent window over the window before it."""
+    (tmp_path / "events").mkdir()
+    times = ["2024-03-10T08:00", "2024-03-10T09:00", "2024-03-10T10:00", "2024-03-11", "2024-03-30"]
+    pd.DataFrame(
+        {"user_id": ["u9"] * 5, "ts": times, "event": ["login"] * 5, "amount": [""] * 5}
+    ).to_csv(tmp_path / "events" / "a.csv", index=False)
+    pd.DataFrame({"user_id": ["u9"], "started": ["2024-01-01"], "ended": [""]}).to_csv(
+        tmp_path / "subscriptions.csv", index=False
+    )
+    write_spec(tmp_path, EVENTS_SPEC)
+    spec = load_spec(tmp_path / "spec.yaml")
+    ingest_source(spec, engine=engine)
+    definition = load_definition(spec, engine=engine)
+    frame = get_historical_features(
+        pd.DataFrame({"customer_id": ["u9"], "as_of": [datetime(2024, 4, 1)]}),
+        engine=engine,
+        features=definition.features,
+    )
+    u9 = frame.iloc[0]
+    # last 7 days: 1 event on 1 day; days 8-30: 4 events on 2 days → 1.0 / 2.0
+    assert u9["events_per_active_day_trend_7d_vs_30d"] == pytest.approx(0.5)
+    # days 31-90 hold no active day: no intensity to compare with
+    assert np.isnan(u9["events_per_active_day_trend_30d_vs_90d"])
+    # the plain trend compares events per calendar day instead: (1/7) / (4/23)
+    assert u9["events_trend_7d_vs_30d"] == pytest.approx((1 / 7) / (4 / 23))
+
+
 def test_event_features_windows_and_recency(tmp_path: Path, engine: Engine) -> None:
     _events(tmp_path)
     spec = load_spec(tmp_path / "spec.yaml")

@@ -87,6 +87,16 @@ def test_the_spec_takes_feature_windows_from_the_feature_store(tmp_path: Path) -
         *names[:5], "login_trend_28d_vs_90d", "events_trend_7d_vs_28d", "events_trend_28d_vs_90d",
         *names[5:],
     ]  # fmt: skip
+    # set 4: + the trend of events per active day for each pair; a set-3 contract keeps set 3
+    set4 = [
+        fd.name
+        for fd in event_feature_defs("shop", ["login"], has_value=False, windows=(7, 28, 90),
+                                     feature_set=4)
+    ]  # fmt: skip
+    assert set4 == [
+        *set3[:8], "events_per_active_day_trend_7d_vs_28d",
+        "events_per_active_day_trend_28d_vs_90d", *set3[8:],
+    ]  # fmt: skip
     with pytest.raises(SpecError, match=r"field 'windows' .*windows \[5\] must each be one of"):
         parse_spec({**EVENTS_SPEC, "windows": [5, 7]}, base_dir=tmp_path)
     with pytest.raises(SpecError, match=r"kind snapshot does not take \['windows'\]"):
