@@ -35,6 +35,7 @@ import psutil
 from bench._common import emit, free_port
 from bench.ingestion import create_database, drop_database, postgres_admin
 from core.db import upgrade_database
+from core.homes import tool_homes
 from core.settings import get_settings
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -114,11 +115,8 @@ def home_env(home: Path, prefect_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     return {
         **env,
+        **tool_homes(home),
         "CHURN_HOME": str(home),
-        "PREFECT_HOME": str(home / "prefect"),
-        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(home / "prefect" / "storage"),
-        "BENTOML_HOME": str(home / "bentoml"),
-        "MPLCONFIGDIR": str(home / "matplotlib"),
         "PREFECT_PORT": str(prefect_port),
         "PYTHONPATH": str(PROJECT),
     }

@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 from core.settings import get_settings
 
 HEARTBEAT_S = 30  # Prefect's minimum
 
 
-def tool_homes() -> dict[str, str]:
-    """The environment that points each tool's state at ``CHURN_HOME``."""
-    settings = get_settings()
-    home = settings.home.resolve()
+def tool_homes(home: Path | None = None) -> dict[str, str]:
+    """The environment that points each tool's state at ``home`` (default: ``CHURN_HOME``)."""
+    home = (home or get_settings().home).resolve()
     return {
-        "PREFECT_HOME": str(settings.prefect_home),
-        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(settings.prefect_home / "storage"),
+        "PREFECT_HOME": str(home / "prefect"),
+        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(home / "prefect" / "storage"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "BENTOML_HOME": str(settings.bentoml_home),
+        "BENTOML_HOME": str(home / "bentoml"),
         "MPLCONFIGDIR": str(home / "matplotlib"),
         "MLFLOW_DISABLE_TELEMETRY": "true",
         # read when prefect is imported: flows/__init__ and ops/__init__ set it before that

@@ -30,6 +30,7 @@ from models.estimator import (
 from models.preprocessing import FeatureSpec, to_model_matrix
 from tasks.training.baseline import score_baseline
 from tasks.training.evaluation import Evaluation, score_holdout
+from tasks.training.sampling import negative_rate
 
 log = logging.getLogger(__name__)
 HOLDOUT_FRACTION = 0.2
@@ -109,7 +110,7 @@ def within_budget(
         return rest, weight
     stayed = y[rest] == 0
     positives = int(np.sum(~stayed))
-    rate = min(1.0, max(FOLDS * 2, max_rows - positives) / int(np.sum(stayed)))
+    rate = negative_rate(positives, int(np.sum(stayed)), max_rows, floor=FOLDS * 2)
     draw = np.random.default_rng(seed).random(len(rest))
     kept = rest[~stayed | (draw < rate)]
     weight[y == 0] = 1.0 / rate

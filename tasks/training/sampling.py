@@ -57,6 +57,15 @@ class TrainingSample:
         }
 
 
+def negative_rate(positives: int, negatives: int, budget: int, *, floor: int = 1) -> float:
+    """The rate at which to keep negatives so that every positive plus the kept negatives fill
+    ``budget`` rows (at least ``floor`` negatives kept); 1.0 when everything fits. Each kept
+    negative then stands for 1/rate: a uniform sample of one class leaves ROC-AUC unbiased."""
+    if negatives == 0:
+        return 1.0
+    return min(1.0, max(floor, budget - positives) / negatives)
+
+
 def sample_training_rows(
     labels: pd.DataFrame, split: CutoffSplit, *, max_train_rows: int, seed: int
 ) -> tuple[pd.DataFrame, TrainingSample]:
@@ -80,8 +89,7 @@ def sample_training_rows(
     keep = ~purged_mask
     sampled = (train_mask | valid_mask) & stayed
     if max_train_rows and int(np.sum(train_mask)) > max_train_rows:
-        negatives = int(np.sum(train_negative))
-        rate = min(1.0, max(1, max_train_rows - positives) / negatives)
+        rate = negative_rate(positives, int(np.sum(train_negative)), max_train_rows)
         draw = np.random.default_rng(seed).random(len(labels))
         keep &= ~sampled | (draw < rate)
     weights = np.where(sampled, 1.0 / rate, 1.0)
