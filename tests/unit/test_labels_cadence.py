@@ -65,11 +65,14 @@ def test_the_spec_takes_feature_windows_from_the_feature_store(tmp_path: Path) -
 
     spec = parse_spec({**EVENTS_SPEC, "windows": [90, 7, 28]}, base_dir=tmp_path)
     assert spec.windows == [7, 28, 90]
-    names = [
-        fd.name
-        for fd in event_feature_defs("shop", ["login"], has_value=False, windows=(7, 28, 90),
-                                     feature_set=2)
-    ]  # fmt: skip
+
+    def names_of(feature_set: int) -> list[str]:
+        defs = event_feature_defs(
+            "shop", ["login"], has_value=False, windows=(7, 28, 90), feature_set=feature_set
+        )
+        return [fd.name for fd in defs]
+
+    names = names_of(2)
     assert names == [
         "login_count_7d", "login_count_28d", "login_count_90d", "days_since_last_login",
         "login_trend_7d_vs_28d", "active_days_7d", "events_per_active_day_7d",
@@ -78,22 +81,13 @@ def test_the_spec_takes_feature_windows_from_the_feature_store(tmp_path: Path) -
     ]  # fmt: skip
     # set 3 (new loads): a trend per consecutive pair of windows, per type and over all events;
     # a set-2 contract keeps exactly the names above (its champion's definitions hash holds)
-    set3 = [
-        fd.name
-        for fd in event_feature_defs("shop", ["login"], has_value=False, windows=(7, 28, 90),
-                                     feature_set=3)
-    ]  # fmt: skip
+    set3 = names_of(3)
     assert set3 == [
         *names[:5], "login_trend_28d_vs_90d", "events_trend_7d_vs_28d", "events_trend_28d_vs_90d",
         *names[5:],
     ]  # fmt: skip
     # set 4: + the trend of events per active day for each pair; a set-3 contract keeps set 3
-    set4 = [
-        fd.name
-        for fd in event_feature_defs("shop", ["login"], has_value=False, windows=(7, 28, 90),
-                                     feature_set=4)
-    ]  # fmt: skip
-    assert set4 == [
+    assert names_of(4) == [
         *set3[:8], "events_per_active_day_trend_7d_vs_28d",
         "events_per_active_day_trend_28d_vs_90d", *set3[8:],
     ]  # fmt: skip
