@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
 
@@ -34,6 +33,7 @@ from tasks.declared.contract import (
 )
 from tasks.declared.features import EVENT_WINDOWS, FEATURE_SET
 from tasks.declared.reader import find_columns, iter_text_tables, read_text_table
+from tasks.declared.repeats import RowHashes, row_hashes
 from tasks.declared.spec import SourceSpec, SpecError
 from tasks.declared.store import run_source, save_contract
 from tasks.ingestion.base import CheckedChunk, IngestionResult, RawChunk, RunContext, Window
@@ -79,7 +79,7 @@ class DeclaredSource:
         self.duplicates = 0
         self.replaced = 0
         self._files: dict[str, _File] = {}
-        self._repeats = _Repeats()
+        self._repeats: dict[str, RowHashes] = {}  # per file: rows seen earlier in the load
         self._cleared: set[str] = set()  # tables whose previous rows this load deleted
         self._indexes: list[Any] = []  # dropped for the load, built again by finish()
         self._type_counts: Counter[str] = Counter()
@@ -108,7 +108,8 @@ class DeclaredSource:
         """Count rows identical to an earlier row of the load and collapse them (an event log
         whose spec keeps duplicates: keep them), then check the rows against the contract."""
         file = self._read()[chunk.origin]
-        repeated = pd.Series(self._repeats.mark(chunk.frame, chunk.origin), index=chunk.frame.index)
+        seen = self._repeats.setdefault(chunk.origin, RowHashes())
+        repeated = pd.Series(seen.mark_repeats(row_hashes(chunk.frame)), index=chunk.frame.index)
         self.duplicates += int(repeated.sum())
         keep = chunk.origin == "events" and self.spec.keeps_duplicates
         rows = chunk.frame if keep else chunk.frame.loc[~repeated]
@@ -278,27 +279,6 @@ class DeclaredSource:
             return int(gone or 0)
 
         return publish
-
-
-class _Repeats:
-    """Which rows repeat an earlier row of the same file in this load (identical text), across
-    chunks: 64-bit row hashes, kept in a few sorted arrays (8 bytes a row; a collision, about 3 in
-    a million at 10 million rows, would count one more duplicate)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, list[np.ndarray]] = {}
-
-    def mark(self, frame: pd.DataFrame, origin: str) -> np.ndarray:
-        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        repeated = pd.Series(hashes).duplicated().to_numpy()
-        seen = self._seen.setdefault(origin, [])
-        for earlier in seen:
-            at = np.minimum(np.searchsorted(earlier, hashes), len(earlier) - 1)
-            repeated |= earlier[at] == hashes
-        seen.append(np.unique(hashes[~repeated]))
-        if len(seen) > 8:
-            seen[:] = [np.unique(np.concatenate(seen))]
-        return repeated
 
 
 def ingest_declared(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult:

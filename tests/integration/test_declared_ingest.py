@@ -145,6 +145,31 @@ def test_events_ingest_checks_rows_and_replaces_on_reload(
     get_settings.cache_clear()
 
 
+def test_events_chunk_of_only_repeated_rows_is_counted(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk whose every row repeats an earlier chunk's (a file pasted twice) is counted and
+    collapsed, and the chunks after it are checked against every row before (it used to leave
+    an empty list of seen rows that failed the next chunk with an IndexError)."""
+    import tasks.declared.source as declared_source
+
+    monkeypatch.setattr(declared_source, "EVENT_CHUNK_ROWS", 50)
+    monkeypatch.setenv("CHURN_CHUNK_ROWS", "50")
+    get_settings.cache_clear()
+    write_events(tmp_path, customers=20)
+    part = tmp_path / "events" / "part-1.csv"
+    events = pd.read_csv(part, dtype=str, keep_default_na=False)
+    repeated = pd.concat([events.iloc[:50], events.iloc[:50], events.iloc[50:], events.iloc[60:70]])
+    repeated.to_csv(part, index=False)
+    spec = load_spec(write_spec(tmp_path, {**EVENTS_SPEC, "duplicates": "collapse"}))
+    result = ingest_source(spec, engine=engine)
+    other = pd.read_csv(tmp_path / "events" / "part-2.csv", dtype=str)
+    assert result.duplicates == 50 + 10 and result.rows_quarantined == 0
+    assert _count(engine, source_events) == len(events) + len(other)
+    assert result.rows_loaded == len(events) + len(other) + _count(engine, source_subscriptions)
+    get_settings.cache_clear()
+
+
 @pytest.mark.system  # moved out of make test (its 12-minute budget): several processes
 def test_concurrent_loads_of_one_source_take_turns(
     db_url: str, engine: Engine, tmp_path: Path
