@@ -36,9 +36,16 @@ from tasks.declared.reader import find_columns, iter_text_tables, read_text_tabl
 from tasks.declared.repeats import RowHashes, row_hashes
 from tasks.declared.spec import SourceSpec, SpecError
 from tasks.declared.store import run_source, save_contract
-from tasks.ingestion.base import CheckedChunk, IngestionResult, RawChunk, RunContext, Window
+from tasks.ingestion.base import (
+    CheckedChunk,
+    IngestionResult,
+    RawChunk,
+    Rejected,
+    RunContext,
+    Window,
+)
 from tasks.ingestion.bulk import create_indexes, drop_indexes_for_load, insert_frame
-from tasks.ingestion.contracts import Contract, Field, Rule, not_after
+from tasks.ingestion.contracts import Contract, Field, Reason, Rule, not_after
 from tasks.ingestion.quarantine import split_chunk
 from tasks.ingestion.runner import ingest_source
 
@@ -73,6 +80,8 @@ class _File:
 class DeclaredSource:
     """The spec's file(s), checked and loaded like any built-in source."""
 
+    writes_release_gil = True  # one INSERT ... FROM json_each per chunk on SQLite (runner)
+
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
         self.name = run_source(spec.name)
@@ -83,6 +92,11 @@ class DeclaredSource:
         self._cleared: set[str] = set()  # tables whose previous rows this load deleted
         self._indexes: list[Any] = []  # dropped for the load, built again by finish()
         self._type_counts: Counter[str] = Counter()
+        self._ragged: list[Rejected] = []  # lines of another number of fields than the header
+
+    def _ragged_line(self, text: str, fields: int) -> None:
+        reason = Reason(column=None, check="fields", value=f"{fields} fields, not the header's")
+        self._ragged.append(Rejected(payload=text, reasons=[reason]))
 
     @property
     def contract(self) -> Contract:
@@ -102,7 +116,11 @@ class DeclaredSource:
                 continue
             assert file.chunks is not None
             for frame in file.chunks(max(chunk_rows, EVENT_CHUNK_ROWS)):
-                yield RawChunk(frame=frame, origin=origin)
+                rejected, self._ragged = self._ragged, []
+                yield RawChunk(frame=frame, origin=origin, rejected=rejected)
+            if self._ragged:  # lines Arrow left out after the last chunk
+                rejected, self._ragged = self._ragged, []
+                yield RawChunk(frame=frame.iloc[:0], origin=origin, rejected=rejected)
 
     def validate(self, chunk: RawChunk) -> CheckedChunk:
         """Count rows identical to an earlier row of the load and collapse them (an event log
@@ -113,7 +131,8 @@ class DeclaredSource:
         self.duplicates += int(repeated.sum())
         keep = chunk.origin == "events" and self.spec.keeps_duplicates
         rows = chunk.frame if keep else chunk.frame.loc[~repeated]
-        checked = split_chunk(file.contract, RawChunk(rows, chunk.origin), file.to_warehouse)
+        rows_chunk = RawChunk(rows, chunk.origin, rejected=chunk.rejected)
+        checked = split_chunk(file.contract, rows_chunk, file.to_warehouse)
         checked.valid.attrs["origin"] = chunk.origin  # which file publish is writing
         watermark = file.watermark or _latest(checked.valid)
         return CheckedChunk(checked.valid, checked.quarantined, watermark)
@@ -184,14 +203,21 @@ class DeclaredSource:
         if spec.value:
             roles["value"] = spec.value
         pattern, where = spec.resolve(spec.file), f"{spec.name}: file {spec.file!r}"
-        first = next(iter_text_tables(pattern, what=f"{spec.name}: file", chunk_rows=1000), None)
+        first = next(
+            iter_text_tables(
+                pattern, what=f"{spec.name}: file", chunk_rows=1000, on_ragged=lambda *_: None
+            ),
+            None,
+        )  # a ragged line is quarantined by the load
         if first is None:
             raise SpecError(f"{where}: holds no rows")
         cols = find_columns(first, roles, where=where)
         check_ids(first[cols["id"]], column=cols["id"], where=where)  # the rest: quarantined
 
         def event_chunks(rows: int) -> Iterator[pd.DataFrame]:
-            for chunk in iter_text_tables(pattern, what=f"{spec.name}: file", chunk_rows=rows):
+            for chunk in iter_text_tables(
+                pattern, what=f"{spec.name}: file", chunk_rows=rows, on_ragged=self._ragged_line
+            ):
                 yield chunk[list(cols.values())]
 
         sub = spec.subscriptions
@@ -261,8 +287,7 @@ class DeclaredSource:
                 if with_contract:
                     others = conn.execute(select(func.count()).select_from(table)).scalar_one()
                     self._indexes = drop_indexes_for_load(conn, table, other_rows=int(others))
-            frame = valid.assign(source=spec.name, run_id=run_id)
-            insert_frame(conn, table, frame)
+            insert_frame(conn, table, valid, {"source": spec.name, "run_id": run_id})
             if with_contract:
                 counts = valid["event_type"].value_counts()
                 self._type_counts.update({str(k): int(v) for k, v in counts.items()})

@@ -170,6 +170,20 @@ def test_events_chunk_of_only_repeated_rows_is_counted(
     get_settings.cache_clear()
 
 
+def test_events_line_with_other_fields_than_header_is_quarantined(
+    tmp_path: Path, engine: Engine
+) -> None:
+    write_events(tmp_path, customers=10)
+    with (tmp_path / "events" / "part-2.csv").open("a", encoding="utf-8") as out:
+        out.write("u1,2024-01-01 00:00:00,view,,one too many\n")
+    result = ingest_source(load_spec(write_spec(tmp_path, EVENTS_SPEC)), engine=engine)
+    assert result.rows_quarantined == 1
+    assert result.rows_read == result.rows_loaded + 1
+    with engine.connect() as conn:
+        row = conn.execute(select(quarantine.c.raw_payload, quarantine.c.reasons)).one()
+    assert "one too many" in row.raw_payload and row.reasons[0]["check"] == "fields"
+
+
 @pytest.mark.system  # moved out of make test (its 12-minute budget): several processes
 def test_concurrent_loads_of_one_source_take_turns(
     db_url: str, engine: Engine, tmp_path: Path
