@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 class RowHashes:
@@ -48,5 +49,66 @@ class RowHashes:
 
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each row's values (the index left out)."""
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    """A 64-bit hash of each row's values (the index left out). Arrow-backed text is hashed from
+    its bytes with numpy (no Python object per cell); other columns by pandas."""
+    hashed = np.full(len(frame), _SEED, dtype=np.uint64)
+    for position, name in enumerate(frame.columns):
+        column = frame[name]
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+            values = _text_hashes(pa.array(column.array))
+        else:
+            values = pd.util.hash_array(column.to_numpy())
+        hashed = _mix(hashed ^ values ^ np.uint64(position))
+    return hashed
+
+
+_SEED = np.uint64(0x9E3779B97F4A7C15)
+_LONG = 64  # bytes: longer texts (rare) are hashed one by one, by the same steps
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: every input bit moves every output bit."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _text_hashes(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each string's hash: its length, then its bytes 8 at a time (little-endian, the last
+    word zero-padded), each mixed in; the same for a string wherever it occurs."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.large_string())
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[
+        text.offset : text.offset + len(text) + 1
+    ]
+    data = np.frombuffer(text.buffers()[2] or b"", dtype=np.uint8)
+    data = np.concatenate([data[offsets[0] : offsets[-1]], np.zeros(8, dtype=np.uint8)])
+    starts = offsets[:-1] - offsets[0]
+    lengths = offsets[1:] - offsets[:-1]
+    # bytes k..k+7 as one word for every k (an overlapping view: no copy)
+    words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+    hashed = _mix(lengths.astype(np.uint64) * _SEED)
+    last = len(words) - 1
+    for first in range(0, int(min(lengths.max(initial=0), _LONG)), 8):
+        left = lengths - first
+        word = words[np.minimum(starts + first, last)]
+        bits = (np.clip(left, 0, 8) * 8).astype(np.uint64)
+        full = bits == 64
+        word &= np.where(
+            full, ~np.uint64(0), (np.uint64(1) << (bits & np.uint64(63))) - np.uint64(1)
+        )
+        hashed = np.where(left > 0, _mix(hashed ^ word), hashed)
+    for row in np.flatnonzero(lengths > _LONG):  # the rest of a long text, word by word
+        hashed[row] = _long_tail(bytes(data[starts[row] : starts[row] + lengths[row]]), hashed[row])
+    return hashed
+
+
+def _long_tail(value: bytes, hashed: np.uint64) -> np.uint64:
+    padded = value + bytes(-len(value) % 8)
+    state = np.array([hashed], dtype=np.uint64)
+    for first in range(_LONG, len(padded), 8):
+        word = np.frombuffer(padded[first : first + 8], dtype="<u8")
+        state = _mix(state ^ word)
+    return np.uint64(state[0])

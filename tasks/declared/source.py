@@ -286,7 +286,9 @@ class DeclaredSource:
                 gone = conn.execute(delete(table).where(table.c.source == spec.name)).rowcount
                 if with_contract:
                     others = conn.execute(select(func.count()).select_from(table)).scalar_one()
-                    self._indexes = drop_indexes_for_load(conn, table, other_rows=int(others))
+                    self._indexes = drop_indexes_for_load(
+                        conn, table, other_rows=int(others), constant=("source",)
+                    )
             insert_frame(conn, table, valid, {"source": spec.name, "run_id": run_id})
             if with_contract:
                 counts = valid["event_type"].value_counts()
