@@ -169,8 +169,15 @@ def drop_indexes_for_load(
     return dropped
 
 
+# PostgreSQL sorts an index build in this much server memory (default 64 MB: a 10-million-row
+# build spills to disk); only for the load's transaction.
+INDEX_BUILD_MEMORY = "512MB"
+
+
 def create_indexes(conn: Connection, indexes: Sequence[Any]) -> None:
     """Build again the indexes ``drop_indexes_for_load`` dropped (same transaction)."""
+    if indexes and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
     for index in indexes:
         index.create(conn)
 
