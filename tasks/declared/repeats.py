@@ -48,6 +48,30 @@ class RowHashes:
             self._levels[-1] = np.insert(below, np.searchsorted(below, top), top)  # stays sorted
 
 
+class ConflictingIds:
+    """Ids on two or more rows that differ, across a table's chunks: every row's id hash and row
+    hash (16 bytes a row); ``conflicting()`` sorts them once and returns the hashes of the ids
+    that have more than one row hash, sorted."""
+
+    def __init__(self) -> None:
+        self._ids: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+
+    def add(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        self._ids.append(ids)
+        self._rows.append(rows)
+
+    def conflicting(self) -> np.ndarray:
+        ids = np.concatenate([np.zeros(0, dtype=np.uint64), *self._ids])
+        rows = np.concatenate([np.zeros(0, dtype=np.uint64), *self._rows])
+        order = np.lexsort((rows, ids))
+        ids, rows = ids[order], rows[order]
+        distinct = np.ones(len(ids), dtype=bool)  # first row of each (id, row) pair
+        distinct[1:] = (ids[1:] != ids[:-1]) | (rows[1:] != rows[:-1])
+        ids = ids[distinct]
+        return np.unique(ids[1:][ids[1:] == ids[:-1]])
+
+
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash of each row's values (the index left out). Arrow-backed text is hashed from
     its bytes with numpy (no Python object per cell); other columns by pandas."""

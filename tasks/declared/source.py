@@ -2,11 +2,12 @@
 
 ``check_schema`` reads the spec's file(s) and derives their built-in contracts: a missing column,
 an empty id or an unexpected label value is a one-line SpecError before anything is written.
-Each file is one chunk: identical duplicate rows are counted and collapsed (kept in an event log
-unless its spec says ``duplicates: collapse``: two likes in one second are two events), the rows
-checked by ``check_frame`` (rows that fail go to quarantine with their reasons). A file is the
-source's full history (events) or the whole snapshot of its date, so ``publish`` replaces what
-the last load wrote, and stores the derived contract, inside the run's transaction. A load whose
+Files are read in chunks (a snapshot table twice: ``tasks.declared.snapshot``): rows identical to
+an earlier row of the load are counted and collapsed (kept in an event log unless its spec says
+``duplicates: collapse``: two likes in one second are two events), the rows checked by
+``check_frame`` (rows that fail go to quarantine with their reasons). A file is the source's full
+history (events) or the whole snapshot of its date, so ``publish`` replaces what the last load
+wrote, and the derived contract is stored, inside the run's transaction. A load whose
 every row was quarantined is a SpecError naming a reason: there is nothing to train on.
 """
 
@@ -21,19 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, func, select
 
-from core.tables import quarantine, source_events, source_snapshots, source_subscriptions
+from core.tables import quarantine, source_events, source_subscriptions
 from tasks.declared.contract import (
-    check_contract,
     check_ids,
-    derive_contract,
-    normal_label,
-    with_categories,
 )
 from tasks.declared.features import EVENT_WINDOWS, FEATURE_SET
 from tasks.declared.reader import find_columns, iter_text_tables, read_text_table
 from tasks.declared.repeats import RowHashes, row_hashes
+from tasks.declared.snapshot import SnapshotTable
 from tasks.declared.spec import SourceSpec, SpecError
 from tasks.declared.store import run_source, save_contract
 from tasks.ingestion.base import (
@@ -52,7 +50,6 @@ from tasks.ingestion.runner import ingest_source
 # The most frequent event types get features; rarer ones are stored but not featurized.
 MAX_EVENT_TYPES = 20
 EVENT_CHUNK_ROWS = 250_000  # an event log is read, checked and written this many rows at a time
-_INSERT_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -75,12 +72,17 @@ class _File:
     publish: Callable[[Connection, pd.DataFrame, str], int]  # returns rows replaced
     watermark: datetime | None = None  # a snapshot's date; else the latest valid timestamp
     chunks: Callable[[int], Iterator[pd.DataFrame]] | None = None  # streamed instead of raw
+    finish: Callable[[Connection], None] | None = None  # after the last chunk's write
 
 
 class DeclaredSource:
     """The spec's file(s), checked and loaded like any built-in source."""
 
-    writes_release_gil = True  # one INSERT ... FROM json_each per chunk on SQLite (runner)
+    @property
+    def writes_release_gil(self) -> bool:
+        """An event log's chunks are written by one INSERT ... FROM json_each on SQLite, which
+        frees the GIL (the runner overlaps them with the next chunk's checks)."""
+        return self.spec.kind == "events"
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
@@ -108,8 +110,8 @@ class DeclaredSource:
         self._read()
 
     def fetch(self, source_dir: Path, window: Window, *, chunk_rows: int) -> Iterator[RawChunk]:
-        """A table whole (conflicting ids are only visible across all its rows); an event log in
-        chunks of ``chunk_rows`` (its memory does not grow with the file)."""
+        """Every file in chunks of ``chunk_rows`` (at least EVENT_CHUNK_ROWS): memory does not
+        grow with the file (a table's conflicting ids were found by the first pass)."""
         for origin, file in self._read().items():
             if file.raw is not None:
                 yield RawChunk(frame=file.raw, origin=origin)
@@ -143,9 +145,13 @@ class DeclaredSource:
         self.replaced += file.publish(conn, valid, run.run_id)
 
     def finish(self, conn: Connection, run: RunContext) -> None:
-        """After the last chunk: build again the indexes the load dropped."""
+        """After the last chunk: build again the indexes the load dropped; store what a file
+        knows only once all its chunks are in (a snapshot's categories)."""
         create_indexes(conn, self._indexes)
         self._indexes = []
+        for file in self._read().values():
+            if file.finish is not None:
+                file.finish(conn)
 
     def _read(self) -> dict[str, _File]:
         if not self._files:
@@ -153,47 +159,13 @@ class DeclaredSource:
         return self._files
 
     def _snapshot(self) -> dict[str, _File]:
-        spec = self.spec
-        raw = read_text_table(spec.resolve(spec.file), what=f"{spec.name}: file")
-        derived = derive_contract(spec, raw, where=f"{spec.name}: file {spec.file!r}")
-        moment = snapshot_moment(spec)
-
-        def to_warehouse(typed: pd.DataFrame) -> pd.DataFrame:
-            values = typed[[c.column for c in derived.columns]]
-            values = values.mask(values == "").set_axis([c.key for c in derived.columns], axis=1)
-            label = typed[derived.label_column].map(normal_label).isin(derived.positive)
-            customers = typed[derived.id_column].rename("customer_id")
-            return values.assign(customer_id=customers, label=label.astype("int64"))
-
-        def publish(conn: Connection, valid: pd.DataFrame, run_id: str) -> int:
-            contract = with_categories(derived, valid)
-            keys = [c.key for c in contract.columns]
-            attributes = valid[keys].astype(object).where(valid[keys].notna(), None)
-            records = [
-                {
-                    "source": spec.name,
-                    "snapshot_at": moment,
-                    "customer_id": customer,
-                    "label": int(label),
-                    "attributes": values,
-                    "run_id": run_id,
-                }
-                for customer, label, values in zip(
-                    valid["customer_id"], valid["label"], attributes.to_dict("records"), strict=True
-                )
-            ]
-            gone = conn.execute(
-                delete(source_snapshots).where(
-                    source_snapshots.c.source == spec.name, source_snapshots.c.snapshot_at == moment
-                )
-            ).rowcount
-            for start in range(0, len(records), _INSERT_CHUNK):
-                conn.execute(insert(source_snapshots), records[start : start + _INSERT_CHUNK])
-            save_contract(conn, spec=spec, contract=contract.to_dict())
-            return int(gone or 0)
-
-        contract = check_contract(derived, source=self.name)
-        return {"snapshot": _File(raw, contract, to_warehouse, publish, watermark=moment)}
+        table = SnapshotTable(
+            self.spec, source=self.name, moment=snapshot_moment(self.spec),
+            on_ragged=self._ragged_line,
+        )  # fmt: skip
+        file = _File(None, table.contract, table.to_warehouse, table.publish, table.moment)
+        file.chunks, file.finish = table.chunks, table.finish
+        return {"snapshot": file}
 
     def _events(self) -> dict[str, _File]:
         spec = self.spec

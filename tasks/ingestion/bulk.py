@@ -114,9 +114,24 @@ def json_rows(df: pd.DataFrame, table: Table) -> str | None:
     return f"[{joined[0].as_py()}]"
 
 
-def _json_values(series: pd.Series, column: Column[Any]) -> pa.Array | None:
+def json_objects(df: pd.DataFrame) -> pa.Array | None:
+    """Each row of ``df`` as a JSON object of its columns (names as keys: plain ``[a-z0-9_]``
+    names), as ``json.dumps`` writes the row's Python values (floats with their point, missing
+    as null), built by Arrow; None when a value has no plain JSON form."""
+    pieces: list[Any] = []
+    for name in df.columns:
+        rendered = _json_values(df[name])
+        if rendered is None:
+            return None
+        pieces += [f',"{name}":', rendered]
+    pieces[0] = pieces[0].lstrip(",")
+    objects = pc.binary_join_element_wise("{", *pieces, "}", "")
+    return objects.combine_chunks() if isinstance(objects, pa.ChunkedArray) else objects
+
+
+def _json_values(series: pd.Series, column: Column[Any] | None = None) -> pa.Array | None:
     """One column as JSON text per value (null for a missing one); None if JSON cannot say it."""
-    if isinstance(column.type, DateTime | Date):
+    if column is not None and isinstance(column.type, DateTime | Date):
         stamps = series.to_numpy(dtype="datetime64[us]")
         arrow: pa.Array = pa.array(stamps, type=pa.timestamp("us"), from_pandas=True)
         if isinstance(column.type, Date):
@@ -131,6 +146,11 @@ def _json_values(series: pd.Series, column: Column[Any]) -> pa.Array | None:
             if not pc.all(pc.or_kleene(finite, pc.is_null(arrow, nan_is_null=True))).as_py():
                 return None
             arrow = pc.if_else(finite, arrow, pa.scalar(None, arrow.type))
+            text = pc.cast(arrow, pa.string())  # "5", where Python writes 5.0: a float still
+            whole = pc.invert(pc.match_substring_regex(text, "[.eE]"))
+            return pc.fill_null(
+                pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text), "null"
+            )
         return pc.fill_null(pc.cast(arrow, pa.string()), "null")
     else:
         try:

@@ -18,6 +18,7 @@ from core.tables import (
     ingestion_runs,
     quarantine,
     source_events,
+    source_schemas,
     source_snapshots,
     source_subscriptions,
 )
@@ -56,7 +57,20 @@ def _dirty_telco(folder: Path) -> pd.DataFrame:
     return frame
 
 
-def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engine: Engine) -> None:
+@pytest.mark.parametrize("chunk_rows", [None, 7])
+def test_snapshot_ingest_quarantines_collapses_and_replaces(
+    tmp_path: Path, engine: Engine, chunk_rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in chunks of 7 rows, the duplicate and the conflicting row (at the end of the file)
+    meet their first rows only across chunks: the same counts, reasons and categories."""
+    if chunk_rows is not None:
+        import tasks.declared.snapshot as snapshot
+        import tasks.declared.source as declared_source
+
+        monkeypatch.setattr(snapshot, "SCAN_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(declared_source, "EVENT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setenv("CHURN_CHUNK_ROWS", str(chunk_rows))
+        get_settings.cache_clear()
     clean = _dirty_telco(tmp_path)
     spec = load_spec(write_spec(tmp_path, TELCO_SPEC))
     result = ingest_source(spec, engine=engine)
@@ -79,6 +93,11 @@ def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engi
     assert again.replaced == result.rows_loaded
     assert _count(engine, source_snapshots) == 60
     assert _count(engine, ingestion_runs, ingestion_runs.c.source == "declared:telco") == 2
+    with engine.connect() as conn:
+        stored = conn.execute(select(source_schemas.c.contract)).scalar_one()
+    contract = next(c for c in stored["columns"] if c["key"] == "contract")
+    assert contract["categories"] == sorted(clean["Contract"].unique())
+    get_settings.cache_clear()
 
 
 def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> None:
