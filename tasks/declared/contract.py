@@ -194,14 +194,18 @@ class _Profile:
 
 
 def _count_numbers(filled: pd.Series) -> int:
-    """How many of the non-blank values read as numbers (as ``pd.to_numeric`` reads them; Arrow's
-    cast first, which reads a subset of those)."""
+    """How many of the non-blank values read as numbers, as ``pd.to_numeric`` reads them. On
+    Arrow text: Arrow's cast when every value takes it; else pandas reads only the values that
+    could be numbers (a sign, digit, point, inf or nan first), so a text column costs no Python
+    object per value."""
     if isinstance(filled.dtype, pd.StringDtype) and filled.dtype.storage == "pyarrow":
+        text = pa.array(filled.array)
         try:
-            numbers = pc.cast(pa.array(filled.array), pa.float64())
-            return int(len(numbers) - pc.sum(pc.is_nan(numbers)).as_py() or 0)
+            numbers = pc.cast(text, pa.float64())
+            return int(len(numbers) - (pc.sum(pc.is_nan(numbers)).as_py() or 0))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            filled = filled.astype(object)
+            maybe = pc.match_substring_regex(text, r"(?i)^[+-]?(\d|\.\d|inf|nan)")
+            filled = filled[np.asarray(pc.fill_null(maybe, False), dtype=bool)].astype(object)
     return int(pd.to_numeric(filled, errors="coerce").notna().sum())
 
 
