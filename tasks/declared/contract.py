@@ -9,11 +9,15 @@ blank = null; a value that is not a number in a numeric column quarantines its r
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, replace
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasks.declared.reader import feature_key, find_columns
 from tasks.declared.spec import SourceSpec, SpecError
@@ -75,6 +79,18 @@ def normal_label(value: str) -> str:
 
 def derive_contract(spec: SourceSpec, frame: pd.DataFrame, *, where: str) -> SnapshotContract:
     """Resolve the spec's columns in ``frame``, infer feature types; SpecError if unusable."""
+    return derive_contract_chunks(spec, [frame], where=where)
+
+
+def derive_contract_chunks(
+    spec: SourceSpec,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    where: str,
+    each: Callable[[pd.DataFrame, str], None] | None = None,
+) -> SnapshotContract:
+    """``derive_contract`` over a table read in chunks (one pass, memory of one chunk);
+    ``each(chunk, id_column)`` sees every chunk on the way."""
     if spec.label is None:
         raise SpecError(
             f"{where}: source {spec.name!r} is kind {spec.kind}, with no label column; only a "
@@ -84,20 +100,29 @@ def derive_contract(spec: SourceSpec, frame: pd.DataFrame, *, where: str) -> Sna
     roles |= {f"categorical[{i}]": c for i, c in enumerate(spec.categorical)}
     roles |= {f"numeric[{i}]": c for i, c in enumerate(spec.numeric)}
     roles |= {f"ignore[{i}]": c for i, c in enumerate(spec.ignore)}
-    found = find_columns(frame, roles, where=where)
-    id_col, label_col = found["id"], found["label"]
-    check_ids(frame[id_col], column=id_col, where=where)
-    _check_labels(frame[label_col], spec, column=label_col, where=where)
+    profile: _Profile | None = None
+    for chunk in chunks:
+        if profile is None:
+            found = find_columns(chunk, roles, where=where)
+            profile = _Profile(list(chunk.columns), found["id"], found["label"])
+        profile.add(chunk)
+        if each is not None:
+            each(chunk, profile.id_column)
+    if profile is None:
+        raise SpecError(f"{where}: holds no rows")
+    id_col, label_col = profile.id_column, profile.label_column
+    profile.check_ids(where=where)
+    _check_labels(sorted(profile.labels), spec, column=label_col, where=where)
     forced = {
         found[r]: ("category" if r.startswith("cat") else "numeric") for r in found if "[" in r
     }
     skipped = {id_col, label_col} | {found[r] for r in found if r.startswith("ignore")}
     columns: list[ColumnContract] = []
     keys: dict[str, str] = {}
-    for column in frame.columns:
+    for column in profile.columns:
         if column in skipped:
             continue
-        if (frame[column] == "").all():  # not silently an all-missing feature
+        if not profile.filled[column]:  # not silently an all-missing feature
             log.warning(
                 "%s: column %r is empty in every row: left out of the features (list it under"
                 " ignore to say so)",
@@ -112,7 +137,8 @@ def derive_contract(spec: SourceSpec, frame: pd.DataFrame, *, where: str) -> Sna
                 " rename one or list it under ignore"
             )
         keys[key] = column
-        dtype = forced.get(column) or _infer(frame[column])
+        numeric = profile.numbers[column] / profile.filled[column] >= NUMERIC_SHARE
+        dtype = forced.get(column) or ("numeric" if numeric else "category")
         columns.append(ColumnContract(column=column, key=key, dtype=dtype))  # type: ignore[arg-type]
     if not columns:
         raise SpecError(f"{where}: no feature column left after id, label and ignore")
@@ -121,16 +147,82 @@ def derive_contract(spec: SourceSpec, frame: pd.DataFrame, *, where: str) -> Sna
     )
 
 
+@dataclass
+class _Profile:
+    """What the contract is derived from, summed over a table's chunks: per column the non-blank
+    values and those that read as numbers; the blank ids' file lines, the first too-long id, and
+    the label's values."""
+
+    columns: list[str]
+    id_column: str
+    label_column: str
+    rows: int = 0
+    filled: Counter[str] = field(default_factory=Counter)
+    numbers: Counter[str] = field(default_factory=Counter)
+    blank_ids: int = 0
+    blank_lines: list[int] = field(default_factory=list)
+    too_long: str | None = None
+    labels: set[str] = field(default_factory=set)
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        for column in self.columns:
+            values = chunk[column]
+            filled = values[(values != "").to_numpy(dtype=bool)]
+            self.filled[column] += len(filled)
+            self.numbers[column] += _count_numbers(filled)
+        ids = chunk[self.id_column]
+        blank = np.flatnonzero((ids == "").to_numpy(dtype=bool))
+        self.blank_ids += len(blank)
+        self.blank_lines += [self.rows + int(i) + 2 for i in blank[: 5 - len(self.blank_lines)]]
+        if self.too_long is None:
+            long_ids = ids[(ids.str.len() > 64).to_numpy(dtype=bool)]
+            self.too_long = str(long_ids.iloc[0]) if len(long_ids) else None
+        self.labels |= {normal_label(str(v)) for v in chunk[self.label_column].unique() if v != ""}
+        self.rows += len(chunk)
+
+    def check_ids(self, *, where: str) -> None:
+        if self.blank_ids:
+            lines = ", ".join(str(n) for n in self.blank_lines)  # header line, 1-based
+            raise SpecError(
+                f"{where}: id column {self.id_column!r} is empty in {self.blank_ids} row(s)"
+                f" (file lines {lines}); every row needs an id"
+            )
+        if self.too_long is not None:
+            raise SpecError(
+                f"{where}: id {self.too_long[:80]!r} in {self.id_column!r} is over 64 characters"
+            )
+
+
+def _count_numbers(filled: pd.Series) -> int:
+    """How many of the non-blank values read as numbers, as ``pd.to_numeric`` reads them. On
+    Arrow text: Arrow's cast when every value takes it; else pandas reads only the values that
+    could be numbers (a sign, digit, point, inf or nan first), so a text column costs no Python
+    object per value."""
+    if isinstance(filled.dtype, pd.StringDtype) and filled.dtype.storage == "pyarrow":
+        text = pa.array(filled.array)
+        try:
+            numbers = pc.cast(text, pa.float64())
+            return int(len(numbers) - (pc.sum(pc.is_nan(numbers)).as_py() or 0))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            maybe = pc.match_substring_regex(text, r"(?i)^[+-]?(\d|\.\d|inf|nan)")
+            filled = filled[np.asarray(pc.fill_null(maybe, False), dtype=bool)].astype(object)
+    return int(pd.to_numeric(filled, errors="coerce").notna().sum())
+
+
 def with_categories(contract: SnapshotContract, valid: pd.DataFrame) -> SnapshotContract:
     """The contract with each categorical column's values (the most frequent MAX_CATEGORIES,
     sorted); rarer values reach the model as missing."""
+    counts = {c.key: value_counts(valid[c.key]) for c in contract.columns if c.dtype == "category"}
+    return categories_from_counts(contract, counts)
+
+
+def categories_from_counts(
+    contract: SnapshotContract, counts: Mapping[str, Counter[str]]
+) -> SnapshotContract:
+    """``with_categories`` from each categorical column's value counts (summed over chunks); a
+    tie at the cut goes to the value that sorts first."""
     columns = tuple(
-        replace(
-            c,
-            categories=tuple(
-                sorted(valid[c.key].dropna().value_counts().index[:MAX_CATEGORIES].astype(str))
-            ),
-        )
+        replace(c, categories=tuple(sorted(_most_frequent(counts.get(c.key, Counter())))))
         if c.dtype == "category"
         else c
         for c in contract.columns
@@ -138,12 +230,15 @@ def with_categories(contract: SnapshotContract, valid: pd.DataFrame) -> Snapshot
     return replace(contract, columns=columns)
 
 
-def _infer(values: pd.Series) -> str:
-    filled = values[values != ""]
-    if filled.empty:
-        return "numeric"
-    parsed = pd.to_numeric(filled, errors="coerce")
-    return "numeric" if parsed.notna().mean() >= NUMERIC_SHARE else "category"
+def value_counts(values: pd.Series) -> Counter[str]:
+    """How often each present value occurs, by its text."""
+    counted = values.dropna().astype(str).value_counts()
+    return Counter({str(k): int(v) for k, v in counted.items()})
+
+
+def _most_frequent(counts: Counter[str]) -> list[str]:
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [value for value, _ in ranked[:MAX_CATEGORIES]]
 
 
 def check_ids(ids: pd.Series, *, column: str, where: str) -> None:
@@ -161,12 +256,12 @@ def check_ids(ids: pd.Series, *, column: str, where: str) -> None:
         )
 
 
-def _check_labels(labels: pd.Series, spec: SourceSpec, *, column: str, where: str) -> None:
-    """Every non-blank label is positive or one of the 'stayed' values, else SpecError naming them.
+def _check_labels(seen: list[str], spec: SourceSpec, *, column: str, where: str) -> None:
+    """Every non-blank label (``seen``: normalized, sorted) is positive or one of the 'stayed'
+    values, else SpecError naming them.
 
     Without ``negative`` in the spec the flag is binary: exactly one other value means "stayed".
     """
-    seen = sorted({normal_label(v) for v in labels.unique() if v != ""})
     positive = {normal_label(p) for p in spec.positive}
     others = [v for v in seen if v not in positive]
     if not positive & set(seen):
@@ -191,14 +286,23 @@ def _check_labels(labels: pd.Series, spec: SourceSpec, *, column: str, where: st
         raise SpecError(f"{where}: every row of label {column!r} is positive; nobody stayed")
 
 
-def check_contract(contract: SnapshotContract, *, source: str) -> Contract:
+def check_contract(
+    contract: SnapshotContract,
+    *,
+    source: str,
+    unique_id: Callable[[pd.DataFrame], pd.Series] | None = None,
+) -> Contract:
     """The built-in contract the snapshot's rows are checked against (``check_frame``): id and
     label required, numeric columns decimal, categories text, blank = null; and an id on two
-    rows that differ is a conflict (identical rows are collapsed before the check)."""
+    rows that differ is a conflict (identical rows are collapsed before the check). Over one
+    frame the conflicts are its duplicated ids; a table read in chunks passes ``unique_id``,
+    which knows the ids in conflict across all of them."""
     id_column = contract.id_column
 
-    def unique_id(df: pd.DataFrame) -> pd.Series:
+    def one_frame(df: pd.DataFrame) -> pd.Series:
         return ~df[id_column].duplicated(keep=False)
+
+    unique_id = unique_id or one_frame
 
     features = tuple(
         Field(c.column, "decimal" if c.dtype == "numeric" else "string", required=False)

@@ -1,22 +1,29 @@
 """Read a declared source's file(s) as text, and find the spec's columns in them.
 
 Every cell is read as a stripped string ("" = blank) so that the contract, not the file reader,
-decides types; Parquet values are converted to the same text form.
+decides types; Parquet values are converted to the same text form. A file read in chunks is
+parsed by Arrow's CSV reader (C++, its own threads) into Arrow-backed string columns.
 """
 
 from __future__ import annotations
 
+import csv
 import glob
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from tasks.declared.spec import SpecError
 
 RESERVED = {"customer_id", "as_of", "label", "row_id", "score", "source"}
+TEXT = pd.StringDtype("pyarrow")  # the cells of a file read in chunks
+_BLOCK_BYTES = 4 << 20  # Arrow parses this much text at a time
 
 
 def read_text_table(pattern: str, *, what: str = "file") -> pd.DataFrame:
@@ -33,14 +40,20 @@ def read_text_table(pattern: str, *, what: str = "file") -> pd.DataFrame:
 
 
 def iter_text_tables(
-    pattern: str, *, what: str = "file", chunk_rows: int
+    pattern: str,
+    *,
+    what: str = "file",
+    chunk_rows: int,
+    on_ragged: Callable[[str, int], None] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The files matching ``pattern`` in chunks of at most ``chunk_rows`` rows, every cell a
-    stripped string: memory bounded by the chunk, not the file. The files' headers must match."""
+    stripped string (Arrow-backed): memory bounded by the chunk, not the file. The files'
+    headers must match. A CSV line with another number of fields than the header is left out
+    and passed to ``on_ragged(text, fields)`` (without it: SpecError naming the line)."""
     paths = _paths(pattern, what=what)
     header = None
     for path in paths:
-        for chunk in _read_chunks(Path(path), chunk_rows):
+        for chunk in _read_chunks(Path(path), chunk_rows, on_ragged):
             if header is None:
                 header = list(chunk.columns)
             elif list(chunk.columns) != header:
@@ -58,16 +71,80 @@ def _paths(pattern: str, *, what: str) -> list[str]:
     return paths
 
 
-def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _read_chunks(
+    path: Path, chunk_rows: int, on_ragged: Callable[[str, int], None] | None
+) -> Iterator[pd.DataFrame]:
     if _is_parquet(path):
         import pyarrow.parquet as pq
 
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            yield _as_text(batch.to_pandas())
+            text = _as_text(batch.to_pandas())
+            yield text.astype(TEXT) if len(text.columns) else text
         return
-    with pd.read_csv(path, chunksize=chunk_rows, **_csv_options(path)) as reader:
-        for chunk in reader:
-            yield _strip(chunk)
+    schema = _csv_schema(path)
+    batches: list[pa.RecordBatch] = []
+    held, chunks = 0, 0
+    for batch in _csv_batches(path, schema, on_ragged):
+        batches.append(batch)
+        held += batch.num_rows
+        while held >= chunk_rows:
+            table = pa.Table.from_batches(batches, schema=schema)
+            yield _arrow_text(table.slice(0, chunk_rows))
+            chunks += 1
+            rest = table.slice(chunk_rows)
+            batches, held = rest.to_batches(), rest.num_rows
+    if held or not chunks:  # the rest; a file of no rows still shows its header
+        yield _arrow_text(pa.Table.from_batches(batches, schema=schema))
+
+
+def _csv_batches(
+    path: Path, schema: pa.Schema, on_ragged: Callable[[str, int], None] | None
+) -> Iterator[pa.RecordBatch]:
+    """Arrow record batches of the file's text (no cell parsed, blank = "")."""
+    sep = _csv_options(path)["sep"]
+
+    def ragged(row: Any) -> str:
+        if on_ragged is None:
+            raise SpecError(
+                f"file {str(path)!r}: a line has {row.actual_columns} fields, the header"
+                f" {row.expected_columns} ({row.text[:80]!r}); fix the file"
+            )
+        on_ragged(row.text, row.actual_columns)
+        return "skip"
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(
+            delimiter=sep, newlines_in_values=True, invalid_row_handler=ragged
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f.name: f.type for f in schema},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    yield from reader
+
+
+def _csv_schema(path: Path) -> pa.Schema:
+    """Every column of the file's header as text; SpecError on a header naming a column twice."""
+    sep = _csv_options(path)["sep"]
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        names = next(csv.reader(handle, delimiter=sep), [])
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SpecError(f"file {str(path)!r}: the header names column {twice[0]!r} twice")
+    return pa.schema([(n, pa.string()) for n in names])
+
+
+def _arrow_text(table: pa.Table) -> pd.DataFrame:
+    """Arrow text columns as a DataFrame of stripped Arrow-backed strings."""
+    columns = {
+        name.strip(): pd.Series(pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(column)))
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    }
+    return pd.DataFrame(columns)
 
 
 def _is_parquet(path: Path) -> bool:

@@ -2,11 +2,12 @@
 
 ``check_schema`` reads the spec's file(s) and derives their built-in contracts: a missing column,
 an empty id or an unexpected label value is a one-line SpecError before anything is written.
-Each file is one chunk: identical duplicate rows are counted and collapsed (kept in an event log
-unless its spec says ``duplicates: collapse``: two likes in one second are two events), the rows
-checked by ``check_frame`` (rows that fail go to quarantine with their reasons). A file is the
-source's full history (events) or the whole snapshot of its date, so ``publish`` replaces what
-the last load wrote, and stores the derived contract, inside the run's transaction. A load whose
+Files are read in chunks (a snapshot table twice: ``tasks.declared.snapshot``): rows identical to
+an earlier row of the load are counted and collapsed (kept in an event log unless its spec says
+``duplicates: collapse``: two likes in one second are two events), the rows checked by
+``check_frame`` (rows that fail go to quarantine with their reasons). A file is the source's full
+history (events) or the whole snapshot of its date, so ``publish`` replaces what the last load
+wrote, and the derived contract is stored, inside the run's transaction. A load whose
 every row was quarantined is a SpecError naming a reason: there is nothing to train on.
 """
 
@@ -20,32 +21,35 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, func, select
 
-from core.tables import quarantine, source_events, source_snapshots, source_subscriptions
+from core.tables import quarantine, source_events, source_subscriptions
 from tasks.declared.contract import (
-    check_contract,
     check_ids,
-    derive_contract,
-    normal_label,
-    with_categories,
 )
 from tasks.declared.features import EVENT_WINDOWS, FEATURE_SET
 from tasks.declared.reader import find_columns, iter_text_tables, read_text_table
+from tasks.declared.repeats import RowHashes, row_hashes
+from tasks.declared.snapshot import SnapshotTable
 from tasks.declared.spec import SourceSpec, SpecError
 from tasks.declared.store import run_source, save_contract
-from tasks.ingestion.base import CheckedChunk, IngestionResult, RawChunk, RunContext, Window
+from tasks.ingestion.base import (
+    CheckedChunk,
+    IngestionResult,
+    RawChunk,
+    Rejected,
+    RunContext,
+    Window,
+)
 from tasks.ingestion.bulk import create_indexes, drop_indexes_for_load, insert_frame
-from tasks.ingestion.contracts import Contract, Field, Rule, not_after
+from tasks.ingestion.contracts import Contract, Field, Reason, Rule, not_after
 from tasks.ingestion.quarantine import split_chunk
 from tasks.ingestion.runner import ingest_source
 
 # The most frequent event types get features; rarer ones are stored but not featurized.
 MAX_EVENT_TYPES = 20
 EVENT_CHUNK_ROWS = 250_000  # an event log is read, checked and written this many rows at a time
-_INSERT_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,17 @@ class _File:
     publish: Callable[[Connection, pd.DataFrame, str], int]  # returns rows replaced
     watermark: datetime | None = None  # a snapshot's date; else the latest valid timestamp
     chunks: Callable[[int], Iterator[pd.DataFrame]] | None = None  # streamed instead of raw
+    finish: Callable[[Connection], None] | None = None  # after the last chunk's write
 
 
 class DeclaredSource:
     """The spec's file(s), checked and loaded like any built-in source."""
+
+    @property
+    def writes_release_gil(self) -> bool:
+        """An event log's chunks are written by one INSERT ... FROM json_each on SQLite, which
+        frees the GIL (the runner overlaps them with the next chunk's checks)."""
+        return self.spec.kind == "events"
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
@@ -79,10 +90,15 @@ class DeclaredSource:
         self.duplicates = 0
         self.replaced = 0
         self._files: dict[str, _File] = {}
-        self._repeats = _Repeats()
+        self._repeats: dict[str, RowHashes] = {}  # per file: rows seen earlier in the load
         self._cleared: set[str] = set()  # tables whose previous rows this load deleted
         self._indexes: list[Any] = []  # dropped for the load, built again by finish()
         self._type_counts: Counter[str] = Counter()
+        self._ragged: list[Rejected] = []  # lines of another number of fields than the header
+
+    def _ragged_line(self, text: str, fields: int) -> None:
+        reason = Reason(column=None, check="fields", value=f"{fields} fields, not the header's")
+        self._ragged.append(Rejected(payload=text, reasons=[reason]))
 
     @property
     def contract(self) -> Contract:
@@ -94,25 +110,31 @@ class DeclaredSource:
         self._read()
 
     def fetch(self, source_dir: Path, window: Window, *, chunk_rows: int) -> Iterator[RawChunk]:
-        """A table whole (conflicting ids are only visible across all its rows); an event log in
-        chunks of ``chunk_rows`` (its memory does not grow with the file)."""
+        """Every file in chunks of ``chunk_rows`` (at least EVENT_CHUNK_ROWS): memory does not
+        grow with the file (a table's conflicting ids were found by the first pass)."""
         for origin, file in self._read().items():
             if file.raw is not None:
                 yield RawChunk(frame=file.raw, origin=origin)
                 continue
             assert file.chunks is not None
             for frame in file.chunks(max(chunk_rows, EVENT_CHUNK_ROWS)):
-                yield RawChunk(frame=frame, origin=origin)
+                rejected, self._ragged = self._ragged, []
+                yield RawChunk(frame=frame, origin=origin, rejected=rejected)
+            if self._ragged:  # lines Arrow left out after the last chunk
+                rejected, self._ragged = self._ragged, []
+                yield RawChunk(frame=frame.iloc[:0], origin=origin, rejected=rejected)
 
     def validate(self, chunk: RawChunk) -> CheckedChunk:
         """Count rows identical to an earlier row of the load and collapse them (an event log
         whose spec keeps duplicates: keep them), then check the rows against the contract."""
         file = self._read()[chunk.origin]
-        repeated = pd.Series(self._repeats.mark(chunk.frame, chunk.origin), index=chunk.frame.index)
+        seen = self._repeats.setdefault(chunk.origin, RowHashes())
+        repeated = pd.Series(seen.mark_repeats(row_hashes(chunk.frame)), index=chunk.frame.index)
         self.duplicates += int(repeated.sum())
         keep = chunk.origin == "events" and self.spec.keeps_duplicates
         rows = chunk.frame if keep else chunk.frame.loc[~repeated]
-        checked = split_chunk(file.contract, RawChunk(rows, chunk.origin), file.to_warehouse)
+        rows_chunk = RawChunk(rows, chunk.origin, rejected=chunk.rejected)
+        checked = split_chunk(file.contract, rows_chunk, file.to_warehouse)
         checked.valid.attrs["origin"] = chunk.origin  # which file publish is writing
         watermark = file.watermark or _latest(checked.valid)
         return CheckedChunk(checked.valid, checked.quarantined, watermark)
@@ -123,9 +145,13 @@ class DeclaredSource:
         self.replaced += file.publish(conn, valid, run.run_id)
 
     def finish(self, conn: Connection, run: RunContext) -> None:
-        """After the last chunk: build again the indexes the load dropped."""
+        """After the last chunk: build again the indexes the load dropped; store what a file
+        knows only once all its chunks are in (a snapshot's categories)."""
         create_indexes(conn, self._indexes)
         self._indexes = []
+        for file in self._read().values():
+            if file.finish is not None:
+                file.finish(conn)
 
     def _read(self) -> dict[str, _File]:
         if not self._files:
@@ -133,47 +159,13 @@ class DeclaredSource:
         return self._files
 
     def _snapshot(self) -> dict[str, _File]:
-        spec = self.spec
-        raw = read_text_table(spec.resolve(spec.file), what=f"{spec.name}: file")
-        derived = derive_contract(spec, raw, where=f"{spec.name}: file {spec.file!r}")
-        moment = snapshot_moment(spec)
-
-        def to_warehouse(typed: pd.DataFrame) -> pd.DataFrame:
-            values = typed[[c.column for c in derived.columns]]
-            values = values.mask(values == "").set_axis([c.key for c in derived.columns], axis=1)
-            label = typed[derived.label_column].map(normal_label).isin(derived.positive)
-            customers = typed[derived.id_column].rename("customer_id")
-            return values.assign(customer_id=customers, label=label.astype("int64"))
-
-        def publish(conn: Connection, valid: pd.DataFrame, run_id: str) -> int:
-            contract = with_categories(derived, valid)
-            keys = [c.key for c in contract.columns]
-            attributes = valid[keys].astype(object).where(valid[keys].notna(), None)
-            records = [
-                {
-                    "source": spec.name,
-                    "snapshot_at": moment,
-                    "customer_id": customer,
-                    "label": int(label),
-                    "attributes": values,
-                    "run_id": run_id,
-                }
-                for customer, label, values in zip(
-                    valid["customer_id"], valid["label"], attributes.to_dict("records"), strict=True
-                )
-            ]
-            gone = conn.execute(
-                delete(source_snapshots).where(
-                    source_snapshots.c.source == spec.name, source_snapshots.c.snapshot_at == moment
-                )
-            ).rowcount
-            for start in range(0, len(records), _INSERT_CHUNK):
-                conn.execute(insert(source_snapshots), records[start : start + _INSERT_CHUNK])
-            save_contract(conn, spec=spec, contract=contract.to_dict())
-            return int(gone or 0)
-
-        contract = check_contract(derived, source=self.name)
-        return {"snapshot": _File(raw, contract, to_warehouse, publish, watermark=moment)}
+        table = SnapshotTable(
+            self.spec, source=self.name, moment=snapshot_moment(self.spec),
+            on_ragged=self._ragged_line,
+        )  # fmt: skip
+        file = _File(None, table.contract, table.to_warehouse, table.publish, table.moment)
+        file.chunks, file.finish = table.chunks, table.finish
+        return {"snapshot": file}
 
     def _events(self) -> dict[str, _File]:
         spec = self.spec
@@ -183,14 +175,21 @@ class DeclaredSource:
         if spec.value:
             roles["value"] = spec.value
         pattern, where = spec.resolve(spec.file), f"{spec.name}: file {spec.file!r}"
-        first = next(iter_text_tables(pattern, what=f"{spec.name}: file", chunk_rows=1000), None)
+        first = next(
+            iter_text_tables(
+                pattern, what=f"{spec.name}: file", chunk_rows=1000, on_ragged=lambda *_: None
+            ),
+            None,
+        )  # a ragged line is quarantined by the load
         if first is None:
             raise SpecError(f"{where}: holds no rows")
         cols = find_columns(first, roles, where=where)
         check_ids(first[cols["id"]], column=cols["id"], where=where)  # the rest: quarantined
 
         def event_chunks(rows: int) -> Iterator[pd.DataFrame]:
-            for chunk in iter_text_tables(pattern, what=f"{spec.name}: file", chunk_rows=rows):
+            for chunk in iter_text_tables(
+                pattern, what=f"{spec.name}: file", chunk_rows=rows, on_ragged=self._ragged_line
+            ):
                 yield chunk[list(cols.values())]
 
         sub = spec.subscriptions
@@ -259,9 +258,10 @@ class DeclaredSource:
                 gone = conn.execute(delete(table).where(table.c.source == spec.name)).rowcount
                 if with_contract:
                     others = conn.execute(select(func.count()).select_from(table)).scalar_one()
-                    self._indexes = drop_indexes_for_load(conn, table, other_rows=int(others))
-            frame = valid.assign(source=spec.name, run_id=run_id)
-            insert_frame(conn, table, frame)
+                    self._indexes = drop_indexes_for_load(
+                        conn, table, other_rows=int(others), constant=("source",)
+                    )
+            insert_frame(conn, table, valid, {"source": spec.name, "run_id": run_id})
             if with_contract:
                 counts = valid["event_type"].value_counts()
                 self._type_counts.update({str(k): int(v) for k, v in counts.items()})
@@ -278,27 +278,6 @@ class DeclaredSource:
             return int(gone or 0)
 
         return publish
-
-
-class _Repeats:
-    """Which rows repeat an earlier row of the same file in this load (identical text), across
-    chunks: 64-bit row hashes, kept in a few sorted arrays (8 bytes a row; a collision, about 3 in
-    a million at 10 million rows, would count one more duplicate)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, list[np.ndarray]] = {}
-
-    def mark(self, frame: pd.DataFrame, origin: str) -> np.ndarray:
-        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        repeated = pd.Series(hashes).duplicated().to_numpy()
-        seen = self._seen.setdefault(origin, [])
-        for earlier in seen:
-            at = np.minimum(np.searchsorted(earlier, hashes), len(earlier) - 1)
-            repeated |= earlier[at] == hashes
-        seen.append(np.unique(hashes[~repeated]))
-        if len(seen) > 8:
-            seen[:] = [np.unique(np.concatenate(seen))]
-        return repeated
 
 
 def ingest_declared(spec: SourceSpec, *, engine: Engine) -> DeclaredIngestResult:

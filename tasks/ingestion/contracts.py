@@ -147,12 +147,20 @@ def _is_numeric(raw: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
 
 
+def _is_arrow_text(raw: pd.Series) -> bool:
+    """Arrow-backed strings (a text file read in chunks by Arrow): checked without Python
+    objects, each value already a string."""
+    return isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"
+
+
 def _to_arrow_text(raw: pd.Series) -> tuple[pa.Array, np.ndarray | None]:
     """Raw values as an Arrow string array, and where a present value was not a string.
 
     Text sources only hold strings; JSON and SQLite can hold numbers, which become their text
     (the returned mask lets a string field reject them).
     """
+    if _is_arrow_text(raw):
+        return pa.array(raw.array), None
     if raw.dtype == object:
         try:
             return pa.array(raw.to_numpy(), type=pa.string(), from_pandas=True), None
@@ -178,7 +186,7 @@ def _check_field(spec: Field, raw: pd.Series) -> tuple[pd.Series, list[tuple[str
     numeric_input = _is_numeric(raw)
     text_checks = any(x is not None for x in (spec.allowed, spec.pattern, spec.max_length))
     text, not_text = (None, None)
-    if spec.kind not in ("integer", "decimal") or text_checks:
+    if spec.kind not in ("integer", "decimal") or text_checks or _is_arrow_text(raw):
         text, not_text = _to_arrow_text(raw)
     values, unparsed = _parse(spec, raw, text, numeric_input)
     if text is not None and not numeric_input:
@@ -242,6 +250,9 @@ def _parse(
     spec: Field, raw: pd.Series, text: pa.Array | None, numeric_input: bool
 ) -> tuple[pd.Series, np.ndarray]:
     """Parse one column to its kind; returns the values and where a value did not parse."""
+    fast = _parse_arrow_text(spec, raw, text) if text is not None and _is_arrow_text(raw) else None
+    if fast is not None:
+        return fast
     if spec.kind == "string":
         if raw.dtype == object:
             return raw, np.zeros(len(raw), dtype=bool)
@@ -269,4 +280,28 @@ def _parse(
     stamps = pd.to_datetime(raw, format=fmt, errors="coerce", utc=utc)
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
         stamps = stamps.dt.tz_localize(None)
+    return stamps, stamps.isna().to_numpy()
+
+
+def _parse_arrow_text(
+    spec: Field, raw: pd.Series, text: pa.Array
+) -> tuple[pd.Series, np.ndarray] | None:
+    """Arrow-backed text parsed in C++: kept as is (string), cast to float (decimal) or to a
+    timestamp (strict ISO 8601 without offset). None when a value is outside what the cast
+    reads (an offset, another date format, a typo): pandas then parses the column as before."""
+    if spec.kind == "string":
+        return raw, np.zeros(len(raw), dtype=bool)
+    iso = spec.kind == "timestamp" and spec.fmt in (None, "ISO8601", "mixed")
+    if spec.kind != "decimal" and not iso:
+        return None
+    blank = pc.equal(pc.utf8_trim_whitespace(text), "")
+    present = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    try:
+        parsed = pc.cast(present, pa.float64() if spec.kind == "decimal" else pa.timestamp("ns"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if spec.kind == "decimal":
+        numbers = parsed.to_numpy(zero_copy_only=False)  # null -> NaN
+        return pd.Series(numbers, index=raw.index), np.isnan(numbers)
+    stamps = pd.Series(parsed.to_numpy(zero_copy_only=False), index=raw.index)
     return stamps, stamps.isna().to_numpy()

@@ -122,7 +122,9 @@ def _load(
     on_chunk: Callable[[str, int], None] | None,
 ) -> None:
     """Fetch, check and write the window chunk by chunk; at most two chunks live at once."""
-    overlap = conn.dialect.name == "postgresql"
+    # A PostgreSQL write waits on the server; a source whose SQLite writes are whole statements
+    # (no Python per row) frees the GIL for them too: both overlap with the next chunk's checks.
+    overlap = conn.dialect.name == "postgresql" or bool(getattr(src, "writes_release_gil", False))
     with fewer_gc_passes(), WriteBehind(overlap=overlap, name=f"write-{src.name}") as writer:
         for raw in src.fetch(source_dir, window, chunk_rows=chunk_rows):
             checked = src.validate(raw)

@@ -18,6 +18,7 @@ from core.tables import (
     ingestion_runs,
     quarantine,
     source_events,
+    source_schemas,
     source_snapshots,
     source_subscriptions,
 )
@@ -56,7 +57,20 @@ def _dirty_telco(folder: Path) -> pd.DataFrame:
     return frame
 
 
-def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engine: Engine) -> None:
+@pytest.mark.parametrize("chunk_rows", [None, 7])
+def test_snapshot_ingest_quarantines_collapses_and_replaces(
+    tmp_path: Path, engine: Engine, chunk_rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in chunks of 7 rows, the duplicate and the conflicting row (at the end of the file)
+    meet their first rows only across chunks: the same counts, reasons and categories."""
+    if chunk_rows is not None:
+        import tasks.declared.snapshot as snapshot
+        import tasks.declared.source as declared_source
+
+        monkeypatch.setattr(snapshot, "SCAN_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(declared_source, "EVENT_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setenv("CHURN_CHUNK_ROWS", str(chunk_rows))
+        get_settings.cache_clear()
     clean = _dirty_telco(tmp_path)
     spec = load_spec(write_spec(tmp_path, TELCO_SPEC))
     result = ingest_source(spec, engine=engine)
@@ -79,6 +93,11 @@ def test_snapshot_ingest_quarantines_collapses_and_replaces(tmp_path: Path, engi
     assert again.replaced == result.rows_loaded
     assert _count(engine, source_snapshots) == 60
     assert _count(engine, ingestion_runs, ingestion_runs.c.source == "declared:telco") == 2
+    with engine.connect() as conn:
+        stored = conn.execute(select(source_schemas.c.contract)).scalar_one()
+    contract = next(c for c in stored["columns"] if c["key"] == "contract")
+    assert contract["categories"] == sorted(clean["Contract"].unique())
+    get_settings.cache_clear()
 
 
 def test_snapshot_bad_input_writes_nothing(tmp_path: Path, engine: Engine) -> None:
@@ -143,6 +162,45 @@ def test_events_ingest_checks_rows_and_replaces_on_reload(
     indexes = {ix["name"] for ix in inspect(engine).get_indexes(source_events.name)}
     assert indexes == {str(ix.name) for ix in source_events.indexes}
     get_settings.cache_clear()
+
+
+def test_events_chunk_of_only_repeated_rows_is_counted(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk whose every row repeats an earlier chunk's (a file pasted twice) is counted and
+    collapsed, and the chunks after it are checked against every row before (it used to leave
+    an empty list of seen rows that failed the next chunk with an IndexError)."""
+    import tasks.declared.source as declared_source
+
+    monkeypatch.setattr(declared_source, "EVENT_CHUNK_ROWS", 50)
+    monkeypatch.setenv("CHURN_CHUNK_ROWS", "50")
+    get_settings.cache_clear()
+    write_events(tmp_path, customers=20)
+    part = tmp_path / "events" / "part-1.csv"
+    events = pd.read_csv(part, dtype=str, keep_default_na=False)
+    repeated = pd.concat([events.iloc[:50], events.iloc[:50], events.iloc[50:], events.iloc[60:70]])
+    repeated.to_csv(part, index=False)
+    spec = load_spec(write_spec(tmp_path, {**EVENTS_SPEC, "duplicates": "collapse"}))
+    result = ingest_source(spec, engine=engine)
+    other = pd.read_csv(tmp_path / "events" / "part-2.csv", dtype=str)
+    assert result.duplicates == 50 + 10 and result.rows_quarantined == 0
+    assert _count(engine, source_events) == len(events) + len(other)
+    assert result.rows_loaded == len(events) + len(other) + _count(engine, source_subscriptions)
+    get_settings.cache_clear()
+
+
+def test_events_line_with_other_fields_than_header_is_quarantined(
+    tmp_path: Path, engine: Engine
+) -> None:
+    write_events(tmp_path, customers=10)
+    with (tmp_path / "events" / "part-2.csv").open("a", encoding="utf-8") as out:
+        out.write("u1,2024-01-01 00:00:00,view,,one too many\n")
+    result = ingest_source(load_spec(write_spec(tmp_path, EVENTS_SPEC)), engine=engine)
+    assert result.rows_quarantined == 1
+    assert result.rows_read == result.rows_loaded + 1
+    with engine.connect() as conn:
+        row = conn.execute(select(quarantine.c.raw_payload, quarantine.c.reasons)).one()
+    assert "one too many" in row.raw_payload and row.reasons[0]["check"] == "fields"
 
 
 @pytest.mark.system  # moved out of make test (its 12-minute budget): several processes

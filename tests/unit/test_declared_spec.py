@@ -208,3 +208,21 @@ def test_a_table_too_small_to_cross_validate_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match=r"^telco: 3 churned and 9 stayed rows") as error:
         train_spec_task.fn(_spec(), frame, features, min_auc=0.5, tolerance=0.01)
     _one_line(error)
+
+
+def test_reader_chunks_read_what_the_whole_file_reads(tmp_path: Path) -> None:
+    """Arrow's chunked reader and pandas' whole read agree on the text: a byte-order mark,
+    quoted headers and values with commas or line breaks, blanks, surrounding spaces."""
+    from tasks.declared.reader import iter_text_tables, read_text_table
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(
+        '\ufeffid," Plan ",note\n1,a," x, y "\n2 ,b,"two\nlines"\n3,,\n4,d,é\n'.encode()
+    )
+    chunks = list(iter_text_tables(str(path), chunk_rows=3))
+    assert [len(c) for c in chunks] == [3, 1]
+    streamed = pd.concat(chunks, ignore_index=True).astype(object)
+    assert streamed.to_dict("list") == read_text_table(str(path)).to_dict("list")
+    path.write_text("id,x,x\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="names column 'x' twice"):
+        next(iter_text_tables(str(path), chunk_rows=3))

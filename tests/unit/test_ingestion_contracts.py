@@ -138,3 +138,36 @@ def test_check_frame_mixed_timestamps_become_naive_utc() -> None:
     assert checked.typed["at"].iloc[0] == pd.Timestamp("2024-01-01 10:00:00")
     assert checked.typed["at"].iloc[1] == pd.Timestamp("2024-01-31 10:00:00")
     assert checked.reasons[2] == [{"column": "at", "check": "type", "value": "yesterday"}]
+
+
+@pytest.mark.parametrize(
+    ("times", "amounts"),
+    [
+        (["2024-01-01 10:00:00", "2024-01-02T11:30:00.5", "2024-01-03"], ["1.5", "", "+3"]),
+        (["2024-01-01 10:00:00+02:00", "", "31/12/2024"], ["abc", "nan", "1e3"]),  # fallbacks
+    ],
+)
+def test_check_frame_arrow_text_types_and_rejects_as_object_text(
+    times: list[str], amounts: list[str]
+) -> None:
+    """Arrow-backed text (a file read in chunks) is cast in C++; where a value is outside the
+    strict casts, pandas parses it as for Python strings: same values, same reasons."""
+    contract = Contract(
+        source="t",
+        fields=(
+            Field("id"),
+            Field("at", "timestamp", fmt="mixed"),
+            Field("amount", "decimal", required=False),
+        ),
+    )
+    raw = pd.DataFrame({"id": ["a", "b", ""], "at": times, "amount": amounts}, dtype=object)
+    as_objects = check_frame(contract, raw)
+    as_arrow = check_frame(contract, raw.astype(pd.StringDtype("pyarrow")))
+    assert as_arrow.failed.tolist() == as_objects.failed.tolist()
+    assert as_arrow.reasons == as_objects.reasons
+    valid = ~as_objects.failed
+    for column in ("id", "at", "amount"):  # invalid values are masked (NaN or NA), then dropped
+        ours, theirs = (c.typed.loc[valid, column].astype(object) for c in (as_arrow, as_objects))
+        assert (
+            ours.where(ours.notna(), None).tolist() == theirs.where(theirs.notna(), None).tolist()
+        )
