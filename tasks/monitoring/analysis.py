@@ -5,6 +5,7 @@ registered model (``tasks.modeldata``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -205,7 +206,7 @@ def _labelled(
 
 
 def _column_quality(
-    frame: pd.DataFrame, profile: dict[str, Any], *, numeric: list[str], categorical: list[str]
+    frame: pd.DataFrame, profile: Mapping[str, Any], *, numeric: list[str], categorical: list[str]
 ) -> list[Figure]:
     """Per feature: share of nulls, and share of values outside the reference's range."""
     out: list[Figure] = []

@@ -26,7 +26,7 @@ from core.settings import get_settings
 from core.tmp import temporary_directory
 from models.preprocessing import FeatureSpec
 from models.signature import SCORE_COLUMN
-from monitoring.profile import build_profile
+from monitoring.profile import Profile, build_profile
 from tasks.artifacts import read_artifact
 from tasks.monitoring.data import CATEGORICAL, NUMERIC, split_columns
 from tasks.retries import is_transient
@@ -71,7 +71,7 @@ class ChampionReference:
     version: str
     run_id: str
     frame: pd.DataFrame
-    profile: dict[str, Any]
+    profile: Profile
     profile_source: str  # "logged" or "computed"
     definitions_hash: str | None = None  # the version's tag; None: registered without one
 
@@ -120,7 +120,9 @@ def load_champion_reference(
             )
             source = "logged"
     digest = version.tags.get(TAG_DEFINITIONS_HASH)
-    return ChampionReference(name, str(version.version), run_id, frame, profile, source, digest)
+    return ChampionReference(
+        name, str(version.version), run_id, frame, Profile(profile), source, digest
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
