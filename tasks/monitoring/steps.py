@@ -196,9 +196,10 @@ def record(
     *,
     sample_rows: int,
     reports: bool = True,
+    quality_report: bool = True,
 ) -> dict[str, Any]:
-    """Reports (HTML + workspace; skipped when ``reports`` is False), index, monitoring_metrics
-    rows, .prom file, Prefect artifacts."""
+    """Reports (HTML + workspace; skipped when ``reports`` is False, the data summary when
+    ``quality_report`` is), index, monitoring_metrics rows, .prom file, Prefect artifacts."""
     from monitoring.prometheus import Figure
 
     settings = get_settings()
@@ -225,6 +226,7 @@ def record(
             at=ctx.shown_at,
             run_id=ctx.run_id,
             sample_rows=sample_rows,
+            quality=quality_report,
         )
         if reports
         else {}
