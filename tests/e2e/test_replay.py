@@ -11,6 +11,8 @@ import json
 import os
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,8 @@ import httpx
 import pytest
 
 from simulator.dynamics import DRIFT_ROLLOUT_DAYS
+from tasks.replay.history import PROBE_CUSTOMER
+from tasks.replay.traffic import TrafficResult, send_traffic
 
 PROJECT = Path(__file__).resolve().parents[2]
 K_RUNS, COOLDOWN_DAYS = 2, 21.0
@@ -52,7 +56,15 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             f"http://127.0.0.1:{ports['PREFECT']}/api/artifacts/filter",
             json={"artifacts": {"key": {"any_": ["replay-timeline"]}}},
         ).json()
-        yield {"home": home, "rows": rows, "artifacts": artifact, "log": done.stdout}
+        yield {
+            "home": home,
+            "rows": rows,
+            "artifacts": artifact,
+            "log": done.stdout,
+            "make": make,
+            "env": env,
+            "url": f"http://127.0.0.1:{ports['BENTO']}",
+        }
     finally:
         subprocess.run([*make, "down"], env=env, capture_output=True)
 
@@ -104,3 +116,50 @@ def test_replay_promoted_model_reaches_the_api(replay: dict[str, Any]) -> None:
     assert after and all(r["served"] == r["champion"] for r in after), [
         (r["week"], r["served"], r["champion"]) for r in after
     ]
+
+
+@pytest.mark.system
+def test_replay_rollback_reaches_the_api_without_a_failed_request(
+    replay: dict[str, Any],
+) -> None:
+    """``make rollback`` after the replay's promotion: the running API (the platform the replay
+    started) answers with the previous champion again, under traffic, and no request fails."""
+    rows = _weeks(replay)
+    promoted = [i for i, r in enumerate(rows) if "promoted" in r["decision"]]
+    assert promoted, "no retrain promoted a model"
+    before, after = rows[promoted[-1] - 1]["champion"], rows[-1]["champion"]
+    assert before != after
+    url, results, stop = replay["url"], [], threading.Event()
+
+    def load() -> None:  # 4 requests in flight, as the replay's weekly traffic
+        while not stop.is_set():
+            results.append(send_traffic(url, [PROBE_CUSTOMER] * 200, batch=10))
+
+    client = threading.Thread(target=load)
+    client.start()
+    try:
+        done = subprocess.run(
+            [*replay["make"], "rollback"], env=replay["env"], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        deadline = time.monotonic() + 120
+        while _served(url) != before and time.monotonic() < deadline:
+            time.sleep(1)
+        time.sleep(3)  # requests to the old server drain while it stops
+    finally:
+        stop.set()
+        client.join(timeout=30)
+    assert _served(url) == before, f"the API still serves v{_served(url)}, not v{before}"
+    total = TrafficResult(
+        sum(r.requests for r in results),
+        sum(r.failed for r in results),
+        {v: sum(r.versions.get(v, 0) for r in results) for v in (before, after)},
+        [e for r in results for e in r.errors][:5],
+    )
+    assert total.failed == 0, total.errors
+    assert total.versions[after] > 0 and total.versions[before] > 0, total
+
+
+def _served(url: str) -> str:
+    answer = httpx.post(f"{url}/predict", json={"customer_ids": [PROBE_CUSTOMER]}, timeout=5)
+    return str(answer.json()["model_version"])
