@@ -192,6 +192,7 @@ def _labelled(
         dtypes=data.dtypes,
         definitions_hash=served_hash(reference, data),
         since=since,
+        features=False,  # score and label are what performance needs
     )
     return label_predictions(history, data=data, engine=engine, horizon_days=horizon_days, now=now)
 
