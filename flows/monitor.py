@@ -44,6 +44,7 @@ def monitor(
     performance_days: Count = 120,
     sample_rows: Count = 20_000,
     reports: bool = True,
+    quality_report: bool = True,
 ) -> dict[str, Any]:
     """Observe the model's window against its champion's reference; report; maybe ask to
     retrain it.
@@ -99,6 +100,7 @@ def monitor(
             ctx,
             sample_rows=sample_rows,
             reports=reports,
+            quality_report=quality_report,
         )
 
 
@@ -145,6 +147,14 @@ def _parser() -> argparse.ArgumentParser:
         "--no-reports",
         action="store_false",
         help="figures and decision only, no Evidently reports",
+    )
+    flow_option(
+        parser,
+        monitor,
+        "quality_report",
+        "--no-quality-report",
+        action="store_false",
+        help="no Evidently data summary report (quality figures are still computed)",
     )
     return parser
 

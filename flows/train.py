@@ -54,6 +54,7 @@ def train(
     # not with this module, so a bad parameter is refused in ~2 s (see ops/cli.py).
     from tasks.definitions import get_definition
     from tasks.deploy.steps import build_champion_bento
+    from tasks.monitoring.steps import record_promoted_reference
     from tasks.registry import release_model
     from tasks.stores import prepare_stores_task
     from tasks.training import (
@@ -97,6 +98,8 @@ def train(
     if decision.decision == "promoted":  # a new champion gets its bento (model baked in)
         bento = build_champion_bento(decision.version, model_name)
         summary["bento"], summary["bento_build_s"] = bento.tag, bento.seconds
+        # and its drift reference: the population it is promoted on, not its older holdout
+        record_promoted_reference(model_name, decision.version)
     return summary
 
 

@@ -5,6 +5,7 @@ registered model (``tasks.modeldata``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +19,7 @@ from monitoring.business import business_metrics
 from monitoring.drift import DriftResult, detect_drift
 from monitoring.prometheus import Figure
 from tasks.modeldata import ModelData
-from tasks.monitoring.backfill import (
-    BACKFILL_PREFIX,
-    check_definitions,
-    load_champion_model,
-    score_frame,
-)
+from tasks.monitoring.backfill import BACKFILL_PREFIX, load_champion_model, score_online_store
 from tasks.monitoring.data import load_predictions, quarantine_rates, split_columns
 from tasks.monitoring.performance import label_predictions, performance_metrics
 from tasks.monitoring.reference import ChampionReference
@@ -68,8 +64,9 @@ def observe(
     served = served[~served["request_id"].str.startswith(BACKFILL_PREFIX)]
     if not served.empty:
         return Observed(served.reset_index(drop=True), "prediction_log", (since, until))
-    online = data.current_features(engine=engine)
-    if online.frame.empty:
+    model = load_champion_model(reference.model_name)
+    scored = score_online_store(model, data, engine=engine)
+    if scored.empty:
         raise RuntimeError(
             f"nothing to monitor for {data.model_name}: no prediction in the window and no"
             " online features of its population; materialize them (python -m flows.build_features,"
@@ -81,12 +78,7 @@ def observe(
         since,
         until,
     )
-    model = load_champion_model(reference.model_name)
-    check_definitions(model, data, where="the online store")
-    frame = online.frame.assign(as_of=[online.as_of[c] for c in online.frame["customer_id"]])
-    frame = frame.astype({"as_of": "datetime64[ns]"})
-    scored = frame.assign(**{SCORE_COLUMN: score_frame(model, online.frame).to_numpy()})
-    as_of = frame["as_of"].max().to_pydatetime()
+    as_of = scored["as_of"].max().to_pydatetime()
     return Observed(scored, "online_features", (as_of, as_of))
 
 
@@ -200,12 +192,13 @@ def _labelled(
         dtypes=data.dtypes,
         definitions_hash=served_hash(reference, data),
         since=since,
+        features=False,  # score and label are what performance needs
     )
     return label_predictions(history, data=data, engine=engine, horizon_days=horizon_days, now=now)
 
 
 def _column_quality(
-    frame: pd.DataFrame, profile: dict[str, Any], *, numeric: list[str], categorical: list[str]
+    frame: pd.DataFrame, profile: Mapping[str, Any], *, numeric: list[str], categorical: list[str]
 ) -> list[Figure]:
     """Per feature: share of nulls, and share of values outside the reference's range."""
     out: list[Figure] = []

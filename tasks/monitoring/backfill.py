@@ -31,14 +31,26 @@ log = logging.getLogger(__name__)
 BACKFILL_PREFIX = "backfill-"
 
 
-def load_champion_model(model_name: str) -> ChurnModel:
-    """The champion's python model (booster + feature spec) loaded in this process."""
+def load_champion_model(model_name: str, version: str | None = None) -> ChurnModel:
+    """The champion's (or ``version``'s) python model (booster + feature spec), in-process."""
     client()  # points mlflow at the settings' store
-    loaded = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
-    model = loaded.unwrap_python_model()
+    uri = f"models:/{model_name}/{version}" if version else f"models:/{model_name}@{CHAMPION}"
+    model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
     if not isinstance(model, ChurnModel):
-        raise TypeError(f"{model_name}@{CHAMPION} is a {type(model).__name__}, not a ChurnModel")
+        raise TypeError(f"{uri} is a {type(model).__name__}, not a ChurnModel")
     return model
+
+
+def score_online_store(model: ChurnModel, data: ModelData, *, engine: Engine) -> pd.DataFrame:
+    """The data's population in its online store: features, ``as_of`` and ``model``'s score
+    (empty when the store holds none of it)."""
+    online = data.current_features(engine=engine)
+    if online.frame.empty:
+        return online.frame
+    check_definitions(model, data, where="the online store")
+    frame = online.frame.assign(as_of=[online.as_of[c] for c in online.frame["customer_id"]])
+    frame = frame.astype({"as_of": "datetime64[ns]"})
+    return frame.assign(**{SCORE_COLUMN: score_frame(model, online.frame).to_numpy()})
 
 
 def score_frame(model: ChurnModel, frame: pd.DataFrame) -> pd.Series:

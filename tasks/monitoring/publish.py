@@ -37,9 +37,10 @@ def build_reports(
     at: datetime,
     run_id: str,
     sample_rows: int,
+    quality: bool = True,
 ) -> dict[str, Any]:
-    """Evidently snapshots (drift, quality, performance when labels allow), on bounded samples
-    of the model's features (``dtypes``)."""
+    """Evidently snapshots (drift, quality unless ``quality`` is False, performance when labels
+    allow), on bounded samples of the model's features (``dtypes``)."""
     tested = {c.column for c in analysis.features.columns}
     numeric, categorical = ([n for n in names if n in tested] for names in split_columns(dtypes))
     meta = {"model_version": reference.version, "run_id": run_id, "source": observed.source}
@@ -58,15 +59,16 @@ def build_reports(
             metadata=meta,
             tags=tags,
         ),
-        "quality": reports.quality_report(
+    }
+    if quality:
+        snapshots["quality"] = reports.quality_report(
             current[[*numeric, *categorical]].reset_index(drop=True),
             numeric=numeric,
             categorical=categorical,
             timestamp=at,
             metadata=meta,
             tags=tags,
-        ),
-    }
+        )
     if analysis.performance:
         labelled = analysis.labelled[[SCORE_COLUMN, "label"]].reset_index(drop=True)
         snapshots["performance"] = reports.performance_report(

@@ -18,11 +18,20 @@ from core.locks import Held, database_lock
 from core.names import artifact_key, utc_now
 from core.settings import get_settings
 from monitoring.trigger import RetrainDecision, TriggerPolicy, decide_retrain
-from tasks.modeldata import ModelData
+from tasks.modeldata import ModelData, model_data
 from tasks.monitoring import publish
 from tasks.monitoring.analysis import Analysis, Observed, analyse, observe
-from tasks.monitoring.backfill import backfill_predictions, load_champion_model
-from tasks.monitoring.reference import ChampionReference, last_retrain_time, load_champion_reference
+from tasks.monitoring.backfill import (
+    backfill_predictions,
+    load_champion_model,
+    score_online_store,
+)
+from tasks.monitoring.reference import (
+    ChampionReference,
+    last_retrain_time,
+    load_champion_reference,
+    log_promoted_reference,
+)
 from tasks.monitoring.store import (
     RETRAIN_REQUESTED,
     Window,
@@ -82,6 +91,26 @@ def load_reference(data: ModelData) -> ChampionReference:
     """The model's champion: reference frame and drift profile from MLflow; a store that did
     not answer is retried, a broken artifact (``tasks.artifacts.ArtifactError``) is not."""
     return load_champion_reference(data.model_name, dtypes=data.dtypes)
+
+
+@task(cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if())
+def record_promoted_reference(model_name: str, version: str) -> int:
+    """The promoted ``version``'s drift reference: its population's online features as the
+    promotion found them, scored by it (``tasks.monitoring.reference``); the rows logged."""
+    engine = make_engine(get_settings().database_url)
+    data = model_data(model_name, engine=engine, as_served=True)
+    frame = score_online_store(load_champion_model(model_name, version), data, engine=engine)
+    if frame.empty:
+        log.warning(
+            "%s v%s: no online features to take as its drift reference; monitoring measures it"
+            " against its holdout (python -m flows.build_features, then retrain, to change that)",
+            model_name,
+            version,
+        )
+        return 0
+    log_promoted_reference(model_name, version, frame, dtypes=data.dtypes)
+    log.info("%s v%s: drift reference of %d online rows", model_name, version, len(frame))
+    return len(frame)
 
 
 @task(cache_policy=NONE)
@@ -196,9 +225,10 @@ def record(
     *,
     sample_rows: int,
     reports: bool = True,
+    quality_report: bool = True,
 ) -> dict[str, Any]:
-    """Reports (HTML + workspace; skipped when ``reports`` is False), index, monitoring_metrics
-    rows, .prom file, Prefect artifacts."""
+    """Reports (HTML + workspace; skipped when ``reports`` is False, the data summary when
+    ``quality_report`` is), index, monitoring_metrics rows, .prom file, Prefect artifacts."""
     from monitoring.prometheus import Figure
 
     settings = get_settings()
@@ -225,6 +255,7 @@ def record(
             at=ctx.shown_at,
             run_id=ctx.run_id,
             sample_rows=sample_rows,
+            quality=quality_report,
         )
         if reports
         else {}

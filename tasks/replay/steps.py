@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -13,11 +14,11 @@ import numpy as np
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 
 from core.db import make_engine
 from core.settings import get_settings
-from core.tables import monitoring_metrics
+from core.tables import monitoring_metrics, prediction_log
 from simulator.reveal import Revealed, reveal
 from tasks.replay.timeline import WeekRow, plot_timeline, timeline_markdown
 from tasks.replay.traffic import TrafficResult, send_traffic
@@ -40,8 +41,11 @@ def reveal_exports(history: str, until: datetime) -> Revealed:
 
 
 @task(cache_policy=NONE)
-def send_week_traffic(url: str, *, seed: int, week: int, customers: int) -> TrafficResult:
-    """Ask the API for ``customers`` customers of the online store, drawn by (seed, week)."""
+def send_week_traffic(
+    url: str, *, seed: int, week: int, customers: int, at: datetime
+) -> TrafficResult:
+    """Ask the API for ``customers`` customers of the online store, drawn by (seed, week), at
+    the clock's ``at``; return once the API's prediction log holds every answer."""
     from tasks.features.lookup import builtin_view, online_customer_ids
 
     engine = make_engine(get_settings().database_url)
@@ -49,6 +53,9 @@ def send_week_traffic(url: str, *, seed: int, week: int, customers: int) -> Traf
     rng = np.random.default_rng([seed, week])
     chosen = sorted(rng.choice(ids, size=min(customers, len(ids)), replace=False).tolist())
     result = send_traffic(url, chosen)
+    # the API logs in the background (every 0.2 s): monitoring must see the whole week's
+    # traffic, or the same seed could give another drift share
+    wait_logged(engine, at=at, rows=result.answered_ids)
     log.info(
         "%d requests (%d customers) to %s: %d failed, versions %s",
         result.requests,
@@ -58,6 +65,25 @@ def send_week_traffic(url: str, *, seed: int, week: int, customers: int) -> Traf
         result.versions,
     )
     return result
+
+
+def wait_logged(engine: Engine, *, at: datetime, rows: int, timeout_s: float = 30.0) -> int:
+    """Wait until ``prediction_log`` holds ``rows`` predictions made at ``at``; how many it
+    holds (a warning when fewer after ``timeout_s``: the API dropped some)."""
+    t = prediction_log.c
+    query = select(func.count()).where(
+        t.model_name == get_settings().model_name, t.predicted_at == at
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with engine.connect() as conn:
+            logged = int(conn.execute(query).scalar_one())
+        if logged >= rows:
+            return logged
+        if time.monotonic() > deadline:
+            log.warning("%d of %d predictions at %s in prediction_log", logged, rows, at)
+            return logged
+        time.sleep(0.2)
 
 
 @task(cache_policy=NONE)

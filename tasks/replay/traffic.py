@@ -24,6 +24,7 @@ class TrafficResult:
     failed: int
     versions: dict[str, int] = field(default_factory=dict)  # model version → answered requests
     errors: list[str] = field(default_factory=list)  # the first few failures, as said
+    answered_ids: int = 0  # customer ids in the answered requests
 
     @property
     def served(self) -> str:
@@ -43,6 +44,7 @@ def send_traffic(
     batches = [list(customer_ids[i : i + batch]) for i in range(0, len(customer_ids), batch)]
     versions: Counter[str] = Counter()
     errors: list[str] = []
+    answered: list[int] = []
     with httpx.Client(base_url=url, timeout=timeout_s) as client:
 
         def one(ids: list[str]) -> str | None:
@@ -54,6 +56,7 @@ def send_traffic(
             if not answer.is_success:
                 errors.append(f"HTTP {answer.status_code}: {answer.text[:200]}")
                 return None
+            answered.append(len(ids))
             return str(answer.json()["model_version"])
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -65,4 +68,4 @@ def send_traffic(
         log.warning(
             "%d of %d requests to %s failed; first: %s", failed, len(batches), url, errors[0]
         )
-    return TrafficResult(len(batches), failed, dict(versions), errors[:5])
+    return TrafficResult(len(batches), failed, dict(versions), errors[:5], sum(answered))
