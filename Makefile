@@ -67,7 +67,7 @@ test-system: setup  ## long end-to-end system tests (marked `system`): full loop
 
 test: lint typecheck pytest  ## lint, type checks and all tests
 
-bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|declared|definitions|cli|events|bigdata|rollout)
+bench: setup  ## benchmarks, one JSON line per figure (ONLY=ingestion|features|training|serving|monitoring|orchestration|declared|definitions|cli|events|bigdata|rollout|replay)
 	$(PY) -m bench.run $(ONLY)
 
 up: setup  ## start the local platform in the background (Prefect server + worker, MLflow UI, ...) and print URLs

@@ -19,6 +19,7 @@ AREAS = (
     "events",
     "bigdata",
     "rollout",
+    "replay",
 )
 
 

@@ -42,6 +42,7 @@ def declare(
         train_spec_task,
         training_frame_task,
     )
+    from tasks.monitoring.steps import record_promoted_reference
     from tasks.stores import prepare_stores_task
 
     source = check_spec_task(spec)
@@ -60,6 +61,8 @@ def declare(
     # after the gate: a rejected candidate's new definitions must not replace the rows the
     # serving champion reads (its API would answer 503)
     online = refresh_online_task(source, definition, candidate=trained["version"])
+    if trained["decision"] == "promoted":  # drift is measured against what it is promoted on
+        record_promoted_reference(definition.name, trained["version"])
     summary = {
         **trained,
         "source": source.name,

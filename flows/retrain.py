@@ -142,7 +142,6 @@ def _train_declared(
     train, gate), then the bento of a promoted champion."""
     from tasks.declared.steps import recorded_spec_task
     from tasks.deploy.steps import build_champion_bento
-    from tasks.monitoring.steps import record_promoted_reference
     from tasks.orchestration.steps import declared_training_outcome
 
     spec = recorded_spec_task(model_name)
@@ -161,7 +160,6 @@ def _train_declared(
         return trained
     bento = build_champion_bento(trained["model_version"], model_name)
     stages.append(StageRecord("deploy", "completed", bento.seconds, f"bento {bento.tag}"))
-    record_promoted_reference(model_name, trained["model_version"])
     return {**trained, "bento": bento.tag, "bento_build_s": bento.seconds}
 
 

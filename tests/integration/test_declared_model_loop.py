@@ -64,6 +64,22 @@ def test_ingest_records_the_spec_file(shop: Shop) -> None:
     assert document["name"] == "shop" and document["event_type"] == "event"
 
 
+def test_a_declared_champion_is_measured_against_the_population_it_was_promoted_on(
+    shop: Shop,
+) -> None:
+    from mlflow import MlflowClient
+
+    from tasks.monitoring.reference import PROMOTED_REFERENCE, load_champion_reference
+
+    client = MlflowClient(get_settings().mlflow_tracking_uri)
+    run_id = client.get_model_version(MODEL, shop.trained["version"]).run_id
+    logged = {a.path for a in client.list_artifacts(run_id, "reference")}
+    assert PROMOTED_REFERENCE in logged
+    reference = load_champion_reference(MODEL)
+    assert reference.profile_source == "promoted"
+    assert len(reference.frame) == shop.trained["online_rows"]
+
+
 def test_monitor_flow_monitors_the_declared_model(shop: Shop) -> None:
     from evidently.ui.workspace import Workspace
 
